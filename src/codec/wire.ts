@@ -1,0 +1,126 @@
+/**
+ * Constants of the Mycelium wire format and the one header check every reader
+ * shares. The format is specified in `docs/wire_format.md`.
+ *
+ * @module
+ */
+import { CodecError } from "./codec_error.ts";
+
+/** First byte of every frame: ASCII `M`. */
+export const FRAME_MAGIC = 0x4d;
+/** The wire-format version this code writes and reads. */
+export const WIRE_VERSION = 1;
+/** Bytes in a frame header. */
+export const HEADER_SIZE = 12;
+/** Default upper bound on a frame's body, in bytes (16 MiB). */
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+/** Largest body length the header can express. */
+export const MAX_BODY_LENGTH = 0xffff_ffff;
+
+/** Offsets of the header fields. */
+export const HEADER_OFFSET = Object.freeze({
+  magic: 0,
+  version: 1,
+  typeId: 2,
+  flags: 4,
+  fixedLength: 6,
+  bodyLength: 8,
+});
+
+/** Smallest type id reserved for control frames; user types use 1 to 0xFEFF. */
+export const FIRST_CONTROL_TYPE_ID = 0xff00;
+
+/** Type ids reserved for the link layer's control frames. */
+export const CONTROL_TYPE_ID = Object.freeze({
+  /** Opens a link: protocol version, identity, schema fingerprints. */
+  handshake: 0xff01,
+  /** Answers a handshake. */
+  handshakeAck: 0xff02,
+  /** Proves knowledge of the shared key (challenge response). */
+  auth: 0xff03,
+  /** Liveness probe and its answer. */
+  heartbeat: 0xff04,
+  /** Announces actors hosted and subscriptions held. */
+  announce: 0xff05,
+  /** Carries routing data (destination, correlation) for the next frame. */
+  envelope: 0xff06,
+  /** Reports an error before the sender closes the link. */
+  error: 0xff07,
+  /** Orderly close. */
+  close: 0xff08,
+});
+
+/** Whether `id` may be used by a user message type. */
+export function isUserTypeId(id: number): boolean {
+  return Number.isInteger(id) && id >= 1 && id < FIRST_CONTROL_TYPE_ID;
+}
+
+/**
+ * Checks the header that starts at `p` (12 bytes must be readable) and
+ * returns the whole frame's length. Throws a {@linkcode CodecError} for a bad
+ * magic byte, an unknown version, a fixed block longer than the body, or a
+ * body over `maxBody`.
+ */
+export function checkHeader(u8: Uint8Array, dv: DataView, p: number, maxBody: number): number {
+  if (u8[p] !== FRAME_MAGIC) {
+    throw new CodecError(
+      "CODEC_BAD_MAGIC",
+      `expected frame magic 0x4d at byte ${p}, found 0x${hex(u8[p] ?? 0)}`,
+      { offset: p },
+    );
+  }
+  const version = u8[p + 1];
+  if (version !== WIRE_VERSION) {
+    throw new CodecError(
+      "CODEC_BAD_VERSION",
+      `frame at byte ${p} has wire version ${version}; this reader speaks version ${WIRE_VERSION}`,
+      { offset: p + 1 },
+    );
+  }
+  const bodyLength = dv.getUint32(p + HEADER_OFFSET.bodyLength, true);
+  if (bodyLength > maxBody) {
+    throw new CodecError(
+      "CODEC_FRAME_TOO_LARGE",
+      `frame at byte ${p} announces a ${bodyLength}-byte body; the limit is ${maxBody}`,
+      { offset: p + HEADER_OFFSET.bodyLength },
+    );
+  }
+  const fixedLength = dv.getUint16(p + HEADER_OFFSET.fixedLength, true);
+  if (fixedLength > bodyLength) {
+    throw new CodecError(
+      "CODEC_BAD_LENGTH",
+      `frame at byte ${p} has a ${fixedLength}-byte fixed block in a ${bodyLength}-byte body`,
+      { offset: p + HEADER_OFFSET.fixedLength },
+    );
+  }
+  return HEADER_SIZE + bodyLength;
+}
+
+/** Throws CODEC_TRUNCATED unless `need` bytes are readable from `p` before `end`. */
+export function requireBytes(p: number, need: number, end: number, what: string): void {
+  if (end - p < need) {
+    throw new CodecError(
+      "CODEC_TRUNCATED",
+      `${what} at byte ${p} needs ${need} bytes; only ${Math.max(0, end - p)} remain`,
+      { offset: p },
+    );
+  }
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(2, "0");
+}
+
+let cachedBytes: Uint8Array | undefined;
+let cachedView: DataView | undefined;
+
+/**
+ * A DataView over exactly the bytes of `u8`. Remembers the last one, so code
+ * that keeps working on one slab never allocates a DataView per message.
+ */
+export function viewOf(u8: Uint8Array): DataView {
+  if (u8 === cachedBytes) return cachedView as DataView;
+  cachedBytes = u8;
+  cachedView = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  return cachedView;
+}
