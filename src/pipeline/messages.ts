@@ -38,3 +38,64 @@ export const ArbitrageSignal = defineMessage({
 });
 /** An arbitrage signal message. */
 export type ArbitrageSignal = MessageOf<typeof ArbitrageSignal>;
+
+/** The executor's result for one signal. */
+export const OrderExecution = defineMessage({
+  id: 21,
+  name: "OrderExecution",
+  topic: "executions",
+  fields: {
+    opportunityId: field.u64(),
+    filled: field.bool(),
+    /** Share of the order filled, in basis points (0 when not filled). */
+    fillBps: field.u16(),
+    /** Notional traded, in micro-units of the quote token. */
+    notionalMicro: field.u64(),
+    /** Profit or loss after costs, in micro-units of the quote token. */
+    pnlMicro: field.i64(),
+    /** Why an order was not filled: "" when filled, else e.g. "risk: halted". */
+    reason: field.string(),
+  },
+});
+/** An order execution message. */
+export type OrderExecution = MessageOf<typeof OrderExecution>;
+
+/** The executor asks the risk manager before trading (request/reply). */
+export const RiskCheck = defineMessage({
+  id: 22,
+  name: "RiskCheck",
+  topic: "risk",
+  fields: { opportunityId: field.u64(), notionalMicro: field.u64() },
+});
+/** A risk check request. */
+export type RiskCheck = MessageOf<typeof RiskCheck>;
+
+/** The risk manager's answer to a {@linkcode RiskCheck}. */
+export const RiskVerdict = defineMessage({
+  id: 23,
+  name: "RiskVerdict",
+  topic: "risk",
+  fields: { opportunityId: field.u64(), approved: field.bool(), halted: field.bool() },
+});
+/** A risk verdict reply. */
+export type RiskVerdict = MessageOf<typeof RiskVerdict>;
+
+/** Sent down the pipeline after the last swap, so every stage knows the run is complete. */
+export const StreamEnd = defineMessage({
+  id: 24,
+  name: "StreamEnd",
+  topic: "control",
+  fields: { swaps: field.u64() },
+});
+/** An end-of-stream marker. */
+export type StreamEnd = MessageOf<typeof StreamEnd>;
+
+/** Every message type of the reference pipeline. */
+export const PIPELINE_TYPES = [
+  V2Swap,
+  ArbitrageSignal,
+  OrderExecution,
+  RiskCheck,
+  RiskVerdict,
+  StreamEnd,
+] as const;
