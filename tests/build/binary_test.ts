@@ -1,0 +1,74 @@
+/**
+ * The single binary. `deno compile` needs a `denort` base binary that it
+ * downloads from Deno's release site, which these machines cannot reach; so
+ * the compiled binary is tested only when DENORT_BIN names one, and the exact
+ * code it would embed (the `deno bundle` of cli.ts) is always tested, run from
+ * an empty directory so nothing in the checkout can help it.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const DENORT_BIN = Deno.env.get("DENORT_BIN");
+
+async function run(cmd: string, args: string[], cwd: string) {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+function assertDemoRan(r: { code: number; stdout: string; stderr: string }, count: number) {
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`${count} V2Swap frames`));
+  assert.match(r.stdout, /result +OK/);
+}
+
+Deno.test("the bundled cli.ts runs the demo from an empty directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_bundle_" });
+  try {
+    const bundle = `${dir}/mycelium.js`;
+    const built = await run(Deno.execPath(), [
+      "bundle",
+      "--platform",
+      "deno",
+      "-o",
+      bundle,
+      "cli.ts",
+    ], ROOT);
+    assert.equal(built.code, 0, built.stderr);
+    const empty = `${dir}/empty`;
+    await Deno.mkdir(empty);
+    const r = await run(
+      Deno.execPath(),
+      ["run", "--allow-read", bundle, "demo", "--count", "3000"],
+      empty,
+    );
+    assertDemoRan(r, 3000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "the compiled mycelium binary runs the demo" +
+    (DENORT_BIN
+      ? ""
+      : " (ignored: set DENORT_BIN to a denort binary; deno compile cannot download one here)"),
+  ignore: !DENORT_BIN,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "mycelium_compile_" });
+    try {
+      const binary = `${dir}/mycelium`;
+      // The compile task's own flags (permissions, entry), with the output moved to the temp dir.
+      const task: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.compile;
+      const args = task.split(/\s+/).slice(1).map((a) => a === "dist/mycelium" ? binary : a);
+      const built = await run(Deno.execPath(), args, ROOT);
+      assert.equal(built.code, 0, built.stderr);
+      assertDemoRan(await run(binary, ["demo", "--count", "3000"], dir), 3000);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
