@@ -88,9 +88,22 @@ export class MessageType<F extends Fields = Fields> {
    * offset just past it. Allocates nothing when `target` is the buffer of the
    * previous call (keep one slab and move the offset along).
    *
-   * @throws {CodecError} `CODEC_BUFFER_TOO_SMALL` or `CODEC_INVALID_VALUE`.
+   * On failure nothing before `offset` has been touched and no header has
+   * been written at `offset`, but bytes after it may hold part of a body: keep
+   * your offset where it was and send nothing from there.
+   *
+   * @throws {CodecError} `CODEC_BUFFER_TOO_SMALL`, or `CODEC_INVALID_VALUE` for
+   * a value that does not fit its field or a bad offset.
    */
   encode(message: Readonly<Infer<F>>, target: Uint8Array, offset = 0): number {
+    // The generated code indexes with `offset` unchecked: NaN, negative or
+    // fractional offsets would write the frame to the wrong place.
+    if (!(offset >= 0 && Number.isInteger(offset))) {
+      throw new CodecError(
+        "CODEC_INVALID_VALUE",
+        `offset must be a non-negative integer, got ${offset}`,
+      );
+    }
     return this.#code.encode(message, target, viewOf(target), offset);
   }
 

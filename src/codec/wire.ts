@@ -96,6 +96,20 @@ export function checkHeader(u8: Uint8Array, dv: DataView, p: number, maxBody: nu
   return HEADER_SIZE + bodyLength;
 }
 
+/**
+ * Checks a size option (`maxFrameSize`, `slabSize`): an integer from `min` to
+ * {@linkcode MAX_BODY_LENGTH}. A NaN limit would silently disable the check.
+ */
+export function checkSizeOption(name: string, value: number, min: number): number {
+  if (!(Number.isInteger(value) && value >= min && value <= MAX_BODY_LENGTH)) {
+    throw new CodecError(
+      "CODEC_INVALID_VALUE",
+      `${name} must be an integer from ${min} to ${MAX_BODY_LENGTH}, got ${value}`,
+    );
+  }
+  return value;
+}
+
 /** Throws CODEC_TRUNCATED unless `need` bytes are readable from `p` before `end`. */
 export function requireBytes(p: number, need: number, end: number, what: string): void {
   if (end - p < need) {
