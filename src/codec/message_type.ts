@@ -41,6 +41,23 @@ export type MessageView<F extends Fields> = Readonly<Infer<F>> & {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const RESERVED_FIELD_NAMES = new Set(["type", "toObject", "constructor", "__proto__", "prototype"]);
+/** Size of each kind on the wire; `bytes` is checked apart (1 to MAX_FIXED_BYTES). */
+const KIND_SIZE: Readonly<Record<string, number>> = {
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  u64: 8,
+  i8: 1,
+  i16: 2,
+  i32: 4,
+  i64: 8,
+  f32: 4,
+  f64: 8,
+  bool: 1,
+  u256: 32,
+  string: 0,
+  varbytes: 0,
+};
 const FNV_OFFSET = 0xcbf29ce484222325n;
 const FNV_PRIME = 0x100000001b3n;
 const MASK_64 = (1n << 64n) - 1n;
@@ -221,10 +238,17 @@ export function defineMessage<const F extends Fields>(
         }`,
       );
     }
-    if (
-      f.kind === "bytes" && !(Number.isInteger(f.size) && f.size >= 1 && f.size <= MAX_FIXED_BYTES)
-    ) {
-      fail(`field '${key}': bytes(n) needs n from 1 to ${MAX_FIXED_BYTES}, got ${f.size}`);
+    // Plain JavaScript callers can pass `field.u8` uncalled or a hand-made
+    // descriptor; either would give a layout the generated code misreads.
+    if (typeof f !== "object" || f === null) {
+      fail(`field '${key}' must be a descriptor from field.*(), e.g. field.u8()`);
+    }
+    if (f.kind === "bytes") {
+      if (!(Number.isInteger(f.size) && f.size >= 1 && f.size <= MAX_FIXED_BYTES)) {
+        fail(`field '${key}': bytes(n) needs n from 1 to ${MAX_FIXED_BYTES}, got ${f.size}`);
+      }
+    } else if (!Object.hasOwn(KIND_SIZE, f.kind) || KIND_SIZE[f.kind] !== f.size) {
+      fail(`field '${key}' has an unknown kind or size (${String(f.kind)}, ${String(f.size)})`);
     }
     if (!isVariable(f.kind)) fixedSize += f.size;
   }

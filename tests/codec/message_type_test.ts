@@ -308,6 +308,27 @@ Deno.test("defineMessage rejects bytes(n) outside 1..4096 and a fixed block over
   assert.equal(defineMessage({ id: 3, name: "Wide", fields: wide }).fixedSize, 0xffff);
 });
 
+Deno.test("defineMessage rejects a field that is not a descriptor of a known kind and size", () => {
+  const bad: unknown[] = [
+    field.u8, // the builder, not called: a mistake plain JavaScript does not catch
+    null,
+    7,
+    { kind: "u8", size: 3 },
+    { kind: "u128", size: 16 },
+    { kind: "string", size: 4 },
+    { kind: "varbytes" },
+  ];
+  for (const f of bad) {
+    const fields = { ok: field.u16(), f } as unknown as Fields;
+    const err = assertCodecError(
+      () => defineMessage({ id: 3, name: "Odd", fields }),
+      "CODEC_INVALID_SCHEMA",
+      -1,
+    );
+    assert.match(err.message, /'f'/);
+  }
+});
+
 Deno.test("defineMessage rejects an empty name or topic", () => {
   assertCodecError(
     () => defineMessage({ id: 3, name: "", fields: {} }),
