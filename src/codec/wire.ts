@@ -126,15 +126,19 @@ function hex(n: number): string {
 }
 
 let cachedBytes: Uint8Array | undefined;
+let cachedLength = -1;
 let cachedView: DataView | undefined;
 
 /**
  * A DataView over exactly the bytes of `u8`. Remembers the last one, so code
  * that keeps working on one slab never allocates a DataView per message.
+ * The length is compared too: an array over a resizable ArrayBuffer changes
+ * length without changing identity, and a stale view would throw RangeError.
  */
 export function viewOf(u8: Uint8Array): DataView {
-  if (u8 === cachedBytes) return cachedView as DataView;
+  if (u8 === cachedBytes && u8.byteLength === cachedLength) return cachedView as DataView;
   cachedBytes = u8;
-  cachedView = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  cachedLength = u8.byteLength;
+  cachedView = new DataView(u8.buffer, u8.byteOffset, cachedLength);
   return cachedView;
 }

@@ -142,6 +142,49 @@ Deno.test("many frames of several types encode back to back into one slab at mov
   assert.deepStrictEqual(got, sent.map(([, m]) => m));
 });
 
+Deno.test("a buffer over a resizable ArrayBuffer is used within its current length", () => {
+  const m = randomMessage(new Rng(9), Chat.fields) as Chat;
+  const size = Chat.encodedSize(m);
+  const buffer = new ArrayBuffer(8, { maxByteLength: 4 * size });
+  const bytes = new Uint8Array(buffer); // tracks the buffer's length
+  assertCodecError(() => Chat.encode(m, bytes, 0), "CODEC_BUFFER_TOO_SMALL", 0);
+  assertCodecError(() => Chat.decode(bytes, 0), "CODEC_TRUNCATED", 0);
+  buffer.resize(4 * size);
+  assert.equal(Chat.encode(m, bytes, size), 2 * size);
+  assert.deepStrictEqual(Chat.decode(bytes, size), m);
+  buffer.resize(size + 12);
+  assertCodecError(() => Chat.decode(bytes, size), "CODEC_TRUNCATED", size);
+});
+
+Deno.test("frames encode into and decode from a subarray that starts inside its buffer", () => {
+  const r = new Rng(10);
+  const big = new Uint8Array(4096);
+  const window = big.subarray(100, 3000);
+  for (let i = 0; i < 50; i++) {
+    const m = randomMessage(r, AllKinds.fields) as AllKinds;
+    const at = r.int(200);
+    const end = AllKinds.encode(m, window, at);
+    assert.deepStrictEqual(big.subarray(100 + at, 100 + end), AllKinds.toBytes(m));
+    assert.deepStrictEqual(AllKinds.decode(window, at), m);
+    assert.deepStrictEqual(AllKinds.decode(window.subarray(at, end)), m);
+    assert.deepStrictEqual(registry.view(window.subarray(at, end)).toObject(), m);
+  }
+});
+
+Deno.test("encodedSize counts UTF-8 bytes exactly, lone surrogates as U+FFFD", () => {
+  const T = defineMessage({ id: 9, name: "S", fields: { s: field.string() } });
+  const r = new Rng(11);
+  const units = [0x41, 0xe9, 0x7ff, 0x800, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xfeff, 0xffff];
+  for (let i = 0; i < 2000; i++) {
+    let s = "";
+    for (let n = r.int(12); n > 0; n--) s += String.fromCharCode(r.pick(units));
+    const bytes = T.toBytes({ s });
+    assert.equal(bytes.length, HEADER_SIZE + 4 + new TextEncoder().encode(s).length);
+    assert.equal(T.encodedSize({ s }), bytes.length);
+    assert.equal(T.decode(bytes).s, s.toWellFormed());
+  }
+});
+
 // ---------------------------------------------------------------- encode errors
 
 Deno.test("encode rejects out-of-range and wrong-typed values, naming the field", () => {
