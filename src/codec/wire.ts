@@ -139,6 +139,12 @@ export function viewOf(u8: Uint8Array): DataView {
   if (u8 === cachedBytes && u8.byteLength === cachedLength) return cachedView as DataView;
   cachedBytes = u8;
   cachedLength = u8.byteLength;
-  cachedView = new DataView(u8.buffer, u8.byteOffset, cachedLength);
+  // A transferred (detached) buffer reads as empty, so callers get a
+  // CodecError about its length rather than a TypeError from DataView.
+  cachedView = (u8.buffer as ArrayBuffer).detached === true
+    ? EMPTY_VIEW
+    : new DataView(u8.buffer, u8.byteOffset, cachedLength);
   return cachedView;
 }
+
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));

@@ -185,6 +185,39 @@ Deno.test("encodedSize counts UTF-8 bytes exactly, lone surrogates as U+FFFD", (
   }
 });
 
+Deno.test("decode keeps working after a decoded message's bytes are transferred away", () => {
+  const m = randomMessage(new Rng(12), AllKinds.fields, 0) as AllKinds;
+  const bytes = AllKinds.toBytes(m);
+  for (const pick of [(d: AllKinds) => d.blob, (d: AllKinds) => d.addr]) {
+    const decoded = AllKinds.decode(bytes);
+    const buffer = pick(decoded).buffer as ArrayBuffer;
+    structuredClone(null, { transfer: [buffer] });
+    assert.ok(buffer.detached);
+    assert.deepStrictEqual(AllKinds.decode(bytes), m);
+    assert.deepStrictEqual(AllKinds.view(bytes).toObject(), m);
+  }
+  // Even when the transferred buffer held only an empty byte string.
+  const E = defineMessage({ id: 9, name: "E", fields: { b: field.varBytes() } });
+  const empty = E.decode(E.toBytes({ b: new Uint8Array(0) }));
+  structuredClone(null, { transfer: [empty.b.buffer as ArrayBuffer] });
+  assert.deepStrictEqual(E.decode(E.toBytes({ b: new Uint8Array(0) })).b, new Uint8Array(0));
+});
+
+Deno.test("a transferred (detached) buffer reads as empty: CodecErrors, not TypeErrors", () => {
+  const m = randomMessage(new Rng(13), Chat.fields) as Chat;
+  for (const warm of [true, false]) {
+    const slab = new Uint8Array(1024);
+    const end = Chat.encode(m, slab, 0);
+    if (warm) assert.deepStrictEqual(Chat.decode(slab, 0), m); // the slab's DataView is cached
+    structuredClone(null, { transfer: [slab.buffer] });
+    assertCodecError(() => Chat.decode(slab, 0), "CODEC_TRUNCATED", 0);
+    assertCodecError(() => Chat.view(slab, 0), "CODEC_TRUNCATED", 0);
+    assertCodecError(() => registry.decode(slab, 0), "CODEC_TRUNCATED", 0);
+    assertCodecError(() => Chat.encode(m, slab, 0), "CODEC_BUFFER_TOO_SMALL", 0);
+    assert.ok(end > 0);
+  }
+});
+
 // ---------------------------------------------------------------- encode errors
 
 Deno.test("encode rejects out-of-range and wrong-typed values, naming the field", () => {
