@@ -30,7 +30,12 @@ function assertViewReads(view: Record<string, unknown>, message: Record<string, 
 }
 
 /** Checks one message through every read path, encoded alone and inside a slab at `offset`. */
-function roundTrip(type: MessageType, message: Record<string, unknown>, r: Rng): void {
+function roundTrip(
+  type: MessageType,
+  message: Record<string, unknown>,
+  r: Rng,
+  registered = true,
+): void {
   const bytes = type.toBytes(message as never);
   assert.equal(bytes.length, type.encodedSize(message as never), "encodedSize");
 
@@ -41,10 +46,11 @@ function roundTrip(type: MessageType, message: Record<string, unknown>, r: Rng):
   assert.ok(type.isView(view));
   assert.deepStrictEqual((view as { toObject(): unknown }).toObject(), message, "toObject");
 
-  const decoded = registry.decode(bytes);
+  const reg = registered ? registry : new Registry([type]);
+  const decoded = reg.decode(bytes);
   assert.equal(decoded.type, type);
   assert.deepStrictEqual(decoded.message, message, "Registry.decode");
-  const rview = registry.view(bytes);
+  const rview = reg.view(bytes);
   assert.ok(type.isView(rview));
   assertViewReads(rview as unknown as Record<string, unknown>, message);
 
@@ -55,7 +61,7 @@ function roundTrip(type: MessageType, message: Record<string, unknown>, r: Rng):
   assert.deepStrictEqual(slab.subarray(offset, offset + bytes.length), bytes);
   assert.deepStrictEqual(type.decode(slab, offset), message, "decode at offset");
   assertViewReads(type.view(slab, offset) as unknown as Record<string, unknown>, message);
-  assert.deepStrictEqual(registry.decode(slab, offset).message, message);
+  assert.deepStrictEqual(reg.decode(slab, offset).message, message);
 }
 
 for (const type of TYPES) {
@@ -216,6 +222,63 @@ Deno.test("a transferred (detached) buffer reads as empty: CodecErrors, not Type
     assertCodecError(() => Chat.encode(m, slab, 0), "CODEC_BUFFER_TOO_SMALL", 0);
     assert.ok(end > 0);
   }
+});
+
+Deno.test("field names that match the generated code's own names round-trip", () => {
+  const names = [
+    "v",
+    "e",
+    "b",
+    "c",
+    "f",
+    "p",
+    "h",
+    "T",
+    "m",
+    "u8",
+    "dv",
+    "end",
+    "s0",
+    "n0",
+    "View",
+    "check",
+    "decode",
+    "encode",
+    "arguments",
+    "eval",
+    "undefined",
+    "NaN",
+    "this",
+    "new",
+    "class",
+    "return",
+    "toString",
+    "valueOf",
+    "$",
+    "_",
+  ];
+  const kinds = [field.u32(), field.string(), field.bytes(3), field.bool(), field.varBytes()];
+  const fields: Record<string, (typeof kinds)[number]> = {};
+  names.forEach((name, i) => (fields[name] = kinds[i % kinds.length] as (typeof kinds)[number]));
+  const T = defineMessage({ id: 9, name: "Names", fields });
+  const r = new Rng(14);
+  for (let i = 0; i < 20; i++) {
+    const m = randomMessage(r, T.fields);
+    const bytes = T.toBytes(m as never);
+    assert.deepStrictEqual(T.decode(bytes), m);
+    const view = T.view(bytes) as unknown as Record<string, unknown>;
+    for (const name of names) assert.deepStrictEqual(view[name], m[name], name);
+    assert.deepStrictEqual(T.view(bytes).toObject(), m);
+  }
+});
+
+Deno.test("a type with 300 fields round-trips", () => {
+  const kinds = [field.u8(), field.i64(), field.string(), field.f64(), field.bytes(2)];
+  const fields: Record<string, (typeof kinds)[number]> = {};
+  for (let i = 0; i < 300; i++) fields[`f${i}`] = kinds[i % kinds.length] as (typeof kinds)[number];
+  const T = defineMessage({ id: 9, name: "Wide", fields });
+  const r = new Rng(15);
+  for (let i = 0; i < 10; i++) roundTrip(T, randomMessage(r, T.fields), r, false);
 });
 
 // ---------------------------------------------------------------- encode errors
