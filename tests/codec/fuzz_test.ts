@@ -202,28 +202,35 @@ Deno.test(`fuzz: ${FRAMES} seeded random and mutated frames give only CodecError
       assert.deepStrictEqual(type.decode(again), message, `frame ${i}: re-encode`);
     }
 
-    // A splitter, fed the bytes in random chunks.
+    // A splitter, fed the bytes in random chunks; every 4th time behind a
+    // valid frame, which must come out intact whatever follows it.
+    const lead = i % 4 === 0 ? r.pick(pool) : undefined;
+    const fed = lead === undefined ? bytes : concat(lead, bytes);
     const splitter = new FrameSplitter({ maxFrameSize: MAX_FRAME, slabSize: 64 });
-    let frames = 0;
+    const split: Record<string, unknown>[] = [];
     let splitError: CodecError | undefined;
     try {
-      for (let p = 0; p < bytes.length;) {
-        const n = 1 + r.int(bytes.length - p);
-        splitter.push(bytes.subarray(p, p + n));
+      for (let p = 0; p < fed.length;) {
+        const n = 1 + r.int(fed.length - p);
+        splitter.push(fed.subarray(p, p + n));
         p += n;
         for (let f = splitter.next(); f >= 0; f = splitter.next()) {
-          frames++;
-          const view = registry.viewChecked(splitter.buffer, splitter.dataView, f);
-          view.toObject();
+          split.push(registry.viewChecked(splitter.buffer, splitter.dataView, f).toObject());
         }
       }
     } catch (e) {
-      splitError = onlyCodecErrors(e, i, "FrameSplitter", bytes);
+      splitError = onlyCodecErrors(e, i, "FrameSplitter", fed);
     }
-    splitFrames += frames;
+    splitFrames += split.length;
+    if (lead !== undefined) {
+      assert.deepStrictEqual(split[0], registry.decode(lead).message, `frame ${i}: lead frame`);
+    }
     if (message !== undefined) {
+      const want = lead === undefined ? 1 : 2;
       assert.equal(splitError, undefined, `frame ${i}: the splitter refused a valid frame`);
-      assert.equal(frames, 1, `frame ${i}: the splitter found ${frames} frames`);
+      assert.equal(split.length, want, `frame ${i}: the splitter found ${split.length} frames`);
+      assert.deepStrictEqual(split[want - 1], message, `frame ${i}: split frame`);
+      assert.equal(splitter.buffered, 0);
     }
   }
 
