@@ -221,14 +221,17 @@ export function defineMessage<const F extends Fields>(
   options: MessageTypeOptions<F>,
 ): MessageType<F> {
   const { id, name, topic, fields } = options;
-  const fail = (why: string): never => {
-    throw new CodecError("CODEC_INVALID_SCHEMA", `message type '${String(name)}': ${why}`);
+  const fail = (why: string, field?: string): never => {
+    throw new CodecError("CODEC_INVALID_SCHEMA", `message type '${String(name)}': ${why}`, {
+      ...(field === undefined ? {} : { field }),
+    });
   };
   if (!isUserTypeId(id)) fail(`id must be an integer from 1 to 65279 (0xFEFF), got ${id}`);
   if (typeof name !== "string" || name.length === 0) fail("name must be a non-empty string");
   if (topic !== undefined && (typeof topic !== "string" || topic.length === 0)) {
     fail("topic must be a non-empty string");
   }
+  if (typeof fields !== "object" || fields === null) fail("fields must be an object");
   let fixedSize = 0;
   for (const [key, f] of Object.entries(fields)) {
     if (!IDENTIFIER.test(key) || RESERVED_FIELD_NAMES.has(key)) {
@@ -236,19 +239,23 @@ export function defineMessage<const F extends Fields>(
         `field name '${key}' must be a plain identifier other than ${
           [...RESERVED_FIELD_NAMES].join(", ")
         }`,
+        key,
       );
     }
     // Plain JavaScript callers can pass `field.u8` uncalled or a hand-made
     // descriptor; either would give a layout the generated code misreads.
     if (typeof f !== "object" || f === null) {
-      fail(`field '${key}' must be a descriptor from field.*(), e.g. field.u8()`);
+      fail(`field '${key}' must be a descriptor from field.*(), e.g. field.u8()`, key);
     }
     if (f.kind === "bytes") {
       if (!(Number.isInteger(f.size) && f.size >= 1 && f.size <= MAX_FIXED_BYTES)) {
-        fail(`field '${key}': bytes(n) needs n from 1 to ${MAX_FIXED_BYTES}, got ${f.size}`);
+        fail(`field '${key}': bytes(n) needs n from 1 to ${MAX_FIXED_BYTES}, got ${f.size}`, key);
       }
     } else if (!Object.hasOwn(KIND_SIZE, f.kind) || KIND_SIZE[f.kind] !== f.size) {
-      fail(`field '${key}' has an unknown kind or size (${String(f.kind)}, ${String(f.size)})`);
+      fail(
+        `field '${key}' has an unknown kind or size (${String(f.kind)}, ${String(f.size)})`,
+        key,
+      );
     }
     if (!isVariable(f.kind)) fixedSize += f.size;
   }

@@ -422,6 +422,7 @@ Deno.test("defineMessage rejects field names that are not plain identifiers or a
       () => defineMessage({ id: 3, name: "Bad", fields }),
       "CODEC_INVALID_SCHEMA",
       -1,
+      bad,
     );
     assert.ok(err.message.includes(`'${bad}'`), err.message);
   }
@@ -433,6 +434,7 @@ Deno.test("defineMessage rejects bytes(n) outside 1..4096 and a fixed block over
       () => defineMessage({ id: 3, name: "B", fields: { b: field.bytes(n) } }),
       "CODEC_INVALID_SCHEMA",
       -1,
+      "b",
     );
   }
   const wide: Record<string, ReturnType<typeof field.bytes>> = {};
@@ -463,8 +465,19 @@ Deno.test("defineMessage rejects a field that is not a descriptor of a known kin
       () => defineMessage({ id: 3, name: "Odd", fields }),
       "CODEC_INVALID_SCHEMA",
       -1,
+      "f",
     );
     assert.match(err.message, /'f'/);
+  }
+});
+
+Deno.test("defineMessage rejects fields that are not an object", () => {
+  for (const fields of [undefined, null, 5]) {
+    assertCodecError(
+      () => defineMessage({ id: 3, name: "NoFields", fields: fields as unknown as Fields }),
+      "CODEC_INVALID_SCHEMA",
+      -1,
+    );
   }
 });
 
