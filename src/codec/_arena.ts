@@ -20,7 +20,9 @@ let used = 0;
 export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Array {
   const n = end - start;
   if (n > LARGE) return src.slice(start, end);
-  if (used + n > CHUNK_SIZE) {
+  // chunk.length, not CHUNK_SIZE: once a caller transfers a copy's buffer
+  // (postMessage), the chunk is detached, reads as length 0 and must be replaced.
+  if (used + n > chunk.length || chunk.length === 0) {
     chunk = new Uint8Array(CHUNK_SIZE);
     used = 0;
   }

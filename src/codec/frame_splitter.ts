@@ -1,5 +1,11 @@
 import { CodecError } from "./codec_error.ts";
-import { checkHeader, DEFAULT_MAX_FRAME_SIZE, HEADER_OFFSET, HEADER_SIZE } from "./wire.ts";
+import {
+  checkHeader,
+  checkSizeOption,
+  DEFAULT_MAX_FRAME_SIZE,
+  HEADER_OFFSET,
+  HEADER_SIZE,
+} from "./wire.ts";
 
 /** Options of {@linkcode FrameSplitter}. */
 export interface FrameSplitterOptions {
@@ -51,10 +57,17 @@ export class FrameSplitter {
   #frameLength = 0;
   #failed: CodecError | undefined;
 
-  /** Creates an empty splitter. */
+  /**
+   * Creates an empty splitter.
+   * @throws {CodecError} `CODEC_INVALID_VALUE` for a size that is not a positive integer.
+   */
   constructor(options: FrameSplitterOptions = {}) {
-    this.#maxFrame = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
-    this.#slabSize = options.slabSize ?? DEFAULT_SLAB_SIZE;
+    this.#maxFrame = checkSizeOption(
+      "maxFrameSize",
+      options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      0,
+    );
+    this.#slabSize = checkSizeOption("slabSize", options.slabSize ?? DEFAULT_SLAB_SIZE, 1);
     this.#buf = new Uint8Array(this.#slabSize);
     this.#dv = new DataView(this.#buf.buffer);
   }

@@ -41,6 +41,23 @@ export type MessageView<F extends Fields> = Readonly<Infer<F>> & {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const RESERVED_FIELD_NAMES = new Set(["type", "toObject", "constructor", "__proto__", "prototype"]);
+/** Size of each kind on the wire; `bytes` is checked apart (1 to MAX_FIXED_BYTES). */
+const KIND_SIZE: Readonly<Record<string, number>> = {
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  u64: 8,
+  i8: 1,
+  i16: 2,
+  i32: 4,
+  i64: 8,
+  f32: 4,
+  f64: 8,
+  bool: 1,
+  u256: 32,
+  string: 0,
+  varbytes: 0,
+};
 const FNV_OFFSET = 0xcbf29ce484222325n;
 const FNV_PRIME = 0x100000001b3n;
 const MASK_64 = (1n << 64n) - 1n;
@@ -88,9 +105,22 @@ export class MessageType<F extends Fields = Fields> {
    * offset just past it. Allocates nothing when `target` is the buffer of the
    * previous call (keep one slab and move the offset along).
    *
-   * @throws {CodecError} `CODEC_BUFFER_TOO_SMALL` or `CODEC_INVALID_VALUE`.
+   * On failure nothing before `offset` has been touched and no header has
+   * been written at `offset`, but bytes after it may hold part of a body: keep
+   * your offset where it was and send nothing from there.
+   *
+   * @throws {CodecError} `CODEC_BUFFER_TOO_SMALL`, or `CODEC_INVALID_VALUE` for
+   * a value that does not fit its field or a bad offset.
    */
   encode(message: Readonly<Infer<F>>, target: Uint8Array, offset = 0): number {
+    // The generated code indexes with `offset` unchecked: NaN, negative or
+    // fractional offsets would write the frame to the wrong place.
+    if (!(offset >= 0 && Number.isInteger(offset))) {
+      throw new CodecError(
+        "CODEC_INVALID_VALUE",
+        `offset must be a non-negative integer, got ${offset}`,
+      );
+    }
     return this.#code.encode(message, target, viewOf(target), offset);
   }
 
@@ -191,14 +221,17 @@ export function defineMessage<const F extends Fields>(
   options: MessageTypeOptions<F>,
 ): MessageType<F> {
   const { id, name, topic, fields } = options;
-  const fail = (why: string): never => {
-    throw new CodecError("CODEC_INVALID_SCHEMA", `message type '${String(name)}': ${why}`);
+  const fail = (why: string, field?: string): never => {
+    throw new CodecError("CODEC_INVALID_SCHEMA", `message type '${String(name)}': ${why}`, {
+      ...(field === undefined ? {} : { field }),
+    });
   };
   if (!isUserTypeId(id)) fail(`id must be an integer from 1 to 65279 (0xFEFF), got ${id}`);
   if (typeof name !== "string" || name.length === 0) fail("name must be a non-empty string");
   if (topic !== undefined && (typeof topic !== "string" || topic.length === 0)) {
     fail("topic must be a non-empty string");
   }
+  if (typeof fields !== "object" || fields === null) fail("fields must be an object");
   let fixedSize = 0;
   for (const [key, f] of Object.entries(fields)) {
     if (!IDENTIFIER.test(key) || RESERVED_FIELD_NAMES.has(key)) {
@@ -206,12 +239,23 @@ export function defineMessage<const F extends Fields>(
         `field name '${key}' must be a plain identifier other than ${
           [...RESERVED_FIELD_NAMES].join(", ")
         }`,
+        key,
       );
     }
-    if (
-      f.kind === "bytes" && !(Number.isInteger(f.size) && f.size >= 1 && f.size <= MAX_FIXED_BYTES)
-    ) {
-      fail(`field '${key}': bytes(n) needs n from 1 to ${MAX_FIXED_BYTES}, got ${f.size}`);
+    // Plain JavaScript callers can pass `field.u8` uncalled or a hand-made
+    // descriptor; either would give a layout the generated code misreads.
+    if (typeof f !== "object" || f === null) {
+      fail(`field '${key}' must be a descriptor from field.*(), e.g. field.u8()`, key);
+    }
+    if (f.kind === "bytes") {
+      if (!(Number.isInteger(f.size) && f.size >= 1 && f.size <= MAX_FIXED_BYTES)) {
+        fail(`field '${key}': bytes(n) needs n from 1 to ${MAX_FIXED_BYTES}, got ${f.size}`, key);
+      }
+    } else if (!Object.hasOwn(KIND_SIZE, f.kind) || KIND_SIZE[f.kind] !== f.size) {
+      fail(
+        `field '${key}' has an unknown kind or size (${String(f.kind)}, ${String(f.size)})`,
+        key,
+      );
     }
     if (!isVariable(f.kind)) fixedSize += f.size;
   }

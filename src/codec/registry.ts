@@ -3,6 +3,7 @@ import type { Fields } from "./field.ts";
 import type { MessageType, MessageView } from "./message_type.ts";
 import {
   checkHeader,
+  checkSizeOption,
   DEFAULT_MAX_FRAME_SIZE,
   HEADER_OFFSET,
   HEADER_SIZE,
@@ -44,10 +45,15 @@ export class Registry implements Iterable<MessageType> {
 
   /**
    * Creates a registry holding `types`.
-   * @throws {CodecError} `CODEC_DUPLICATE_TYPE` when two types share an id or a name.
+   * @throws {CodecError} `CODEC_DUPLICATE_TYPE` when two types share an id or a name;
+   * `CODEC_INVALID_VALUE` when `maxFrameSize` is not an integer from 0 to 2^32 - 1.
    */
   constructor(types: Iterable<MessageType> = [], options: RegistryOptions = {}) {
-    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.maxFrameSize = checkSizeOption(
+      "maxFrameSize",
+      options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      0,
+    );
     for (const t of types) this.add(t);
   }
 

@@ -96,6 +96,20 @@ export function checkHeader(u8: Uint8Array, dv: DataView, p: number, maxBody: nu
   return HEADER_SIZE + bodyLength;
 }
 
+/**
+ * Checks a size option (`maxFrameSize`, `slabSize`): an integer from `min` to
+ * {@linkcode MAX_BODY_LENGTH}. A NaN limit would silently disable the check.
+ */
+export function checkSizeOption(name: string, value: number, min: number): number {
+  if (!(Number.isInteger(value) && value >= min && value <= MAX_BODY_LENGTH)) {
+    throw new CodecError(
+      "CODEC_INVALID_VALUE",
+      `${name} must be an integer from ${min} to ${MAX_BODY_LENGTH}, got ${value}`,
+    );
+  }
+  return value;
+}
+
 /** Throws CODEC_TRUNCATED unless `need` bytes are readable from `p` before `end`. */
 export function requireBytes(p: number, need: number, end: number, what: string): void {
   if (end - p < need) {
@@ -112,15 +126,25 @@ function hex(n: number): string {
 }
 
 let cachedBytes: Uint8Array | undefined;
+let cachedLength = -1;
 let cachedView: DataView | undefined;
 
 /**
  * A DataView over exactly the bytes of `u8`. Remembers the last one, so code
  * that keeps working on one slab never allocates a DataView per message.
+ * The length is compared too: an array over a resizable ArrayBuffer changes
+ * length without changing identity, and a stale view would throw RangeError.
  */
 export function viewOf(u8: Uint8Array): DataView {
-  if (u8 === cachedBytes) return cachedView as DataView;
+  if (u8 === cachedBytes && u8.byteLength === cachedLength) return cachedView as DataView;
   cachedBytes = u8;
-  cachedView = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  cachedLength = u8.byteLength;
+  // A transferred (detached) buffer reads as empty, so callers get a
+  // CodecError about its length rather than a TypeError from DataView.
+  cachedView = (u8.buffer as ArrayBuffer).detached === true
+    ? EMPTY_VIEW
+    : new DataView(u8.buffer, u8.byteOffset, cachedLength);
   return cachedView;
 }
+
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
