@@ -137,8 +137,12 @@ export class MessageType<F extends Fields = Fields> {
   }
 
   /**
-   * Decodes the frame at `offset` into a plain object that owns its bytes.
+   * Decodes the frame at `offset` into a plain object independent of `bytes`.
    * Without `offset`, `bytes` must hold exactly one frame.
+   *
+   * Byte fields are copies, carved from shared 64 KiB chunks to avoid an
+   * ArrayBuffer per message: their `.buffer` is shared with other decoded
+   * messages. Copy one (`field.slice()`) before transferring its buffer.
    *
    * @throws {CodecError} for any malformed frame, with the byte offset.
    */
