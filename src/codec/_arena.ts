@@ -14,18 +14,51 @@ const CHUNK_SIZE = 64 * 1024;
 const LARGE = 4 * 1024;
 
 let chunk = new Uint8Array(CHUNK_SIZE);
+let chunkView = new DataView(chunk.buffer);
 let used = 0;
 
 /** An independent copy of `src[start, end)`, usually sharing a chunk with other copies. */
 export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Array {
   const n = end - start;
   if (n > LARGE) return src.slice(start, end);
-  if (used + n > CHUNK_SIZE) {
-    chunk = new Uint8Array(CHUNK_SIZE);
-    used = 0;
-  }
+  if (used + n > CHUNK_SIZE) freshChunk();
   const at = used;
   chunk.set(src.subarray(start, end), at);
   used = at + n;
   return chunk.subarray(at, at + n);
+}
+
+function freshChunk(): void {
+  chunk = new Uint8Array(CHUNK_SIZE);
+  chunkView = new DataView(chunk.buffer);
+  used = 0;
+}
+
+/**
+ * Reserves `n` bytes (at most 4 KiB) in the current chunk and returns their
+ * offset; the caller writes them through {@linkcode arenaView}. Compiled
+ * decoders copy short fixed blocks this way, 4 bytes a step, unrolled.
+ */
+export function reserve(n: number): number {
+  if (used + n > CHUNK_SIZE) freshChunk();
+  const at = used;
+  used = at + n;
+  return at;
+}
+
+/** Copies `n` bytes (at most 4 KiB) of `src` from `start` into the current chunk; returns their offset. */
+export function copyIn(src: Uint8Array, start: number, n: number): number {
+  const at = reserve(n);
+  chunk.set(src.subarray(start, start + n), at);
+  return at;
+}
+
+/** A DataView over the chunk the last {@linkcode reserve} or {@linkcode copyIn} used. */
+export function arenaView(): DataView {
+  return chunkView;
+}
+
+/** The buffer the last {@linkcode reserve} or {@linkcode copyIn} used. */
+export function arenaBuffer(): ArrayBuffer {
+  return chunk.buffer;
 }
