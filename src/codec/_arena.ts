@@ -14,24 +14,20 @@ const CHUNK_SIZE = 64 * 1024;
 const LARGE = 4 * 1024;
 
 let chunk = new Uint8Array(CHUNK_SIZE);
-let chunkView = new DataView(chunk.buffer);
 let used = 0;
 
 /** An independent copy of `src[start, end)`, usually sharing a chunk with other copies. */
 export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Array {
   const n = end - start;
   if (n > LARGE) return src.slice(start, end);
-  if (used + n > CHUNK_SIZE) freshChunk();
+  if (used + n > CHUNK_SIZE) {
+    chunk = new Uint8Array(CHUNK_SIZE);
+    used = 0;
+  }
   const at = used;
   chunk.set(src.subarray(start, end), at);
   used = at + n;
   return chunk.subarray(at, at + n);
-}
-
-function freshChunk(): void {
-  chunk = new Uint8Array(CHUNK_SIZE);
-  chunkView = new DataView(chunk.buffer);
-  used = 0;
 }
 
 /**
@@ -40,7 +36,11 @@ function freshChunk(): void {
  * decoders copy short fixed blocks this way, 4 bytes a step, unrolled.
  */
 export function reserve(n: number): number {
-  if (used + n > CHUNK_SIZE) freshChunk();
+  // A chunk whose buffer was transferred away reads as length 0: start a fresh one.
+  if (used + n > CHUNK_SIZE || chunk.length === 0) {
+    chunk = new Uint8Array(CHUNK_SIZE);
+    used = 0;
+  }
   const at = used;
   used = at + n;
   return at;
@@ -53,9 +53,16 @@ export function copyIn(src: Uint8Array, start: number, n: number): number {
   return at;
 }
 
+let viewed: Uint8Array | undefined;
+let chunkView: DataView | undefined;
+
 /** A DataView over the chunk the last {@linkcode reserve} or {@linkcode copyIn} used. */
 export function arenaView(): DataView {
-  return chunkView;
+  if (viewed !== chunk) {
+    viewed = chunk;
+    chunkView = new DataView(chunk.buffer);
+  }
+  return chunkView as DataView;
 }
 
 /** The buffer the last {@linkcode reserve} or {@linkcode copyIn} used. */

