@@ -98,14 +98,6 @@ export function floorDecode(u8: Uint8Array, dv: DataView, p: number): SwapFields
 
 // --------------------------------------------------------------------- JSON
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-function hex(u8: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < u8.length; i++) s += HEX[u8[i]!];
-  return s;
-}
-
 /** What JSON carries: byte fields as lowercase hex strings, the u64 as a decimal string. */
 export interface JsonSwap {
   readonly poolAddress: string;
@@ -116,40 +108,44 @@ export interface JsonSwap {
   readonly timestampNs: string;
 }
 
-/** JSON.stringify of the swap, byte fields as hex, the u64 as a decimal string. */
+/**
+ * JSON.stringify of the swap, byte fields as hex (the native
+ * `Uint8Array.prototype.toHex`, ~8× faster than a lookup table in JS), the
+ * u64 as a decimal string.
+ */
 export function jsonEncode(m: SwapFields): string {
   return JSON.stringify({
-    poolAddress: hex(m.poolAddress),
-    token0: hex(m.token0),
-    token1: hex(m.token1),
-    amountIn: hex(m.amountIn),
-    amountOut: hex(m.amountOut),
+    poolAddress: m.poolAddress.toHex(),
+    token0: m.token0.toHex(),
+    token1: m.token1.toHex(),
+    amountIn: m.amountIn.toHex(),
+    amountOut: m.amountOut.toHex(),
     timestampNs: m.timestampNs.toString(),
   });
 }
 
-/** JSON.parse; byte fields stay hex strings (not converted back, which flatters JSON). */
+/**
+ * JSON.parse only: byte fields stay hex strings and the u64 a decimal string.
+ * Less work than giving a V2Swap back, so a lower bound on JSON's cost.
+ */
 export function jsonDecode(s: string): JsonSwap {
   return JSON.parse(s) as JsonSwap;
 }
 
-/** JSON.parse back into a V2Swap: hex → new Uint8Arrays, decimal → bigint. */
+/**
+ * JSON.parse back into an equal V2Swap: hex → `Uint8Array.fromHex` (native;
+ * each is a new ArrayBuffer), decimal → bigint.
+ */
 export function jsonDecodeSwap(s: string): SwapFields {
   const j = JSON.parse(s) as JsonSwap;
   return {
-    poolAddress: unhex(j.poolAddress),
-    token0: unhex(j.token0),
-    token1: unhex(j.token1),
-    amountIn: unhex(j.amountIn),
-    amountOut: unhex(j.amountOut),
+    poolAddress: Uint8Array.fromHex(j.poolAddress),
+    token0: Uint8Array.fromHex(j.token0),
+    token1: Uint8Array.fromHex(j.token1),
+    amountIn: Uint8Array.fromHex(j.amountIn),
+    amountOut: Uint8Array.fromHex(j.amountOut),
     timestampNs: BigInt(j.timestampNs),
   };
-}
-
-function unhex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 // --------------------------------------------------------------- protobufjs
@@ -334,7 +330,8 @@ export function checkPeers(): void {
   }
   same(floorDecode(slab, dv, 0), SWAP, "floor");
   same(jsonDecodeSwap(jsonEncode(SWAP)), SWAP, "JSON");
-  if (jsonDecode(jsonEncode(SWAP)).amountOut !== hex(SWAP.amountOut)) {
+  const hex = Array.from(SWAP.amountOut, (b) => b.toString(16).padStart(2, "0")).join("");
+  if (jsonDecode(jsonEncode(SWAP)).amountOut !== hex) {
     throw new Error("JSON: hex strings do not match the bytes");
   }
   const pb = pbDecode(pbEncode(SWAP));
