@@ -225,6 +225,15 @@ export function issuesToProblems(
     const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
     const last = path[path.length - 1];
     const value = valueAt(src.data, path);
+    if (value === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+      out.push(src.problem(
+        "TOPOLOGY_INVALID",
+        path,
+        `'${String(last)}' is missing`,
+        `add ${String(last)}: ${expectedAt(path)}`,
+      ));
+      continue;
+    }
     switch (issue.code) {
       case "unrecognized_keys":
         for (const key of issue.keys) {
@@ -250,23 +259,12 @@ export function issuesToProblems(
         break;
       }
       case "invalid_type":
-        if (value === undefined) {
-          out.push(src.problem(
-            "TOPOLOGY_INVALID",
-            path,
-            `'${String(last)}' is missing`,
-            `add ${String(last)}: ${expectedAt(path)}`,
-          ));
-        } else {
-          out.push(src.problem(
-            "TOPOLOGY_INVALID",
-            path,
-            `expected ${TYPE_WORD[issue.expected] ?? issue.expected}, found ${
-              describeValue(value)
-            }`,
-            `write ${expectedAt(path)}`,
-          ));
-        }
+        out.push(src.problem(
+          "TOPOLOGY_INVALID",
+          path,
+          `expected ${TYPE_WORD[issue.expected] ?? issue.expected}, found ${describeValue(value)}`,
+          `write ${expectedAt(path)}`,
+        ));
         break;
       case "too_small":
         out.push(src.problem(
