@@ -7,7 +7,7 @@
  * @module
  */
 import { object, or } from "@optique/core/constructs";
-import { message } from "@optique/core/message";
+import { commandLine, envVar, message, metavar } from "@optique/core/message";
 import { optional, withDefault } from "@optique/core/modifiers";
 import { argument, command, constant, flag, option } from "@optique/core/primitives";
 import {
@@ -16,6 +16,7 @@ import {
   type ValueParser,
   type ValueParserResult,
 } from "@optique/core/valueparser";
+import type { InferValue } from "@optique/core/parser";
 import { run } from "@optique/run";
 import { runCodecDemo } from "./codec_demo.ts";
 import type { CliIo } from "./cli_io.ts";
@@ -55,7 +56,9 @@ function actorList(): ValueParser<"sync", readonly string[]> {
 }
 
 const configArgument = optional(argument(string({ metavar: "CONFIG" }), {
-  description: message`Topology file (YAML). Default: the ${CONFIG_ENV} environment variable.`,
+  description: message`Topology file (YAML). Default: the ${
+    envVar(CONFIG_ENV)
+  } environment variable.`,
 }));
 
 const actorsOption = optional(option("--actors", actorList(), {
@@ -153,7 +156,7 @@ function terminalWidth(): number | undefined {
  */
 export async function main(args: readonly string[], io: CliIo = consoleIo): Promise<number> {
   const width = terminalWidth();
-  let parsed;
+  let parsed: InferValue<typeof parser>;
   try {
     parsed = run(parser, {
       programName: "mycelium",
@@ -162,7 +165,9 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
       version: VERSION,
       completion: "command",
       brief: message`Actors whose deployment is a configuration choice.`,
-      footer: message`Environment: ${CONFIG_ENV} names the topology file when CONFIG is not given.`,
+      footer: message`Environment: ${envVar(CONFIG_ENV)} names the topology file when ${
+        metavar("CONFIG")
+      } is not given. Example: ${commandLine("mycelium topology config/prod.yaml")}`,
       showDefault: true,
       colors: !Deno.noColor && Deno.stdout.isTerminal(),
       ...(width === undefined ? {} : { maxWidth: width }),
@@ -180,7 +185,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   try {
     switch (parsed.command) {
       case "demo":
-        return demo_(parsed.count, parsed.seed, io);
+        return printDemo(parsed.count, parsed.seed, io);
       case "validate":
       case "topology": {
         const config = parsed.config ?? configFromEnv();
@@ -202,7 +207,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   }
 }
 
-function demo_(count: number, seed: number, io: CliIo): number {
+function printDemo(count: number, seed: number, io: CliIo): number {
   const r = runCodecDemo({ count, seed });
   const ok = r.frames === count && r.checksumSent === r.checksumReceived;
   io.out(`mycelium codec demo (seed ${seed})

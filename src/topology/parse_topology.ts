@@ -6,8 +6,8 @@
  */
 import type { z } from "zod";
 import { chooseTransport, type GroupFacts } from "./_choose_transport.ts";
+import { didYouMean } from "./_did_you_mean.ts";
 import {
-  didYouMean,
   type DistributedData,
   documentSchemas,
   type HybridData,
@@ -297,6 +297,10 @@ class Builder {
       const transport = normaliseTransport(g.transport);
       const deployment = (g.deployment ?? "same_process") as Deployment;
       const draft = this.#hosted(name, at, g, deployment, transport);
+      // A group on another host that does not say how it is deployed is on a separate machine.
+      if (g.deployment === undefined && draft.host !== LOCAL_HOST) {
+        draft.deployment = "separate_machine";
+      }
       draft.reason = g.reason;
       g.actors.forEach((actor, i) => {
         this.#place(actor, name, [...at, "actors", i], false);

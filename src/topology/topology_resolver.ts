@@ -5,7 +5,7 @@
  * @module
  */
 import { chooseTransport } from "./_choose_transport.ts";
-import { didYouMean } from "./_schema.ts";
+import { didYouMean } from "./_did_you_mean.ts";
 import type {
   Budget,
   DeclaredRoute,
