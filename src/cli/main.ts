@@ -21,7 +21,8 @@ import { run } from "@optique/run";
 import { runCodecDemo } from "./codec_demo.ts";
 import type { CliIo } from "./cli_io.ts";
 import { EXIT_CODES, exitCodeFor } from "./exit_codes.ts";
-import { topologyCommand, validateCommand } from "./topology_commands.ts";
+import { MyceliumError } from "../mycelium_error.ts";
+import { reportError, topologyCommand, validateCommand } from "./topology_commands.ts";
 
 /** The environment variable naming the topology file when a command is given none. */
 export const CONFIG_ENV = "MYCELIUM_CONFIG";
@@ -202,7 +203,8 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
       }
     }
   } catch (e) {
-    io.err(`mycelium: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    if (e instanceof MyceliumError) return reportError(e, io);
+    io.err(`mycelium: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return exitCodeFor(e);
   }
 }

@@ -184,6 +184,17 @@ function keysAt(schema: z.ZodType, path: YamlPath): string[] {
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 
+/** Keys that belong under `topology:` in some mode. */
+const TOPOLOGY_KEYS = new Set([
+  "mode",
+  "actors",
+  "process_groups",
+  "routes",
+  "hosts",
+  "socket_dir",
+  "base_port",
+]);
+
 const MODE_OF_KEY: Readonly<Record<string, string>> = {
   process_groups: "hybrid",
   endpoint: "distributed or hybrid",
@@ -194,7 +205,7 @@ export function issuesToProblems(
   issues: readonly z.core.$ZodIssue[],
   schema: z.ZodType,
   src: YamlSource,
-  mode: string,
+  mode: string | undefined,
 ): TopologyProblem[] {
   const out: TopologyProblem[] = [];
   for (const issue of issues) {
@@ -215,9 +226,13 @@ export function issuesToProblems(
         for (const key of issue.keys) {
           const valid = keysAt(schema, path);
           const otherMode = MODE_OF_KEY[key];
-          const fix = otherMode !== undefined && !valid.includes(key)
-            ? `'${key}' belongs to mode ${otherMode}, not ${mode}; change mode or remove the key`
-            : `${didYouMean(key, valid)}valid keys here: ${valid.join(", ")}`;
+          let fix = `${didYouMean(key, valid)}valid keys here: ${valid.join(", ")}`;
+          if (path.length === 0 && TOPOLOGY_KEYS.has(key)) {
+            fix = `'${key}' belongs under topology: indent it below 'topology:'`;
+          } else if (mode !== undefined && otherMode !== undefined && !valid.includes(key)) {
+            fix =
+              `'${key}' belongs to mode ${otherMode}, not ${mode}; change mode or remove the key`;
+          }
           out.push(
             src.problem("TOPOLOGY_INVALID", [...path, key], `unknown key '${key}'`, fix, true),
           );

@@ -67,7 +67,7 @@ function normaliseTransport(t: string | undefined): TransportKind | undefined {
   return t === undefined ? undefined : t === "unix_socket" ? "unix" : t as TransportKind;
 }
 
-function fail(problems: TopologyProblem[]): void {
+function throwIfAny(problems: TopologyProblem[]): void {
   if (problems.length === 0) return;
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   throw new TopologyError(problems as [TopologyProblem, ...TopologyProblem[]]);
@@ -125,8 +125,8 @@ interface AddressFields {
 export function parseTopology(text: string, options: ParseTopologyOptions = {}): Topology {
   const file = options.file ?? "<topology>";
   const src = new YamlSource(text, file);
-  fail([...src.parseProblems]);
-  fail(src.duplicateKeys.map(({ path, at, first }): TopologyProblem => {
+  throwIfAny([...src.parseProblems]);
+  throwIfAny(src.duplicateKeys.map(({ path, at, first }): TopologyProblem => {
     const actor = path.length === 3 && path[0] === "topology" && path[1] === "actors";
     const key = String(path[path.length - 1]);
     return {
@@ -145,7 +145,7 @@ export function parseTopology(text: string, options: ParseTopologyOptions = {}):
   }));
   const data = src.data;
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    fail([src.problem(
+    throwIfAny([src.problem(
       "TOPOLOGY_INVALID",
       [],
       data === null || data === undefined ? "the file is empty" : "the file does not hold a map",
@@ -153,12 +153,12 @@ export function parseTopology(text: string, options: ParseTopologyOptions = {}):
     )]);
   }
   const root = rootSchema.safeParse(data);
-  if (!root.success) fail(issuesToProblems(root.error.issues, rootSchema, src, "?"));
+  if (!root.success) throwIfAny(issuesToProblems(root.error.issues, rootSchema, src, undefined));
   const mode = (data as { topology: { mode: TopologyMode } }).topology.mode;
   const schema = documentSchemas[mode];
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    fail(issuesToProblems(parsed.error.issues, schema as z.ZodType, src, mode));
+    throwIfAny(issuesToProblems(parsed.error.issues, schema as z.ZodType, src, mode));
     throw new Error("unreachable");
   }
   return new Builder(src, mode, options.knownActors).build(parsed.data);
@@ -198,11 +198,11 @@ class Builder {
     else if (t.mode === "hybrid") this.#hybrid(t as HybridData);
     else this.#distributed(t as DistributedData);
     this.#checkKnown();
-    fail(this.#problems);
+    throwIfAny(this.#problems);
 
     const routes = (t.routes ?? []).map((r, i) => this.#route(r, i));
     const performance = this.#performance(doc.performance ?? {});
-    fail(this.#problems);
+    throwIfAny(this.#problems);
 
     const addresses = this.#hostAddresses(t.hosts ?? {});
     const groups = this.#addresses(
@@ -211,7 +211,7 @@ class Builder {
       routes,
       addresses,
     );
-    fail(this.#problems);
+    throwIfAny(this.#problems);
 
     const actors = new Map<string, ActorPlacement>();
     for (const [name, a] of this.#actors) {

@@ -179,6 +179,16 @@ Deno.test("TOPOLOGY_INVALID: a key of another mode says which mode it belongs to
   );
 });
 
+Deno.test("TOPOLOGY_INVALID: a topology key written at the top level says to indent it", () => {
+  const e = errorOf(yaml("topology:", "  mode: hybrid", "process_groups:", "  g: { actors: [a] }"));
+  const misplaced = e.problems.find((p) => p.path === "process_groups");
+  assert.ok(misplaced, e.message);
+  assert.equal(misplaced.code, "TOPOLOGY_INVALID");
+  assert.deepEqual([misplaced.line, misplaced.column], [3, 1]);
+  assert.equal(misplaced.problem, "unknown key 'process_groups'");
+  assert.match(misplaced.fix, /indent it below 'topology:'/);
+});
+
 Deno.test("TOPOLOGY_INVALID: a missing key is reported at its parent with what to add", () => {
   assertProblem(yaml("topology:", "  mode: hybrid"), {
     code: "TOPOLOGY_INVALID",
