@@ -221,6 +221,15 @@ export function issuesToProblems(
       ));
       continue;
     }
+    if (value === null && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+      out.push(src.problem(
+        "TOPOLOGY_INVALID",
+        path,
+        `'${String(last)}' has no value`,
+        `write ${expectedAt(path)}`,
+      ));
+      continue;
+    }
     switch (issue.code) {
       case "unrecognized_keys":
         for (const key of issue.keys) {
@@ -229,6 +238,8 @@ export function issuesToProblems(
           let fix = `${didYouMean(key, valid)}valid keys here: ${valid.join(", ")}`;
           if (path.length === 0 && TOPOLOGY_KEYS.has(key)) {
             fix = `'${key}' belongs under topology: indent it below 'topology:'`;
+          } else if (path.length === 1 && /^expected_|_(latency|throughput)$/.test(key)) {
+            fix = `budgets belong under 'performance:' at the top level, not under topology:`;
           } else if (mode !== undefined && otherMode !== undefined && !valid.includes(key)) {
             fix =
               `'${key}' belongs to mode ${otherMode}, not ${mode}; change mode or remove the key`;

@@ -168,7 +168,9 @@ export class YamlSource {
       }
       if (pair === undefined && next === undefined) return best;
       const last = i === path.length - 1;
-      const at = last && key && pair !== undefined
+      // An empty value (`transport:`) sits after the colon: point at its key instead.
+      const empty = isScalar(next) && next.value === null;
+      const at = (last && key || empty) && pair !== undefined
         ? this.#start(pair.key)
         : this.#start(next) ?? this.#start(pair?.key);
       if (at !== undefined) best = at;

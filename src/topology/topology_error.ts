@@ -85,6 +85,7 @@ export function formatTopologyProblem(p: TopologyProblem): string {
  * ```
  */
 export class TopologyError extends MyceliumError {
+  /** Class of the first problem. */
   override readonly code: TopologyErrorCode;
   /** The file the problem is in. */
   readonly file: string;

@@ -189,6 +189,41 @@ Deno.test("TOPOLOGY_INVALID: a topology key written at the top level says to ind
   assert.match(misplaced.fix, /indent it below 'topology:'/);
 });
 
+Deno.test("TOPOLOGY_INVALID: a budget written under topology: says where budgets go", () => {
+  assertProblem(
+    yaml("topology:", "  mode: monolith", "  actors: { a: {} }", '  expected_latency: "1ms"'),
+    {
+      code: "TOPOLOGY_INVALID",
+      line: 4,
+      column: 3,
+      path: "topology.expected_latency",
+      problem: /unknown key 'expected_latency'/,
+      fix: /budgets belong under 'performance:' at the top level/,
+    },
+  );
+});
+
+Deno.test("TOPOLOGY_INVALID: a key left without a value says what to write", () => {
+  assertProblem(
+    yaml(
+      "topology:",
+      "  mode: hybrid",
+      "  process_groups:",
+      "    g:",
+      "      actors: [a]",
+      "      transport:",
+    ),
+    {
+      code: "TOPOLOGY_INVALID",
+      line: 6,
+      column: 7,
+      path: "topology.process_groups.g.transport",
+      problem: /'transport' has no value/,
+      fix: /write one of channel, unix, unix_socket, tcp/,
+    },
+  );
+});
+
 Deno.test("TOPOLOGY_INVALID: a missing key is reported at its parent with what to add", () => {
   assertProblem(yaml("topology:", "  mode: hybrid"), {
     code: "TOPOLOGY_INVALID",
