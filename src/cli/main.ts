@@ -145,7 +145,10 @@ function configFromEnv(): string | undefined {
 
 function terminalWidth(): number | undefined {
   try {
-    return Deno.stdout.isTerminal() ? Deno.consoleSize().columns : undefined;
+    if (!Deno.stdout.isTerminal()) return undefined;
+    // A pseudo-terminal may report 0 columns; Optique needs a usable width or none.
+    const { columns } = Deno.consoleSize();
+    return columns >= 40 ? columns : undefined;
   } catch {
     return undefined;
   }
