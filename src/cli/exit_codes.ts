@@ -5,6 +5,7 @@
  * @module
  */
 import { MyceliumError } from "../mycelium_error.ts";
+import type { TopologyErrorCode } from "../topology/mod.ts";
 
 /**
  * Exit codes of the `mycelium` binary. Topology errors use 10–19; later
@@ -29,7 +30,7 @@ export const EXIT_CODES = {
   TOPOLOGY_TRANSPORT_CONFLICT: 18,
   /** An unexpected exception: a bug in Mycelium. */
   INTERNAL: 70,
-} as const;
+} as const satisfies Record<TopologyErrorCode, number> & Record<string, number>;
 
 /** Exit codes of error codes not listed in {@linkcode EXIT_CODES}, by their concept prefix. */
 export const EXIT_CODE_BY_PREFIX: Readonly<Record<string, number>> = {
@@ -48,6 +49,7 @@ export const EXIT_CODE_BY_PREFIX: Readonly<Record<string, number>> = {
  * ```ts
  * import { exitCodeFor } from "./exit_codes.ts";
  * import { MyceliumError } from "../mycelium_error.ts";
+import type { TopologyErrorCode } from "../topology/mod.ts";
  * if (exitCodeFor(new MyceliumError("TOPOLOGY_PARSE", "x")) !== 11) throw new Error();
  * ```
  */

@@ -45,11 +45,15 @@ export function reportError(error: unknown, io: CliIo): number {
   return exitCodeFor(error);
 }
 
-async function load(options: TopologyCommandOptions): Promise<Topology> {
-  return await loadTopology(
+async function load(options: TopologyCommandOptions, io: CliIo): Promise<Topology> {
+  const t = await loadTopology(
     options.config,
     options.actors === undefined ? {} : { knownActors: options.actors },
   );
+  for (const w of t.warnings) {
+    io.err(`warning: ${t.file}:${w.line}:${w.column}: ${w.path}: ${w.problem}\n  fix: ${w.fix}`);
+  }
+  return t;
 }
 
 function plural(n: number, word: string): string {
@@ -64,12 +68,12 @@ function summary(t: Topology): string {
 
 /**
  * `mycelium validate CONFIG`: exit 0 and one summary line when the topology is
- * valid; otherwise every problem of the first failing stage, one line each
+ * valid (warnings, if any, go to stderr); otherwise every problem of the first failing stage, one line each
  * with its fix, and the exit code of the error's class.
  */
 export async function validateCommand(options: TopologyCommandOptions, io: CliIo): Promise<number> {
   try {
-    const t = await load(options);
+    const t = await load(options, io);
     io.out(`${t.file}: valid (${summary(t)})`);
     return EXIT_CODES.OK;
   } catch (e) {
@@ -85,7 +89,7 @@ export async function validateCommand(options: TopologyCommandOptions, io: CliIo
 export async function topologyCommand(options: ShowTopologyOptions, io: CliIo): Promise<number> {
   let t: Topology;
   try {
-    t = await load(options);
+    t = await load(options, io);
   } catch (e) {
     return reportError(e, io);
   }

@@ -39,6 +39,7 @@ export {
   type Topology,
   TOPOLOGY_MODES,
   type TopologyMode,
+  type TopologyWarning,
   TRANSPORT_KINDS,
   type TransportKind,
   type UnixAddress,

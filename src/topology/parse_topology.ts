@@ -28,6 +28,7 @@ import {
   type TcpAddress,
   type Topology,
   type TopologyMode,
+  type TopologyWarning,
   type TransportKind,
   type UnixAddress,
 } from "./topology.ts";
@@ -212,6 +213,7 @@ class Builder {
       addresses,
     );
     throwIfAny(this.#problems);
+    const warnings = this.#warnings(groups, addresses, t.hosts !== undefined);
 
     const actors = new Map<string, ActorPlacement>();
     for (const [name, a] of this.#actors) {
@@ -229,7 +231,39 @@ class Builder {
       actors,
       routes,
       performance,
+      warnings,
     };
+  }
+
+  #warnings(
+    groups: ReadonlyMap<string, ProcessGroup>,
+    hostAddresses: ReadonlyMap<string, string>,
+    hostsWritten: boolean,
+  ): TopologyWarning[] {
+    const out: TopologyWarning[] = [];
+    const remote = [...new Set([...groups.values()].map((g) => g.host))]
+      .filter((h) => h !== LOCAL_HOST);
+    const dialledLocally = [...groups.values()]
+      .filter((g) =>
+        g.host === LOCAL_HOST && g.tcp !== undefined &&
+        this.#groups.get(g.name)?.endpoint === undefined
+      )
+      .map((g) => g.name);
+    if (remote.length > 0 && dialledLocally.length > 0 && !hostAddresses.has(LOCAL_HOST)) {
+      const path: YamlPath = hostsWritten ? ["topology", "hosts"] : ["topology"];
+      const at = this.#loc(path, true);
+      out.push({
+        line: at.line,
+        column: at.column,
+        path: at.path,
+        problem: `${dialledLocally.map((g) => `group '${g}'`).join(", ")} ${
+          dialledLocally.length === 1 ? "is" : "are"
+        } dialled at 127.0.0.1, which ${remote.join(", ")} cannot reach`,
+        fix:
+          'give this machine\'s address: hosts: { local: "10.0.0.5" } (or an endpoint per group)',
+      });
+    }
+    return out;
   }
 
   // ---- placement ---------------------------------------------------------

@@ -179,4 +179,20 @@ export interface Topology {
   readonly routes: readonly DeclaredRoute[];
   /** The `performance:` budgets. */
   readonly performance: PerformanceBudgets;
+  /** Things that load but are probably not what was meant, in file order. */
+  readonly warnings: readonly TopologyWarning[];
+}
+
+/** Something a topology allows but probably does not mean, with where and how to fix it. */
+export interface TopologyWarning {
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column. */
+  readonly column: number;
+  /** Dotted key path. */
+  readonly path: string;
+  /** What is probably wrong. */
+  readonly problem: string;
+  /** How to fix it. */
+  readonly fix: string;
 }

@@ -120,6 +120,33 @@ Deno.test("mycelium validate prints one line with the place and a fix line, and 
   );
 });
 
+Deno.test("mycelium validate exits 0 on a config that only has warnings, and prints them with a fix", async () => {
+  await withTempFile(
+    [
+      "topology:",
+      "  mode: hybrid",
+      "  process_groups:",
+      "    hot_path: { actors: [relay] }",
+      "    compliance: { actors: [audit], deployment: separate_machine }",
+      "",
+    ].join("\n"),
+    async (path) => {
+      const r = await mycelium(["validate", path]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /: valid \(/);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^warning: ${
+            path.replaceAll(".", "\\.")
+          }:1:1: topology: group 'hot_path' is dialled at 127\\.0\\.0\\.1`,
+        ),
+      );
+      assert.match(r.stderr, /\n {2}fix: give this machine's address/);
+    },
+  );
+});
+
 Deno.test("mycelium validate exits with a distinct code per error class", async () => {
   const cases: [keyof typeof EXIT_CODES, string[], string[]][] = [
     ["TOPOLOGY_PARSE", ["topology: [monolith"], []],

@@ -118,6 +118,28 @@ Deno.test("the seeds' hybrid shape: groups, hosts from deployment, unix_socket r
   assert.equal(t.actors.get("risk_manager")?.host, "compliance");
   assert.equal(t.performance.latencyFor.get("execution")?.value, 2_000);
   assert.equal(t.performance.latencyFor.get("compliance")?.value, 50_000);
+  // It loads, but the compliance machine would dial 127.0.0.1 to reach the groups here.
+  assert.equal(t.warnings.length, 1);
+  assert.deepEqual([t.warnings[0]?.line, t.warnings[0]?.path], [2, "topology"]);
+  assert.match(
+    t.warnings[0]?.problem ?? "",
+    /group 'hot_path', group 'execution' are dialled at 127\.0\.0\.1, which compliance cannot reach/,
+  );
+  assert.match(t.warnings[0]?.fix ?? "", /hosts: \{ local: /);
+});
+
+Deno.test("no warning once hosts: names the local machine's address, or when everything is local", () => {
+  const named = parseTopology(
+    SEED_HYBRID.replace("mode: hybrid", 'mode: hybrid\n  hosts: { local: "10.0.0.5" }'),
+  );
+  assert.deepEqual(named.warnings, []);
+  assert.deepEqual(named.groups.get("execution")?.tcp, {
+    kind: "tcp",
+    host: "10.0.0.5",
+    port: 7401,
+  });
+  assert.deepEqual(parseTopology(SEED_MONOLITH).warnings, []);
+  assert.deepEqual(parseTopology(SEED_DISTRIBUTED).warnings, []);
 });
 
 Deno.test("the seeds' distributed shape: one group per actor, on the endpoint's host, at the endpoint", () => {
