@@ -12,12 +12,7 @@
  * @module
  */
 export { loadTopology, type LoadTopologyOptions } from "./load_topology.ts";
-export {
-  DEFAULT_BASE_PORT,
-  MONOLITH_GROUP,
-  parseTopology,
-  type ParseTopologyOptions,
-} from "./parse_topology.ts";
+export { parseTopology, type ParseTopologyOptions } from "./parse_topology.ts";
 export {
   formatLatency,
   formatThroughput,
@@ -29,9 +24,11 @@ export {
   type ActorPlacement,
   type Budget,
   type DeclaredRoute,
+  DEFAULT_BASE_PORT,
   type Deployment,
   DEPLOYMENTS,
   LOCAL_HOST,
+  MONOLITH_GROUP,
   type PerformanceBudgets,
   type ProcessGroup,
   type SourceLocation,

@@ -40,6 +40,12 @@ export const DEPLOYMENTS: readonly Deployment[] = [
 /** The name of the host every group runs on unless the topology says otherwise. */
 export const LOCAL_HOST = "local";
 
+/** The port the first group reached over TCP listens on, unless `base_port` says otherwise. */
+export const DEFAULT_BASE_PORT = 7400;
+
+/** The process group of every actor in mode monolith. */
+export const MONOLITH_GROUP = "main";
+
 /** Where something was written in the topology file. */
 export interface SourceLocation {
   /** 1-based line (0 when not from a file). */
