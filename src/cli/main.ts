@@ -1,58 +1,221 @@
 // deno-lint-ignore-file no-console -- the CLI talks to people on stdout and stderr.
 /**
- * The command-line front end of the `mycelium` binary.
+ * The command-line front end of the `mycelium` binary, built with Optique:
+ * typed subcommands and options, `--help` on every command, shell
+ * completion, and exit codes per error class (see `exit_codes.ts`).
  *
  * @module
  */
+import { object, or } from "@optique/core/constructs";
+import { commandLine, envVar, message, metavar } from "@optique/core/message";
+import { optional, withDefault } from "@optique/core/modifiers";
+import { argument, command, constant, flag, option } from "@optique/core/primitives";
+import {
+  integer,
+  string,
+  type ValueParser,
+  type ValueParserResult,
+} from "@optique/core/valueparser";
+import type { InferValue } from "@optique/core/parser";
+import { run } from "@optique/run";
 import { runCodecDemo } from "./codec_demo.ts";
+import type { CliIo } from "./cli_io.ts";
+import { EXIT_CODES, exitCodeFor } from "./exit_codes.ts";
+import { MyceliumError } from "../mycelium_error.ts";
+import { reportError, topologyCommand, validateCommand } from "./topology_commands.ts";
 
-const USAGE = `usage: mycelium <command>
+/** The environment variable naming the topology file when a command is given none. */
+export const CONFIG_ENV = "MYCELIUM_CONFIG";
 
-commands:
-  demo [--count N] [--seed N]   push a seeded stream of V2Swap frames through the codec and verify it
-  help                          show this text`;
+/** Version printed by `mycelium --version`. */
+export const VERSION = "0.1.0";
 
-/** Runs the CLI with `args` and returns the process exit code. */
-export function main(args: readonly string[]): number {
-  const [command, ...rest] = args;
-  switch (command) {
-    case "demo":
-      return demo(rest);
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`mycelium: unknown command '${command}'\n\n${USAGE}`);
-      return 2;
+const ACTOR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** A comma-separated list of actor names: `a,b,c`. */
+function actorList(): ValueParser<"sync", readonly string[]> {
+  return {
+    mode: "sync",
+    metavar: "NAMES",
+    placeholder: [],
+    parse(input: string): ValueParserResult<readonly string[]> {
+      const names = input.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      const bad = names.find((n) => !ACTOR_NAME.test(n));
+      if (names.length === 0 || bad !== undefined) {
+        return {
+          success: false,
+          error:
+            message`Expected comma-separated actor names like ${"collector,relay"}, got ${input}.`,
+        };
+      }
+      return { success: true, value: names };
+    },
+    format(value: readonly string[]): string {
+      return value.join(",");
+    },
+  };
+}
+
+const configArgument = optional(argument(string({ metavar: "CONFIG" }), {
+  description: message`Topology file (YAML). Default: the ${
+    envVar(CONFIG_ENV)
+  } environment variable.`,
+}));
+
+const actorsOption = optional(option("--actors", actorList(), {
+  description: message`The application's actors: each must be placed, and nothing else may be.`,
+}));
+
+const demo = command(
+  "demo",
+  object({
+    command: constant("demo"),
+    count: withDefault(
+      option("--count", integer({ min: 1 }), { description: message`Swaps to send.` }),
+      200_000,
+    ),
+    seed: withDefault(
+      option("--seed", integer({ min: 1 }), {
+        description: message`Seed of the swap generator and of the read sizes.`,
+      }),
+      42,
+    ),
+  }),
+  {
+    brief: message`Push a seeded stream of V2Swap frames through the codec and verify it.`,
+    description:
+      message`Encodes a seeded stream of swaps into slabs, splits it back from reads of 1 B to 16 KiB the way a socket delivers them, views every frame and compares checksums.`,
+  },
+);
+
+const validate = command(
+  "validate",
+  object({
+    command: constant("validate"),
+    config: configArgument,
+    actors: actorsOption,
+  }),
+  {
+    brief: message`Check a topology file; print each problem with its place and fix.`,
+    description:
+      message`Loads the topology and checks its syntax, its shape, where every actor is placed, the names routes and budgets refer to, and the ports and socket paths groups listen on. Exits 0 when valid, otherwise with the exit code of the error's class (10 to 18).`,
+  },
+);
+
+const topology = command(
+  "topology",
+  object({
+    command: constant("topology"),
+    config: configArgument,
+    actors: actorsOption,
+    json: withDefault(
+      flag("--json", { description: message`Print JSON instead of tables.` }),
+      false,
+    ),
+  }),
+  {
+    brief: message`Show where each actor runs and the route table.`,
+    description:
+      message`Prints the process groups (host, deployment, actors, listening addresses) and, for each route, its transport, its expected cost and where that cost comes from (a performance budget, or the transport's default).`,
+  },
+);
+
+// `run` (supervise the groups of a topology) and `bench` (measure each
+// transport) join this list when they exist; nothing here pretends to do them.
+const parser = or(demo, validate, topology);
+
+class ExitRequest extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.exitCode = exitCode;
   }
 }
 
-function intFlag(args: readonly string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const value = Number(args[i + 1]);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} needs a positive integer, got '${args[i + 1] ?? ""}'`);
-  }
-  return value;
+const consoleIo: CliIo = {
+  out: (text) => console.log(text),
+  err: (text) => console.error(text),
+};
+
+function configFromEnv(): string | undefined {
+  // Query first: reading without --allow-env would prompt in a terminal.
+  const state = Deno.permissions.querySync({ name: "env", variable: CONFIG_ENV }).state;
+  return state === "granted" ? Deno.env.get(CONFIG_ENV) || undefined : undefined;
 }
 
-function demo(args: readonly string[]): number {
-  let count: number;
-  let seed: number;
+function terminalWidth(): number | undefined {
   try {
-    count = intFlag(args, "--count", 200_000);
-    seed = intFlag(args, "--seed", 42);
-  } catch (e) {
-    console.error(`mycelium demo: ${(e as Error).message}`);
-    return 2;
+    if (!Deno.stdout.isTerminal()) return undefined;
+    // A pseudo-terminal may report 0 columns; Optique needs a usable width or none.
+    const { columns } = Deno.consoleSize();
+    return columns >= 40 ? columns : undefined;
+  } catch {
+    return undefined;
   }
+}
+
+/**
+ * Runs the CLI with `args` and returns the process exit code. Writes to
+ * `io` (default: stdout and stderr).
+ */
+export async function main(args: readonly string[], io: CliIo = consoleIo): Promise<number> {
+  const width = terminalWidth();
+  let parsed: InferValue<typeof parser>;
+  try {
+    parsed = run(parser, {
+      programName: "mycelium",
+      args,
+      help: "both",
+      version: VERSION,
+      completion: "command",
+      brief: message`Actors whose deployment is a configuration choice.`,
+      footer: message`Environment: ${envVar(CONFIG_ENV)} names the topology file when ${
+        metavar("CONFIG")
+      } is not given. Example: ${commandLine("mycelium topology config/prod.yaml")}`,
+      showDefault: true,
+      colors: !Deno.noColor && Deno.stdout.isTerminal(),
+      ...(width === undefined ? {} : { maxWidth: width }),
+      errorExitCode: EXIT_CODES.USAGE,
+      stdout: io.out,
+      stderr: io.err,
+      onExit: (code: number): never => {
+        throw new ExitRequest(code);
+      },
+    });
+  } catch (e) {
+    if (e instanceof ExitRequest) return e.exitCode;
+    throw e;
+  }
+  try {
+    switch (parsed.command) {
+      case "demo":
+        return printDemo(parsed.count, parsed.seed, io);
+      case "validate":
+      case "topology": {
+        const config = parsed.config ?? configFromEnv();
+        if (config === undefined) {
+          io.err(
+            `mycelium ${parsed.command}: no topology file given\n  fix: name one (mycelium ${parsed.command} config/dev.yaml) or set ${CONFIG_ENV}`,
+          );
+          return EXIT_CODES.USAGE;
+        }
+        const options = { config, actors: parsed.actors };
+        return parsed.command === "validate"
+          ? await validateCommand(options, io)
+          : await topologyCommand({ ...options, json: parsed.json }, io);
+      }
+    }
+  } catch (e) {
+    if (e instanceof MyceliumError) return reportError(e, io);
+    io.err(`mycelium: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    return exitCodeFor(e);
+  }
+}
+
+function printDemo(count: number, seed: number, io: CliIo): number {
   const r = runCodecDemo({ count, seed });
   const ok = r.frames === count && r.checksumSent === r.checksumReceived;
-  console.log(`mycelium codec demo (seed ${seed})
+  io.out(`mycelium codec demo (seed ${seed})
   swaps encoded        ${count} V2Swap frames, ${r.bytes} bytes (${r.bytes / count} per frame)
   delivered in         ${r.reads} reads of 1 B to 16 KiB, split back into ${r.frames} frames
   wall time            ${r.elapsedMs.toFixed(0)} ms to encode, split, view and checksum every field
@@ -60,5 +223,5 @@ function demo(args: readonly string[]): number {
   checksum sent        ${r.checksumSent}
   checksum received    ${r.checksumReceived}
   result               ${ok ? "OK: every frame arrived intact and in order" : "MISMATCH"}`);
-  return ok ? 0 : 1;
+  return ok ? EXIT_CODES.OK : EXIT_CODES.FAILED;
 }

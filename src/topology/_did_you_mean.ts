@@ -1,0 +1,30 @@
+/**
+ * "did you mean" hints for misspelt keys and names.
+ *
+ * @module
+ */
+
+/** The Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const sub = (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, sub));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** `did you mean 'x'? ` when one candidate is close to `word`, else `""`. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  let best: string | undefined;
+  let bestDistance = Math.min(Math.max(1, Math.floor(word.length / 3)), word.length - 1) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best === undefined ? "" : `did you mean '${best}'? `;
+}

@@ -1,0 +1,297 @@
+/**
+ * The shapes of a topology file, as zod schemas, and the translation of zod's
+ * issues into problems that name the place and the fix.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { didYouMean } from "./_did_you_mean.ts";
+import type { YamlPath, YamlSource } from "./_yaml_source.ts";
+import type { TopologyProblem } from "./topology_error.ts";
+import { DEPLOYMENTS, TOPOLOGY_MODES } from "./topology.ts";
+
+/** The spellings of a transport a file may use (`unix_socket` is the seeds' name for `unix`). */
+export const TRANSPORT_SPELLINGS = ["channel", "unix", "unix_socket", "tcp"] as const;
+
+const transport = z.enum(TRANSPORT_SPELLINGS);
+const deployment = z.enum(DEPLOYMENTS as [string, ...string[]]);
+const port = z.number().int().min(1).max(65535);
+
+const route = z.strictObject({
+  from: z.string(),
+  to: z.string(),
+  transport: transport.optional(),
+  latency: z.unknown().optional(),
+  throughput: z.unknown().optional(),
+});
+
+const common = {
+  mode: z.enum(TOPOLOGY_MODES as [string, ...string[]]),
+  socket_dir: z.string().optional(),
+  base_port: port.optional(),
+  hosts: z.record(z.string(), z.string()).optional(),
+  routes: z.array(route).optional(),
+};
+
+/** The document around `topology:`. */
+export const rootSchema = z.strictObject({
+  topology: z.strictObject({ mode: common.mode }).catchall(z.unknown()),
+  performance: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** `mode: monolith`: every actor in one process. */
+export const monolithSchema = z.strictObject({
+  ...common,
+  actors: z.record(z.string(), z.strictObject({ transport: transport.optional() }).nullable()),
+});
+
+/** `mode: hybrid`: actors in process groups. */
+export const hybridSchema = z.strictObject({
+  ...common,
+  process_groups: z.record(
+    z.string(),
+    z.strictObject({
+      actors: z.array(z.string()).min(1),
+      transport: transport.optional(),
+      deployment: deployment.optional(),
+      reason: z.string().optional(),
+      host: z.string().optional(),
+      endpoint: z.string().optional(),
+      socket: z.string().optional(),
+    }),
+  ),
+});
+
+/** `mode: distributed`: every actor its own process, reached at an endpoint. */
+export const distributedSchema = z.strictObject({
+  ...common,
+  actors: z.record(
+    z.string(),
+    z.strictObject({
+      transport: transport.optional(),
+      endpoint: z.string().optional(),
+      host: z.string().optional(),
+      socket: z.string().optional(),
+    }),
+  ),
+});
+
+const performance = z.record(z.string(), z.unknown()).optional();
+
+/** The whole document, per mode. */
+export const documentSchemas = {
+  monolith: z.strictObject({ topology: monolithSchema, performance }),
+  hybrid: z.strictObject({ topology: hybridSchema, performance }),
+  distributed: z.strictObject({ topology: distributedSchema, performance }),
+} as const;
+
+/** The data of a hybrid topology. */
+export type HybridData = z.infer<typeof hybridSchema>;
+/** The data of a monolith topology. */
+export type MonolithData = z.infer<typeof monolithSchema>;
+/** The data of a distributed topology. */
+export type DistributedData = z.infer<typeof distributedSchema>;
+
+const NOUN: Readonly<Record<string, string>> = {
+  mode: "a mode",
+  transport: "a transport",
+  deployment: "a deployment",
+};
+
+/** What belongs at a key, for "missing" and "wrong type" fixes. */
+function expectedAt(path: YamlPath): string {
+  const last = path[path.length - 1];
+  const inGroup = path.length === 4 && path[1] === "process_groups";
+  switch (last) {
+    case "topology":
+      return "a map holding mode: and where the actors run";
+    case "mode":
+      return `one of ${TOPOLOGY_MODES.join(", ")}`;
+    case "actors":
+      return inGroup
+        ? "a list of actor names, e.g. actors: [polygon_collector, market_relay]"
+        : "a map of actor names, e.g. polygon_collector: { transport: channel }";
+    case "process_groups":
+      return "a map of group names, e.g. hot_path: { actors: [polygon_collector] }";
+    case "transport":
+      return `one of ${TRANSPORT_SPELLINGS.join(", ")}`;
+    case "deployment":
+      return `one of ${DEPLOYMENTS.join(", ")}`;
+    case "endpoint":
+      return 'host:port in quotes, e.g. endpoint: "executor.internal:8004"';
+    case "hosts":
+      return 'a map of host names to network addresses, e.g. local: "10.0.0.5"';
+    case "base_port":
+      return "a port number from 1 to 65535";
+    case "routes":
+      return "a list of routes, e.g. - { from: market_relay, to: arbitrage_strategy }";
+    case "from":
+    case "to":
+      return "an actor name";
+    case "performance":
+      return 'a map of budgets, e.g. expected_latency: "200ns"';
+    default:
+      if (typeof last === "number" && path[path.length - 2] === "routes") {
+        return "a route, e.g. { from: market_relay, to: arbitrage_strategy }";
+      }
+      if (typeof last === "number") return "an actor name";
+      if (path.length === 3 && path[1] === "process_groups") {
+        return "a process group, e.g. { actors: [order_executor], transport: unix }";
+      }
+      if (path.length === 3 && path[1] === "actors") return "a map, e.g. { transport: tcp }";
+      return "text";
+  }
+}
+
+const TYPE_WORD: Readonly<Record<string, string>> = {
+  string: "text",
+  number: "a number",
+  object: "a map",
+  record: "a map",
+  array: "a list",
+  boolean: "true or false",
+};
+
+function describeValue(value: unknown): string {
+  if (value === null) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  if (typeof value === "string") return `'${value}'`;
+  return String(value);
+}
+
+function valueAt(data: unknown, path: YamlPath): unknown {
+  let node = data;
+  for (const seg of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string | number, unknown>)[seg];
+  }
+  return node;
+}
+
+/** Valid keys of the object schema at `path`, or `[]` if there is none. */
+function keysAt(schema: z.ZodType, path: YamlPath): string[] {
+  let s: z.ZodType = schema;
+  for (const seg of path) {
+    while (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+    if (s instanceof z.ZodObject) {
+      s = (s.shape as Record<string, z.ZodType>)[String(seg)] ?? z.never();
+    } else if (s instanceof z.ZodRecord) s = s.valueType as z.ZodType;
+    else if (s instanceof z.ZodArray) s = s.element as z.ZodType;
+    else return [];
+  }
+  while (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+/** Keys that belong under `topology:` in some mode. */
+const TOPOLOGY_KEYS = new Set([
+  "mode",
+  "actors",
+  "process_groups",
+  "routes",
+  "hosts",
+  "socket_dir",
+  "base_port",
+]);
+
+const MODE_OF_KEY: Readonly<Record<string, string>> = {
+  process_groups: "hybrid",
+  endpoint: "distributed or hybrid",
+};
+
+/** Turns zod's issues for `schema` into located problems, in file order. */
+export function issuesToProblems(
+  issues: readonly z.core.$ZodIssue[],
+  schema: z.ZodType,
+  src: YamlSource,
+  mode: string | undefined,
+): TopologyProblem[] {
+  const out: TopologyProblem[] = [];
+  for (const issue of issues) {
+    const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+    const last = path[path.length - 1];
+    const value = valueAt(src.data, path);
+    if (value === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+      out.push(src.problem(
+        "TOPOLOGY_INVALID",
+        path,
+        `'${String(last)}' is missing`,
+        `add ${String(last)}: ${expectedAt(path)}`,
+      ));
+      continue;
+    }
+    if (value === null && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+      out.push(src.problem(
+        "TOPOLOGY_INVALID",
+        path,
+        `'${String(last)}' has no value`,
+        `write ${expectedAt(path)}`,
+      ));
+      continue;
+    }
+    switch (issue.code) {
+      case "unrecognized_keys":
+        for (const key of issue.keys) {
+          const valid = keysAt(schema, path);
+          const otherMode = MODE_OF_KEY[key];
+          let fix = `${didYouMean(key, valid)}valid keys here: ${valid.join(", ")}`;
+          if (path.length === 0 && TOPOLOGY_KEYS.has(key)) {
+            fix = `'${key}' belongs under topology: indent it below 'topology:'`;
+          } else if (path.length === 1 && /^expected_|_(latency|throughput)$/.test(key)) {
+            fix = `budgets belong under 'performance:' at the top level, not under topology:`;
+          } else if (mode !== undefined && otherMode !== undefined && !valid.includes(key)) {
+            fix =
+              `'${key}' belongs to mode ${otherMode}, not ${mode}; change mode or remove the key`;
+          }
+          out.push(
+            src.problem("TOPOLOGY_INVALID", [...path, key], `unknown key '${key}'`, fix, true),
+          );
+        }
+        break;
+      case "invalid_value": {
+        const noun = typeof last === "string" ? NOUN[last] ?? "a valid value" : "a valid value";
+        const values = issue.values.map(String);
+        out.push(src.problem(
+          "TOPOLOGY_INVALID",
+          path,
+          `${describeValue(value)} is not ${noun}`,
+          `${didYouMean(String(value), values)}use one of ${values.join(", ")}`,
+        ));
+        break;
+      }
+      case "invalid_type":
+        out.push(src.problem(
+          "TOPOLOGY_INVALID",
+          path,
+          `expected ${TYPE_WORD[issue.expected] ?? issue.expected}, found ${describeValue(value)}`,
+          `write ${expectedAt(path)}`,
+        ));
+        break;
+      case "too_small":
+        out.push(src.problem(
+          "TOPOLOGY_INVALID",
+          path,
+          issue.origin === "array" ? "the list is empty" : `${describeValue(value)} is too small`,
+          `write ${expectedAt(path)}`,
+        ));
+        break;
+      case "too_big":
+        out.push(src.problem(
+          "TOPOLOGY_INVALID",
+          path,
+          `${describeValue(value)} is too large`,
+          `write ${expectedAt(path)}`,
+        ));
+        break;
+      default:
+        out.push(src.problem(
+          "TOPOLOGY_INVALID",
+          path,
+          issue.message,
+          `write ${expectedAt(path)}`,
+        ));
+    }
+  }
+  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}

@@ -1,0 +1,225 @@
+/**
+ * (from, to) → transport, address and expected cost, for a validated
+ * {@linkcode Topology}.
+ *
+ * @module
+ */
+import { chooseTransport } from "./_choose_transport.ts";
+import { didYouMean } from "./_did_you_mean.ts";
+import type {
+  Budget,
+  DeclaredRoute,
+  ProcessGroup,
+  TcpAddress,
+  Topology,
+  TransportKind,
+  UnixAddress,
+} from "./topology.ts";
+import { TopologyError } from "./topology_error.ts";
+
+/** Expected one-way cost of a message per transport, in nanoseconds. */
+export interface TransportCosts {
+  /** In-process delivery. */
+  readonly channel: number;
+  /** Between processes of one host over a Unix socket. */
+  readonly unix: number;
+  /** Between hosts over TCP. */
+  readonly tcp: number;
+}
+
+/**
+ * Default costs when the config sets no budget: half the round-trip floors
+ * measured on the reference machine (DESIGN.md: Unix 22–27 µs, TCP loopback
+ * 50–58 µs) and the batched in-process hop (~10 ns). Pass measured figures in
+ * {@linkcode TopologyResolverOptions.costs} to replace them.
+ */
+export const DEFAULT_TRANSPORT_COSTS: TransportCosts = { channel: 10, unix: 12_000, tcp: 27_000 };
+
+/** Options of {@linkcode TopologyResolver}. */
+export interface TopologyResolverOptions {
+  /** Cost per transport for routes without a latency budget. Default: {@linkcode DEFAULT_TRANSPORT_COSTS}. */
+  costs?: Partial<TransportCosts>;
+  /**
+   * Directory of relative socket paths (e.g. the private directory the
+   * supervisor made). Default: the topology's `socket_dir`; when neither is
+   * set, relative paths are returned as written.
+   */
+  socketDir?: string;
+}
+
+/** One resolved route. */
+export interface ResolvedRoute {
+  /** Sending actor. */
+  readonly from: string;
+  /** Receiving actor. */
+  readonly to: string;
+  /** Group of the sender. */
+  readonly fromGroup: string;
+  /** Group of the receiver. */
+  readonly toGroup: string;
+  /** Host of the sender. */
+  readonly fromHost: string;
+  /** Host of the receiver. */
+  readonly toHost: string;
+  /** The transport the message travels by. */
+  readonly transport: TransportKind;
+  /** Why this transport, in a few words (e.g. `same group hot_path`, `pinned by the route`). */
+  readonly reason: string;
+  /** Where the receiving group listens for this transport (`undefined` for channel). */
+  readonly address: UnixAddress | TcpAddress | undefined;
+  /** Expected one-way latency in nanoseconds: the budget if one applies, else the transport's cost. */
+  readonly expectedLatency: number;
+  /** Where {@linkcode expectedLatency} comes from: a budget key or `default <transport> cost`. */
+  readonly latencySource: string;
+  /** The latency budget that applies, if any. */
+  readonly latencyBudget: Budget | undefined;
+  /** The throughput budget that applies, if any. */
+  readonly throughputBudget: Budget | undefined;
+}
+
+/**
+ * Resolves routes of a topology: same group → channel; another group on the
+ * same host → unix; another host → tcp; a transport pinned by a declared
+ * route wins (impossible pins were refused at load), and a group pinned to
+ * tcp is reached over TCP even from its own host.
+ *
+ * Budgets (first that applies): the route's own `latency:`; the receiving
+ * actor's `<actor>_latency`; the receiving group's `<group>_latency` when the
+ * route arrives over the group's written transport (or the group wrote none);
+ * `expected_latency`. Throughput budgets follow the same order.
+ *
+ * @example
+ * ```ts
+ * import { parseTopology, TopologyResolver } from "./mod.ts";
+ * const t = parseTopology(`
+ * topology:
+ *   mode: hybrid
+ *   process_groups:
+ *     hot_path: { actors: [relay, strategy], transport: channel }
+ *     execution: { actors: [executor], transport: unix_socket }
+ * performance:
+ *   execution_latency: "2µs"
+ * `);
+ * const r = new TopologyResolver(t).resolve("strategy", "executor");
+ * if (r.transport !== "unix" || r.expectedLatency !== 2000) throw new Error();
+ * ```
+ */
+export class TopologyResolver {
+  #topology: Topology;
+  #costs: TransportCosts;
+  #socketDir: string | undefined;
+  #declared = new Map<string, DeclaredRoute>();
+
+  /** Creates a resolver over a validated topology. */
+  constructor(topology: Topology, options: TopologyResolverOptions = {}) {
+    this.#topology = topology;
+    this.#costs = { ...DEFAULT_TRANSPORT_COSTS, ...options.costs };
+    this.#socketDir = options.socketDir ?? topology.socketDir;
+    for (const r of topology.routes) {
+      const key = `${r.from}\0${r.to}`;
+      if (!this.#declared.has(key)) this.#declared.set(key, r);
+    }
+  }
+
+  /** The topology being resolved. */
+  get topology(): Topology {
+    return this.#topology;
+  }
+
+  /**
+   * The process group an actor runs in.
+   *
+   * @throws {TopologyError} `TOPOLOGY_UNKNOWN_ACTOR` when the actor is not placed.
+   */
+  groupOf(actor: string): ProcessGroup {
+    const placement = this.#topology.actors.get(actor);
+    const group = placement === undefined ? undefined : this.#topology.groups.get(placement.group);
+    if (group === undefined) {
+      const placed = [...this.#topology.actors.keys()];
+      throw new TopologyError([{
+        code: "TOPOLOGY_UNKNOWN_ACTOR",
+        file: this.#topology.file,
+        line: 0,
+        column: 0,
+        path: "",
+        problem: `'${actor}' is not placed in this topology`,
+        fix: `${didYouMean(actor, placed)}placed actors are: ${placed.join(", ")}`,
+      }]);
+    }
+    return group;
+  }
+
+  /**
+   * Resolves one route.
+   *
+   * @throws {TopologyError} `TOPOLOGY_UNKNOWN_ACTOR` when either actor is not placed.
+   */
+  resolve(from: string, to: string): ResolvedRoute {
+    const src = this.groupOf(from);
+    const dst = this.groupOf(to);
+    const declared = this.#declared.get(`${from}\0${to}`);
+    const choice = chooseTransport(src, dst, declared?.transport);
+    if ("refused" in choice) {
+      // parseTopology refuses such pins, so only a hand-built Topology gets here.
+      throw new TopologyError([{
+        code: "TOPOLOGY_TRANSPORT_CONFLICT",
+        file: this.#topology.file,
+        line: declared?.at.line ?? 0,
+        column: declared?.at.column ?? 0,
+        path: declared?.at.path ?? "",
+        problem: choice.refused,
+        fix: choice.fix,
+      }]);
+    }
+    const { transport, reason } = choice;
+    const perf = this.#topology.performance;
+    const groupApplies = dst.transport === undefined || dst.transport === transport;
+    const latencyBudget = declared?.latency ?? perf.latencyFor.get(to) ??
+      (groupApplies ? perf.latencyFor.get(dst.name) : undefined) ?? perf.latency;
+    const throughputBudget = declared?.throughput ?? perf.throughputFor.get(to) ??
+      (groupApplies ? perf.throughputFor.get(dst.name) : undefined) ?? perf.throughput;
+    return {
+      from,
+      to,
+      fromGroup: src.name,
+      toGroup: dst.name,
+      fromHost: src.host,
+      toHost: dst.host,
+      transport,
+      reason,
+      address: this.#address(dst, transport),
+      expectedLatency: latencyBudget?.value ?? this.#costs[transport],
+      latencySource: latencyBudget?.key ?? `default ${transport} cost`,
+      latencyBudget,
+      throughputBudget,
+    };
+  }
+
+  /**
+   * The route table: each (from, to) of `pairs`, or by default the routes the
+   * config declares, or when it declares none every ordered pair of distinct
+   * placed actors, in placement order.
+   */
+  routeTable(pairs?: Iterable<readonly [string, string]>): ResolvedRoute[] {
+    const list: (readonly [string, string])[] = [];
+    if (pairs !== undefined) list.push(...pairs);
+    else if (this.#topology.routes.length > 0) {
+      for (const r of this.#topology.routes) list.push([r.from, r.to]);
+    } else {
+      const actors = [...this.#topology.actors.keys()];
+      for (const from of actors) for (const to of actors) if (from !== to) list.push([from, to]);
+    }
+    return list.map(([from, to]) => this.resolve(from, to));
+  }
+
+  #address(group: ProcessGroup, transport: TransportKind): UnixAddress | TcpAddress | undefined {
+    if (transport === "tcp") return group.tcp;
+    if (transport === "channel" || group.unix === undefined) return undefined;
+    const path = group.unix.path;
+    if (path.startsWith("/") || this.#socketDir === undefined) return group.unix;
+    return {
+      kind: "unix",
+      path: `${this.#socketDir.replace(/\/+$/, "")}/${path.replace(/^(\.\/)+/, "")}`,
+    };
+  }
+}

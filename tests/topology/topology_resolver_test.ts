@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_TRANSPORT_COSTS,
+  parseTopology,
+  TopologyError,
+  TopologyResolver,
+} from "../../src/topology/mod.ts";
+
+/** Two groups on this host, one group on another host. */
+const THREE_GROUPS = `
+topology:
+  mode: hybrid
+  process_groups:
+    hot_path: { actors: [collector, relay, strategy], transport: channel }
+    execution: { actors: [executor], transport: unix_socket }
+    compliance: { actors: [audit, risk], transport: tcp, deployment: separate_machine }
+`;
+
+function resolver(yaml: string, options: ConstructorParameters<typeof TopologyResolver>[1] = {}) {
+  return new TopologyResolver(parseTopology(yaml), options);
+}
+
+Deno.test("same group → channel, other group on the same host → unix, other host → tcp", () => {
+  const r = resolver(THREE_GROUPS);
+  const sameGroup = r.resolve("collector", "strategy");
+  assert.equal(sameGroup.transport, "channel");
+  assert.equal(sameGroup.address, undefined);
+  assert.equal(sameGroup.reason, "same group hot_path");
+  const sameHost = r.resolve("strategy", "executor");
+  assert.equal(sameHost.transport, "unix");
+  assert.deepEqual(sameHost.address, { kind: "unix", path: "execution.sock" });
+  const otherHost = r.resolve("executor", "audit");
+  assert.equal(otherHost.transport, "tcp");
+  assert.deepEqual(otherHost.address, { kind: "tcp", host: "compliance", port: 7400 });
+  assert.deepEqual(
+    [otherHost.fromGroup, otherHost.toGroup, otherHost.fromHost, otherHost.toHost],
+    ["execution", "compliance", "local", "compliance"],
+  );
+});
+
+Deno.test("a unix group reached from another host is reached over tcp", () => {
+  const r = resolver(THREE_GROUPS);
+  const route = r.resolve("risk", "executor");
+  assert.equal(route.transport, "tcp");
+  assert.equal(route.address?.kind, "tcp");
+});
+
+Deno.test("a group pinned to tcp is reached over tcp even from its own host", () => {
+  const r = resolver(`
+topology:
+  mode: hybrid
+  process_groups:
+    a: { actors: [x] }
+    b: { actors: [y], transport: tcp }
+`);
+  assert.equal(r.resolve("x", "y").transport, "tcp");
+  assert.equal(
+    r.resolve("y", "x").transport,
+    "unix",
+    "the pin is about reaching b, not about b sending",
+  );
+});
+
+Deno.test("a transport pinned on a route wins over the rule when it can carry the route", () => {
+  const r = resolver(`
+topology:
+  mode: hybrid
+  process_groups:
+    a: { actors: [x] }
+    b: { actors: [y] }
+  routes:
+    - { from: x, to: y, transport: tcp }
+`);
+  const pinned = r.resolve("x", "y");
+  assert.equal(pinned.transport, "tcp");
+  assert.equal(pinned.reason, "pinned by the route");
+  assert.equal(pinned.address?.kind, "tcp", "b listens on TCP because a route needs it");
+  assert.equal(r.resolve("y", "x").transport, "unix", "the reverse route is not pinned");
+});
+
+Deno.test("expected cost: a route's budget, then the actor's, then its group's, then expected_latency", () => {
+  const r = resolver(`
+topology:
+  mode: hybrid
+  process_groups:
+    hot_path: { actors: [relay, strategy], transport: channel }
+    execution: { actors: [executor, hedger], transport: unix }
+  routes:
+    - { from: strategy, to: executor, latency: "40us" }
+performance:
+  expected_latency: "1ms"
+  hot_path_latency: "300ns"
+  execution_latency: "20µs"
+  hedger_latency: "15µs"
+  expected_throughput: "1M msg/s"
+  executor_throughput: "50k msg/s"
+`);
+  const own = r.resolve("strategy", "executor");
+  assert.equal(own.expectedLatency, 40_000);
+  assert.equal(own.latencySource, "topology.routes[0].latency");
+  assert.equal(own.throughputBudget?.value, 50_000);
+  const actor = r.resolve("relay", "hedger");
+  assert.equal(actor.expectedLatency, 15_000);
+  assert.equal(actor.latencySource, "performance.hedger_latency");
+  assert.equal(actor.throughputBudget?.value, 1_000_000);
+  const group = r.resolve("relay", "executor");
+  assert.equal(group.expectedLatency, 20_000);
+  assert.equal(group.latencySource, "performance.execution_latency");
+  const inside = r.resolve("relay", "strategy");
+  assert.equal(inside.expectedLatency, 300);
+  assert.equal(inside.latencySource, "performance.hot_path_latency");
+  // A group's budget covers routes arriving over its own transport: hot_path is a
+  // channel group, so a unix route into it falls back to expected_latency.
+  const intoHotPath = r.resolve("executor", "relay");
+  assert.equal(intoHotPath.transport, "unix");
+  assert.equal(intoHotPath.expectedLatency, 1_000_000);
+  assert.equal(intoHotPath.latencySource, "performance.expected_latency");
+});
+
+Deno.test("without budgets the expected cost is the transport's default, which options can replace", () => {
+  const plain = resolver(THREE_GROUPS);
+  for (
+    const [from, to, transport] of [
+      ["collector", "relay", "channel"],
+      ["strategy", "executor", "unix"],
+      ["strategy", "audit", "tcp"],
+    ] as const
+  ) {
+    const route = plain.resolve(from, to);
+    assert.equal(route.transport, transport);
+    assert.equal(route.expectedLatency, DEFAULT_TRANSPORT_COSTS[transport]);
+    assert.equal(route.latencySource, `default ${transport} cost`);
+  }
+  const measured = resolver(THREE_GROUPS, { costs: { unix: 9_000 } });
+  assert.equal(measured.resolve("strategy", "executor").expectedLatency, 9_000);
+  assert.equal(measured.resolve("strategy", "audit").expectedLatency, DEFAULT_TRANSPORT_COSTS.tcp);
+});
+
+Deno.test("relative socket paths join the run-time socket directory, else the config's socket_dir", () => {
+  const yaml = THREE_GROUPS.replace("mode: hybrid", "mode: hybrid\n  socket_dir: /run/mycelium/");
+  assert.deepEqual(resolver(yaml).resolve("strategy", "executor").address, {
+    kind: "unix",
+    path: "/run/mycelium/execution.sock",
+  });
+  assert.deepEqual(
+    resolver(yaml, { socketDir: "/tmp/x" }).resolve("strategy", "executor").address,
+    {
+      kind: "unix",
+      path: "/tmp/x/execution.sock",
+    },
+  );
+});
+
+Deno.test("the route table lists declared routes, else every ordered pair, else the pairs asked for", () => {
+  const all = resolver(THREE_GROUPS).routeTable();
+  assert.equal(all.length, 6 * 5);
+  assert.deepEqual(all.slice(0, 2).map((r) => [r.from, r.to]), [["collector", "relay"], [
+    "collector",
+    "strategy",
+  ]]);
+  const declared = resolver(THREE_GROUPS + "  routes:\n    - { from: strategy, to: executor }\n")
+    .routeTable();
+  assert.deepEqual(declared.map((r) => [r.from, r.to, r.transport]), [[
+    "strategy",
+    "executor",
+    "unix",
+  ]]);
+  const asked = resolver(THREE_GROUPS).routeTable([["executor", "risk"], ["risk", "audit"]]);
+  assert.deepEqual(asked.map((r) => r.transport), ["tcp", "channel"]);
+});
+
+Deno.test("resolving an actor placed nowhere throws TOPOLOGY_UNKNOWN_ACTOR with the placed ones", () => {
+  const r = resolver(THREE_GROUPS);
+  assert.throws(() => r.resolve("strategy", "executer"), (e: unknown) => {
+    assert.ok(e instanceof TopologyError);
+    assert.equal(e.code, "TOPOLOGY_UNKNOWN_ACTOR");
+    assert.match(e.message, /'executer' is not placed in this topology; did you mean 'executor'\?/);
+    return true;
+  });
+  assert.equal(r.groupOf("risk").name, "compliance");
+});
+
+Deno.test("in a distributed topology every route goes over tcp to the receiver's endpoint", () => {
+  const r = resolver(`
+topology:
+  mode: distributed
+  actors:
+    a: { endpoint: "127.0.0.1:7001" }
+    b: { endpoint: "localhost:7002" }
+    c: { transport: unix }
+    d: { transport: unix, socket: d-inbox.sock }
+`);
+  assert.deepEqual(r.resolve("a", "b").address, { kind: "tcp", host: "localhost", port: 7002 });
+  assert.equal(r.resolve("a", "b").transport, "tcp", "b asks for tcp, though both are local");
+  assert.equal(r.resolve("a", "c").transport, "unix");
+  assert.deepEqual(r.resolve("c", "d").address, { kind: "unix", path: "d-inbox.sock" });
+});
