@@ -245,6 +245,7 @@ export class Cell {
    * @throws {MailboxFullError} policy `error`, or too many waiting senders.
    */
   push(sub: Sub, message: unknown, meta: Envelope | undefined): void | Promise<void> {
+    if (this.stopped) throw this.#stoppedError(sub.type);
     const mb = this.mailbox;
     if (this.#waitCount === 0) {
       const r = mb.push(sub, message, meta);
@@ -263,7 +264,6 @@ export class Cell {
         return;
       }
     }
-    if (this.stopped) throw this.#stoppedError(sub.type);
     switch (mb.overflow) {
       case "wait":
         if (this.waiting < mb.maxWaiting) return this.#wait(sub, message, meta);

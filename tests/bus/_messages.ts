@@ -4,6 +4,7 @@
  * @module
  */
 import { defineMessage, field, type MessageOf } from "../../src/codec/mod.ts";
+import { on } from "../../src/actor/mod.ts";
 
 /** A numbered message with a note; topic "ticks". */
 export const Tick = defineMessage({
@@ -44,4 +45,33 @@ export function tick(seq: number, note = ""): Tick {
 export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
   const { promise, resolve } = Promise.withResolvers<T>();
   return { promise, open: resolve };
+}
+
+/**
+ * An actor that records Tick seqs and, while `hold` is set, parks on its
+ * first message until `release()` is called. `entered` resolves when it
+ * starts handling a message it parks on.
+ */
+export class Gated {
+  readonly seqs: number[] = [];
+  #entered = gate();
+  #release = gate();
+  hold = true;
+  readonly handlers = [
+    on(Tick, (m) => {
+      this.seqs.push(m.seq);
+      if (!this.hold) return;
+      this.hold = false;
+      this.#entered.open();
+      return this.#release.promise;
+    }),
+  ];
+  /** Resolves when the actor parked. */
+  get entered(): Promise<void> {
+    return this.#entered.promise;
+  }
+  /** Lets the parked handler finish. */
+  release(): void {
+    this.#release.open();
+  }
 }
