@@ -141,6 +141,8 @@ function bucketOf(v: number): number {
 
 function upperEdge(i: number): number {
   if (i < LINEAR_LIMIT) return i + 1;
+  // The last bucket also holds everything too large to track: only max bounds it.
+  if (i === BUCKETS - 1) return Infinity;
   const e = 6 + ((i - LINEAR_LIMIT) >> SUB_BITS);
   const sub = (i - LINEAR_LIMIT) & (SUB_COUNT - 1);
   return (SUB_COUNT + sub + 1) * 2 ** (e - SUB_BITS);
