@@ -10,6 +10,9 @@
  *   callbacks get a turn.
  * - Publish routes are computed once per message type and cached until an
  *   actor or peer comes or goes.
+ * - Request deadlines share one timer, armed for the earliest deadline:
+ *   a timer per request would cost more than the rest of the round trip.
+ *   When it fires with nothing pending it is not re-armed; `close` clears it.
  * - Faithful mode encodes into one reusable slab and decodes a fresh object
  *   for every local delivery, exactly what a remote receiver would get.
  *
@@ -61,7 +64,9 @@ interface PendingRequest {
   readonly replyType: MessageType;
   readonly to: string;
   readonly typeName: string;
-  readonly timer: ReturnType<typeof setTimeout>;
+  readonly timeoutMs: number;
+  /** `performance.now()` past which the request times out. */
+  readonly deadline: number;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
 }
@@ -108,6 +113,8 @@ export class BusCore implements CellHost {
   #yieldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly #pending = new Map<number, PendingRequest>();
   #nextRequestId = 1;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #deadlineAt = Infinity;
   #state = OPEN;
   #closing: Promise<ShutdownReport> | undefined = undefined;
   #idleWaiters: (() => void)[] = [];
@@ -513,21 +520,20 @@ export class BusCore implements CellHost {
           cause: signal.reason,
         }),
       );
-    const timer = setTimeout(
-      () => this.settle(id, new RequestTimeoutError(to, type.name, timeoutMs)),
-      timeoutMs,
-    );
+    const deadline = performance.now() + timeoutMs;
     this.#pending.set(id, {
       resolve,
       reject,
       replyType,
       to,
       typeName: type.name,
-      timer,
+      timeoutMs,
+      deadline,
       signal,
       onAbort,
     });
     if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
+    if (deadline < this.#deadlineAt) this.#armDeadline(deadline);
     try {
       const r = this.sendWith(to, type, message, new Envelope(id, undefined));
       if (r !== undefined) r.catch((error) => this.settle(id, error));
@@ -536,6 +542,27 @@ export class BusCore implements CellHost {
     }
     return promise;
   }
+
+  #armDeadline(at: number): void {
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = at;
+    this.#deadlineTimer = setTimeout(this.#expire, Math.max(0, at - performance.now()));
+  }
+
+  readonly #expire = (): void => {
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, p] of this.#pending) {
+      if (p.deadline <= now) {
+        this.settle(id, new RequestTimeoutError(p.to, p.typeName, p.timeoutMs));
+      } else if (p.deadline < next) {
+        next = p.deadline;
+      }
+    }
+    if (next !== Infinity) this.#armDeadline(next);
+  };
 
   /** Rejects pending request `id` with `error`; false when it was not pending. */
   settle(id: number, error: unknown): boolean {
@@ -549,7 +576,6 @@ export class BusCore implements CellHost {
     const p = this.#pending.get(id);
     if (p === undefined) return undefined;
     this.#pending.delete(id);
-    clearTimeout(p.timer);
     if (p.onAbort !== undefined) p.signal!.removeEventListener("abort", p.onAbort);
     return p;
   }
@@ -677,6 +703,8 @@ export class BusCore implements CellHost {
       this.settle(id, new BusError("BUS_CLOSED", "the bus closed before the reply came"));
     }
     if (this.#yieldTimer !== undefined) clearTimeout(this.#yieldTimer);
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
     this.#state = CLOSED;
     return { drained, discarded, abandonedRequests: abandoned };
   }
