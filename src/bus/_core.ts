@@ -69,6 +69,8 @@ interface PendingRequest {
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
+  /** The link the request went through, if the target is remote. */
+  readonly peer: RemotePeer | undefined;
 }
 
 /** Settings of a core. */
@@ -191,6 +193,13 @@ export class BusCore implements CellHost {
   #subscribes(cell: Cell, type: MessageType): boolean {
     const set = this.#subscriptions.get(cell);
     return set === undefined || set.has(type) || set.has(type.topic);
+  }
+
+  /** Every message type some local actor handles. */
+  handledTypes(): MessageType[] {
+    const types = new Set<MessageType>();
+    for (const cell of this.cells.values()) for (const type of cell.subs.keys()) types.add(type);
+    return [...types];
   }
 
   hostedRoutes(): PeerRoutes {
@@ -509,7 +518,9 @@ export class BusCore implements CellHost {
         }),
       );
     }
-    const id = this.#nextRequestId++;
+    const id = this.#nextRequestId;
+    // Ids stay within u32 so links can carry them in a fixed field.
+    this.#nextRequestId = id === 0xffff_ffff ? 1 : id + 1;
     const { promise, resolve, reject } = Promise.withResolvers<AnyMessage>();
     const onAbort = signal === undefined ? undefined : () =>
       this.settle(
@@ -531,6 +542,7 @@ export class BusCore implements CellHost {
       deadline,
       signal,
       onAbort,
+      peer: this.cells.has(to) ? undefined : this.#remoteNames.get(to),
     });
     if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
     if (deadline < this.#deadlineAt) this.#armDeadline(deadline);
@@ -629,7 +641,7 @@ export class BusCore implements CellHost {
   // ---- remote peers -----------------------------------------------------------
 
   attach(peer: RemotePeer, routes: PeerRoutes): void {
-    this.detach(peer);
+    this.#detach(peer);
     this.#peers.set(peer, routes);
     for (const name of routes.actors) {
       if (this.cells.has(name)) {
@@ -640,7 +652,23 @@ export class BusCore implements CellHost {
     this.#routesChanged();
   }
 
+  /** Removes a peer's routes; requests that went through it fail with `BUS_NO_ROUTE`. */
   detach(peer: RemotePeer): void {
+    this.#detach(peer);
+    for (const [id, p] of this.#pending) {
+      if (p.peer === peer) {
+        this.settle(
+          id,
+          new BusError("BUS_NO_ROUTE", `link to '${peer.id}' closed before the reply came`, {
+            actor: p.to,
+            messageType: p.typeName,
+          }),
+        );
+      }
+    }
+  }
+
+  #detach(peer: RemotePeer): void {
     if (!this.#peers.delete(peer)) return;
     for (const [name, p] of this.#remoteNames) if (p === peer) this.#remoteNames.delete(name);
     this.#routesChanged();

@@ -274,6 +274,11 @@ export class MessageBus implements AsyncDisposable {
     }
   }
 
+  /** The counters of every local actor, in spawn order. */
+  actorStats(): ActorStats[] {
+    return [...this.#core.cells.values()].map((cell) => cell.stats());
+  }
+
   /** Bus-wide counters. */
   stats(): BusStats {
     return {
@@ -294,9 +299,21 @@ export class MessageBus implements AsyncDisposable {
     this.#core.attach(peer, routes);
   }
 
-  /** Removes a peer's routes (its link closed). */
+  /**
+   * Removes a peer's routes (its link closed for good). Requests still
+   * awaiting a reply through it fail with `BUS_NO_ROUTE`. To replace a
+   * peer's routes, `attach` it again instead.
+   */
   detach(peer: RemotePeer): void {
     this.#core.detach(peer);
+  }
+
+  /**
+   * Every message type some local actor handles: what a link's handshake
+   * compares fingerprints of, and registers for decoding.
+   */
+  handledTypes(): MessageType[] {
+    return this.#core.handledTypes();
   }
 
   /** What this process hosts, to announce to peers. */

@@ -158,3 +158,32 @@ Deno.test("MessageBus: a remote request for an unknown actor is failed back to t
   );
   assert.equal(a.stats().pendingRequests, 0);
 });
+
+Deno.test("MessageBus: detaching a peer fails the requests that went through it", async () => {
+  await using a = new MessageBus();
+  await using b = new MessageBus();
+  const hold = gate();
+  b.spawn("slow", {
+    handlers: [on(Ask, async (q, ctx) => {
+      await hold.promise;
+      ctx.reply(Answer, q);
+    })],
+  });
+  const { toB } = link(a, b);
+  const pending = a.request("slow", Ask, { n: 1 }, Answer);
+  a.detach(toB);
+  await assert.rejects(pending, (e: unknown) => e instanceof BusError && e.code === "BUS_NO_ROUTE");
+  hold.open();
+  await b.idle(); // the late reply finds nothing pending
+  assert.equal(a.stats().pendingRequests, 0);
+});
+
+Deno.test("MessageBus: handledTypes and actorStats describe the local actors", async () => {
+  await using bus = new MessageBus();
+  bus.spawn("one", { handlers: [on(Tick, () => {}), on(Ask, () => {})] }, { subscribe: [] });
+  bus.spawn("two", { handlers: [on(Tick, () => {})] });
+  assert.deepEqual(bus.handledTypes(), [Tick, Ask]);
+  await bus.publish(Tick, tick(1));
+  await bus.idle();
+  assert.deepEqual(bus.actorStats().map((s) => [s.name, s.handled]), [["one", 0], ["two", 1]]);
+});
