@@ -57,6 +57,7 @@ export interface BusErrorOptions extends MyceliumErrorOptions {
  * ```
  */
 export class BusError extends MyceliumError {
+  /** Stable, machine-readable identifier of the failure. */
   declare readonly code: BusErrorCode;
   /** The actor concerned, if any. */
   readonly actor: string | undefined;
