@@ -9,7 +9,7 @@ import type { Fields, Infer, MessageType } from "../codec/mod.ts";
 import type { Actor, Handler, HandlerResult } from "../actor/actor.ts";
 import type { Context, RequestOptions } from "../actor/context.ts";
 import { type Logger, NULL_LOGGER } from "../actor/logger.ts";
-import type { ActorFailure } from "../actor/supervision.ts";
+import type { ActorFailure, SupervisionPolicy } from "../actor/supervision.ts";
 import type { BusCore } from "./_core.ts";
 import type { Cell, HandleFn } from "./_cell.ts";
 import { BusError } from "./bus_error.ts";
@@ -57,6 +57,18 @@ export interface MonolithActorOptions {
 
 /** An emitter: calls a route's sync handlers now; returns a promise only if an async target's `wait` mailbox is full. */
 export type Emitter<F extends Fields> = (message: Readonly<Infer<F>>) => void | Promise<void>;
+
+/**
+ * Supervision of the bus-side proxies and the bridge: a failure passing
+ * through them (a sync member throwing for a bus sender, a full async
+ * mailbox) is reported, and they keep running, like sync members do.
+ */
+const KEEP_RUNNING: SupervisionPolicy = Object.freeze({
+  strategy: "restart",
+  maxRestarts: Number.MAX_SAFE_INTEGER,
+  backoffMs: 0,
+  maxBackoffMs: 0,
+});
 
 /** Flags of a route's state word. */
 const FORWARD = 1;
@@ -158,6 +170,10 @@ class MonolithContext implements Context {
  *   of routed types published on the bus reach the route through one bridge
  *   actor; a member's `ctx.publish` runs the route and also reaches bus
  *   subscribers of the type, if any.
+ *
+ * There is no faithful mode here (nothing is copied, by design): run the
+ * same actors on a `MessageBus({ faithful: true })` in tests to check they
+ * would survive a split deployment.
  *
  * Each route's emitter is generated with `new Function` as straight-line
  * code with the handlers bound as constants of its closure, so every call
@@ -335,12 +351,12 @@ export class MonolithBus implements AsyncDisposable {
       if (m.actor.start !== undefined) await m.actor.start(m.ctx);
       m.ref = this.#bus.spawn(m.name, { handlers: this.#proxyHandlers(m) }, {
         subscribe: this.#unrouted(m),
-        supervision: { strategy: "stop" },
+        supervision: KEEP_RUNNING,
       });
     }
     for (const route of this.#routes.values()) this.#compile(route);
     const bridged = [...this.#routes.values()].map((r) => bridgeHandler(r));
-    this.#bus.spawn(this.#name, { handlers: bridged }, { supervision: { strategy: "stop" } });
+    this.#bus.spawn(this.#name, { handlers: bridged }, { supervision: KEEP_RUNNING });
     this.#bridge = this.#core.cells.get(this.#name);
     this.#unlisten = this.#core.onRoutesChange(() => this.#updateForwarding());
     this.#updateForwarding();

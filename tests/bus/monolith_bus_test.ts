@@ -181,3 +181,27 @@ Deno.test("MonolithBus + MessageBus (hybrid): messages flow both ways in one pro
   assert.equal(answer.n, 42);
   await mono.close();
 });
+
+Deno.test("MonolithBus + MessageBus: a sync member failing for a bus sender stays reachable", async () => {
+  const failures: ActorFailure[] = [];
+  await using bus = new MessageBus({ onFailure: (f) => failures.push(f) });
+  const seen: number[] = [];
+  const picky: Actor = {
+    handlers: [on(Tick, (m) => {
+      if (m.seq === 1) throw new Error("not 1");
+      seen.push(m.seq);
+    })],
+  };
+  const mono = new MonolithBus({ bus, actors: { picky } });
+  mono.route(Tick, [picky]);
+  await mono.start();
+  await bus.send("picky", Tick, tick(1));
+  await bus.idle();
+  await bus.send("picky", Tick, tick(2));
+  await bus.idle();
+  assert.deepEqual(seen, [2]);
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.actor, "picky");
+  assert.equal(failures[0]!.messageType, "Tick");
+  await mono.close();
+});
