@@ -243,6 +243,23 @@ export class BusCore implements CellHost {
   }
 
   readonly #run = (): void => {
+    try {
+      if (this.#runLoop()) return;
+    } catch (error) {
+      // Cells catch their handlers' errors; this is a last line of defence
+      // so one bug cannot stall every actor.
+      this.logger.error("scheduler error", { error });
+      if (this.#ringSize > 0) {
+        queueMicrotask(this.#run);
+        return;
+      }
+    }
+    this.#runPending = false;
+    this.checkIdle();
+  };
+
+  /** Drains ready cells; true when it yielded to the event loop (a timer continues). */
+  #runLoop(): boolean {
     let budget = RUN_BUDGET;
     while (this.#ringSize > 0) {
       const mask = this.#ring.length - 1;
@@ -261,12 +278,11 @@ export class BusCore implements CellHost {
           this.#yieldTimer = undefined;
           this.#run();
         }, 0);
-        return;
+        return true;
       }
     }
-    this.#runPending = false;
-    this.checkIdle();
-  };
+    return false;
+  }
 
   checkIdle(): void {
     if (this.#idleWaiters.length === 0 || this.#runPending) return;
@@ -614,27 +630,36 @@ export class BusCore implements CellHost {
   }
 
   reply(envelope: Envelope, type: MessageType, message: AnyMessage): void {
-    if (envelope.peer !== undefined) {
-      this.#toPeer(envelope.peer, envelope.peer.reply(envelope.id, type, message));
+    const peer = envelope.peer;
+    if (peer !== undefined) {
+      this.#toPeer(peer, () => peer.reply(envelope.id, type, message));
       return;
     }
     this.complete(envelope.id, type, this.faithful ? this.roundTrip(type, message) : message);
   }
 
   failRequest(envelope: Envelope, error: BusError): void {
-    if (envelope.peer !== undefined) {
-      this.#toPeer(envelope.peer, envelope.peer.fail(envelope.id, error.code, error.message));
+    const peer = envelope.peer;
+    if (peer !== undefined) {
+      this.#toPeer(peer, () => peer.fail(envelope.id, error.code, error.message));
       return;
     }
     this.settle(envelope.id, error);
   }
 
-  /** A link's promise, awaited so its failure is logged rather than lost. */
-  #toPeer(peer: RemotePeer, r: void | Promise<void>): void {
-    if (r !== undefined) {
-      r.catch((error) =>
-        this.logger.error("link failed to carry a reply", { peer: peer.id, error })
-      );
+  /**
+   * Hands a reply or failure to a link. A link that refuses it (throws or
+   * rejects) is logged: the remote requester then times out, with a typed
+   * error, rather than this bus's scheduler breaking.
+   */
+  #toPeer(peer: RemotePeer, carry: () => void | Promise<void>): void {
+    const report = (error: unknown) =>
+      this.logger.error("link failed to carry a reply", { peer: peer.id, error });
+    try {
+      const r = carry();
+      if (r !== undefined) r.catch(report);
+    } catch (error) {
+      report(error);
     }
   }
 
