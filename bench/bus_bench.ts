@@ -196,7 +196,7 @@ Deno.bench({
   async fn() {
     const t0 = performance.now();
     const pool = seq++ & 0xffff;
-    const price = await bus.request("pricer", Quote, { pool }, Price);
+    const price = await bus.request("pricer", Quote, { pool }, { reply: Price });
     busLatency.record((performance.now() - t0) * 1e6);
     if (price.pool !== pool) throw new Error("bad reply");
   },

@@ -8,8 +8,10 @@
 import type { Fields, Infer, MessageType } from "../codec/mod.ts";
 import type { Logger } from "./logger.ts";
 
-/** Options of {@linkcode Context.request}. */
-export interface RequestOptions {
+/** Options of {@linkcode Context.request}; `reply` is required. */
+export interface RequestOptions<R extends Fields = Fields> {
+  /** The message type of the reply; a reply of another type fails the request. */
+  reply: MessageType<R>;
   /** Give up after this many milliseconds. Default: 5000. */
   timeoutMs?: number;
   /** Give up when this signal aborts (in addition to the timeout). */
@@ -55,7 +57,12 @@ export interface Context {
 
   /**
    * Sends a request to `to` and resolves with its reply, which must be of
-   * `replyType`.
+   * type `options.reply`.
+   *
+   * @example
+   * ```ts ignore
+   * const price = await ctx.request("pricer", Quote, { pool: 7 }, { reply: Price, timeoutMs: 100 });
+   * ```
    *
    * @throws {RequestTimeoutError} when no reply came in time.
    * @throws {BusError} `BUS_NO_ROUTE`, `BUS_NO_REPLY` (the handler finished
@@ -65,8 +72,7 @@ export interface Context {
     to: string,
     type: MessageType<Q>,
     message: Readonly<Infer<NoInfer<Q>>>,
-    replyType: MessageType<R>,
-    options?: RequestOptions,
+    options: RequestOptions<R>,
   ): Promise<Readonly<Infer<R>>>;
 
   /**

@@ -44,8 +44,7 @@ export interface CellHost {
     to: string,
     type: MessageType,
     message: AnyMessage,
-    replyType: MessageType,
-    options: RequestOptions | undefined,
+    options: RequestOptions,
   ): Promise<AnyMessage>;
   reply(envelope: Envelope, type: MessageType, message: AnyMessage): void;
   failRequest(envelope: Envelope, error: BusError): void;
@@ -119,10 +118,9 @@ class CellContext implements Context {
     to: string,
     type: MessageType<Q>,
     message: Readonly<Infer<Q>>,
-    replyType: MessageType<R>,
-    options?: RequestOptions,
+    options: RequestOptions<R>,
   ): Promise<Readonly<Infer<R>>> {
-    return this.#host.request(to, type, message, replyType, options) as Promise<
+    return this.#host.request(to, type, message, options) as Promise<
       Readonly<Infer<R>>
     >;
   }

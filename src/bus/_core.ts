@@ -511,11 +511,11 @@ export class BusCore implements CellHost {
     to: string,
     type: MessageType,
     message: AnyMessage,
-    replyType: MessageType,
-    options: RequestOptions | undefined,
+    options: RequestOptions,
   ): Promise<AnyMessage> {
     this.#assertNotClosed();
-    const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const replyType = options.reply;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
       return Promise.reject(
         new BusError(
@@ -524,7 +524,7 @@ export class BusCore implements CellHost {
         ),
       );
     }
-    const signal = options?.signal;
+    const signal = options.signal;
     if (signal?.aborted) {
       return Promise.reject(
         new BusError("BUS_ABORTED", `request ${type.name} to '${to}' aborted`, {

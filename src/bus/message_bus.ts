@@ -250,13 +250,12 @@ export class MessageBus implements AsyncDisposable {
     to: string,
     type: MessageType<Q>,
     message: Readonly<Infer<NoInfer<Q>>>,
-    replyType: MessageType<R>,
-    options?: RequestOptions,
+    options: RequestOptions<R>,
   ): Promise<Readonly<Infer<R>>> {
     if (!this.#core.open) {
       return Promise.reject(new BusError("BUS_CLOSED", "the bus is shutting down or closed"));
     }
-    return this.#core.request(to, type, message, replyType, options) as Promise<
+    return this.#core.request(to, type, message, options) as Promise<
       Readonly<Infer<R>>
     >;
   }

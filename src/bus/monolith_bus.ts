@@ -130,10 +130,9 @@ class MonolithContext implements Context {
     to: string,
     type: MessageType<Q>,
     message: Readonly<Infer<Q>>,
-    replyType: MessageType<R>,
-    options?: RequestOptions,
+    options: RequestOptions<R>,
   ): Promise<Readonly<Infer<R>>> {
-    return this.#core.request(to, type, message, replyType, options) as Promise<
+    return this.#core.request(to, type, message, options) as Promise<
       Readonly<Infer<R>>
     >;
   }

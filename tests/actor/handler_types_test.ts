@@ -46,7 +46,16 @@ Deno.test("Context methods check the message against its type", async () => {
     // @ts-expect-error publish checks the message too
     void ctx.publish(V2Swap, { opportunityId: 1n });
   };
+  const ask = async (ctx: Context, swap: Readonly<V2Swap>) => {
+    const signal = await ctx.request("pricer", V2Swap, swap, { reply: ArbitrageSignal });
+    void signal.opportunityId;
+    // @ts-expect-error the reply is an ArbitrageSignal, not a V2Swap
+    void signal.timestampNs;
+    // @ts-expect-error the reply type is required
+    await ctx.request("pricer", V2Swap, swap, { timeoutMs: 5 });
+  };
   assert.equal(typeof check, "function");
+  assert.equal(typeof ask, "function");
   // @ts-expect-error bus.send checks the message too
   assert.throws(() => bus.send("nobody", V2Swap, { seq: 1 }));
 });

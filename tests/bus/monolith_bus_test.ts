@@ -177,7 +177,7 @@ Deno.test("MonolithBus + MessageBus (hybrid): messages flow both ways in one pro
   assert.deepEqual(audited, [10, 20]);
 
   // 3. Sync members are reachable by name from the bus, requests included.
-  const answer = await bus.request("strategy", Ask, { n: 41 }, Answer);
+  const answer = await bus.request("strategy", Ask, { n: 41 }, { reply: Answer });
   assert.equal(answer.n, 42);
   await mono.close();
 });

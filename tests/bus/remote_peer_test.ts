@@ -95,10 +95,10 @@ Deno.test("MessageBus: request and reply cross a link", async () => {
   b.spawn("doubler", { handlers: [on(Ask, (q, ctx) => ctx.reply(Answer, { n: q.n * 2 }))] });
   b.spawn("mute", { handlers: [on(Ask, () => {})] });
   link(a, b);
-  const answer = await a.request("doubler", Ask, { n: 21 }, Answer);
+  const answer = await a.request("doubler", Ask, { n: 21 }, { reply: Answer });
   assert.equal(answer.n, 42);
   await assert.rejects(
-    a.request("mute", Ask, { n: 1 }, Answer),
+    a.request("mute", Ask, { n: 1 }, { reply: Answer }),
     (e: unknown) => e instanceof BusError && e.code === "BUS_NO_REPLY",
   );
 });
@@ -110,7 +110,7 @@ Deno.test("MessageBus: an actor's ctx.request reaches a remote actor", async () 
   b.spawn("doubler", { handlers: [on(Ask, (q, ctx) => ctx.reply(Answer, { n: q.n * 2 }))] });
   a.spawn("asker", {
     handlers: [on(Tick, async (m, ctx) => {
-      got.open((await ctx.request("doubler", Ask, { n: m.seq }, Answer)).n);
+      got.open((await ctx.request("doubler", Ask, { n: m.seq }, { reply: Answer })).n);
     })],
   });
   link(a, b);
@@ -153,7 +153,7 @@ Deno.test("MessageBus: a remote request for an unknown actor is failed back to t
   const { toB } = link(a, b);
   a.attach(toB, { actors: ["ghost"], types: [], topics: [] });
   await assert.rejects(
-    a.request("ghost", Ask, { n: 1 }, Answer),
+    a.request("ghost", Ask, { n: 1 }, { reply: Answer }),
     (e: unknown) => e instanceof BusError && e.code === "BUS_NO_ROUTE",
   );
   assert.equal(a.stats().pendingRequests, 0);
@@ -170,7 +170,7 @@ Deno.test("MessageBus: detaching a peer fails the requests that went through it"
     })],
   });
   const { toB } = link(a, b);
-  const pending = a.request("slow", Ask, { n: 1 }, Answer);
+  const pending = a.request("slow", Ask, { n: 1 }, { reply: Answer });
   a.detach(toB);
   await assert.rejects(pending, (e: unknown) => e instanceof BusError && e.code === "BUS_NO_ROUTE");
   hold.open();

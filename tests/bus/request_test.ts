@@ -24,7 +24,7 @@ for (const faithful of [false, true]) {
     await using bus = new MessageBus({ faithful });
     bus.spawn("doubler", doubler);
     const answers = await Promise.all(
-      [1, 2, 3].map((n) => bus.request("doubler", Ask, { n }, Answer)),
+      [1, 2, 3].map((n) => bus.request("doubler", Ask, { n }, { reply: Answer })),
     );
     assert.deepEqual(answers.map((a) => a.n), [2, 4, 6]);
     assert.equal(bus.stats().pendingRequests, 0);
@@ -37,7 +37,10 @@ for (const faithful of [false, true]) {
     bus.spawn("asker", {
       handlers: [
         on(Tick, async (m, ctx) => {
-          const a = await ctx.request("doubler", Ask, { n: m.seq }, Answer, { timeoutMs: 1000 });
+          const a = await ctx.request("doubler", Ask, { n: m.seq }, {
+            reply: Answer,
+            timeoutMs: 1000,
+          });
           got.open(a.n);
         }),
       ],
@@ -57,7 +60,7 @@ for (const faithful of [false, true]) {
         }),
       ],
     });
-    const err = await bus.request("sleepy", Ask, { n: 1 }, Answer, { timeoutMs: 20 }).then(
+    const err = await bus.request("sleepy", Ask, { n: 1 }, { reply: Answer, timeoutMs: 20 }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -74,7 +77,10 @@ for (const faithful of [false, true]) {
   Deno.test(`MessageBus${mode}: a handler that finishes without replying fails the request`, async () => {
     await using bus = new MessageBus({ faithful });
     bus.spawn("mute", { handlers: [on(Ask, () => {})] });
-    await assert.rejects(bus.request("mute", Ask, { n: 1 }, Answer), code("BUS_NO_REPLY"));
+    await assert.rejects(
+      bus.request("mute", Ask, { n: 1 }, { reply: Answer }),
+      code("BUS_NO_REPLY"),
+    );
   });
 
   Deno.test(`MessageBus${mode}: a throwing handler fails the request with the cause`, async () => {
@@ -85,7 +91,9 @@ for (const faithful of [false, true]) {
         throw new Error("no can do");
       })],
     });
-    const err = await bus.request("broken", Ask, { n: 1 }, Answer).catch((e: unknown) => e);
+    const err = await bus.request("broken", Ask, { n: 1 }, { reply: Answer }).catch((e: unknown) =>
+      e
+    );
     assert.ok(err instanceof BusError);
     assert.equal(err.code, "BUS_HANDLER_FAILED");
     assert.equal((err.cause as Error).message, "no can do");
@@ -96,7 +104,10 @@ for (const faithful of [false, true]) {
   Deno.test(`MessageBus${mode}: a reply of the wrong type is refused`, async () => {
     await using bus = new MessageBus({ faithful });
     bus.spawn("confused", { handlers: [on(Ask, (q, ctx) => ctx.reply(Ask, { n: q.n }))] });
-    await assert.rejects(bus.request("confused", Ask, { n: 1 }, Answer), code("BUS_REPLY_TYPE"));
+    await assert.rejects(
+      bus.request("confused", Ask, { n: 1 }, { reply: Answer }),
+      code("BUS_REPLY_TYPE"),
+    );
   });
 
   Deno.test(`MessageBus${mode}: an aborted signal rejects the request with BUS_ABORTED`, async () => {
@@ -109,11 +120,14 @@ for (const faithful of [false, true]) {
       })],
     });
     const controller = new AbortController();
-    const pending = bus.request("sleepy", Ask, { n: 1 }, Answer, { signal: controller.signal });
+    const pending = bus.request("sleepy", Ask, { n: 1 }, {
+      reply: Answer,
+      signal: controller.signal,
+    });
     controller.abort(new Error("user gave up"));
     await assert.rejects(pending, code("BUS_ABORTED"));
     await assert.rejects(
-      bus.request("sleepy", Ask, { n: 1 }, Answer, { signal: controller.signal }),
+      bus.request("sleepy", Ask, { n: 1 }, { reply: Answer, signal: controller.signal }),
       code("BUS_ABORTED"),
     );
     hold.open();
@@ -123,14 +137,17 @@ for (const faithful of [false, true]) {
 
 Deno.test("MessageBus: a request to an unknown actor rejects with BUS_NO_ROUTE", async () => {
   await using bus = new MessageBus();
-  await assert.rejects(bus.request("nobody", Ask, { n: 1 }, Answer), code("BUS_NO_ROUTE"));
+  await assert.rejects(
+    bus.request("nobody", Ask, { n: 1 }, { reply: Answer }),
+    code("BUS_NO_ROUTE"),
+  );
 });
 
 Deno.test("MessageBus: a request the actor cannot handle rejects with BUS_NO_HANDLER", async () => {
   await using bus = new MessageBus();
   bus.spawn("doubler", doubler);
   await assert.rejects(
-    bus.request("doubler", Tick, tick(1), Answer),
+    bus.request("doubler", Tick, tick(1), { reply: Answer }),
     code("BUS_NO_HANDLER"),
   );
 });
@@ -152,7 +169,7 @@ Deno.test("MessageBus: an invalid timeout is refused with BUS_INVALID_OPTION", a
   await using bus = new MessageBus();
   bus.spawn("doubler", doubler);
   await assert.rejects(
-    bus.request("doubler", Ask, { n: 1 }, Answer, { timeoutMs: -5 }),
+    bus.request("doubler", Ask, { n: 1 }, { reply: Answer, timeoutMs: -5 }),
     code("BUS_INVALID_OPTION"),
   );
 });

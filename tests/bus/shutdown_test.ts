@@ -64,7 +64,7 @@ for (const faithful of [false, true]) {
     assert.throws(() => bus.send("sink", Tick, tick(1)), closedError);
     assert.throws(() => bus.publish(Tick, tick(1)), closedError);
     assert.throws(() => bus.spawn("late", new Gated()), closedError);
-    await assert.rejects(bus.request("sink", Ask, { n: 1 }, Answer), closedError);
+    await assert.rejects(bus.request("sink", Ask, { n: 1 }, { reply: Answer }), closedError);
     await closing;
     assert.equal(bus.close(), closing, "close is idempotent");
   });
@@ -78,7 +78,7 @@ for (const faithful of [false, true]) {
         ctx.reply(Answer, q);
       })],
     });
-    const pending = bus.request("slow", Ask, { n: 1 }, Answer, { timeoutMs: 60_000 });
+    const pending = bus.request("slow", Ask, { n: 1 }, { reply: Answer, timeoutMs: 60_000 });
     const entered = bus.idle(); // not idle while the handler waits: resolves after release
     const report = await bus.close({ deadlineMs: 10 });
     assert.equal(report.abandonedRequests, 1);
