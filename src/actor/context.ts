@@ -24,8 +24,10 @@ export interface RequestOptions<R extends Fields = Fields> {
  *
  * `send` and `publish` return `undefined` when every destination took the
  * message at once, and a promise only when a mailbox with the `wait` overflow
- * policy is full (it resolves once the message is queued). Await the result
- * when it is a promise; never drop it.
+ * policy is full (it resolves once the message is queued, and rejects if the
+ * receiver stops first). Return or await it: a handler's returned promise
+ * holds its actor until it settles, which is how backpressure travels up a
+ * pipeline.
  */
 export interface Context {
   /** The actor's name. */

@@ -280,6 +280,9 @@ export class Cell {
     if (this.#waiters === NO_WAITERS) this.#waiters = [];
     this.#waiters.push({ sub, message, meta, resolve, reject });
     this.#waitCount++;
+    // A sender that drops this promise must not crash the process when the
+    // actor stops: the message is counted as discarded either way.
+    promise.catch(() => {});
     return promise;
   }
 

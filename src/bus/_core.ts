@@ -52,6 +52,12 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<BusErrorCode>([
   "BUS_NOT_SERIALIZABLE",
 ]);
 
+/** `p`, marked as handled so a caller that drops it does not crash the process. */
+function settledQuietly(p: Promise<void>): Promise<void> {
+  p.catch(() => {});
+  return p;
+}
+
 /** Where a published message of one type goes. */
 interface PublishRoute {
   readonly subs: readonly Sub[];
@@ -502,7 +508,7 @@ export class BusCore implements CellHost {
       throw error;
     }
     if (waits === undefined) return;
-    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
+    return waits.length === 1 ? waits[0] : settledQuietly(Promise.all(waits).then(() => {}));
   }
 
   // ---- requests ---------------------------------------------------------------

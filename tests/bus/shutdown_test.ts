@@ -114,3 +114,18 @@ Deno.test("MessageBus: stopping one actor leaves the others running", async () =
   assert.deepEqual(b.seqs, [1]);
   assert.equal(refA.stats().stopped, true);
 });
+
+Deno.test("MessageBus: a sender that dropped its wait promise is not crashed by a stop", async () => {
+  const bus = new MessageBus();
+  const actor = new Gated();
+  const ref = bus.spawn("slow", actor, { mailbox: { capacity: 1 } });
+  await bus.send("slow", Tick, tick(0));
+  await actor.entered;
+  assert.equal(bus.send("slow", Tick, tick(1)), undefined);
+  const dropped = bus.send("slow", Tick, tick(2)); // a promise the sender ignores
+  assert.ok(dropped instanceof Promise);
+  const report = await bus.close({ deadlineMs: 10 });
+  assert.equal(report.discarded, 2, "the queued and the waiting message are both counted");
+  assert.equal(ref.stats().discarded, 2);
+  actor.release();
+});
