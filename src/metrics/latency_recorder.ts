@@ -133,7 +133,13 @@ export class LatencyRecorder {
 
 function bucketOf(v: number): number {
   if (v < LINEAR_LIMIT) return v | 0;
-  const e = v < TWO_32 ? 31 - Math.clz32(v) : Math.floor(Math.log2(v));
+  if (v < TWO_32) {
+    // Integer shifts: no Math.pow on the hot path.
+    const u = v >>> 0;
+    const e = 31 - Math.clz32(u);
+    return LINEAR_LIMIT + ((e - 6) << SUB_BITS) + (u >>> (e - SUB_BITS)) - SUB_COUNT;
+  }
+  const e = Math.floor(Math.log2(v));
   if (e > MAX_EXPONENT) return BUCKETS - 1;
   const sub = Math.floor(v / 2 ** (e - SUB_BITS)) - SUB_COUNT;
   return LINEAR_LIMIT + (e - 6) * SUB_COUNT + sub;
