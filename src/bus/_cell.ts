@@ -28,6 +28,7 @@ import {
 import { BusError, MailboxFullError } from "./bus_error.ts";
 import { FULL, Mailbox, type MailboxOptions, QUEUED } from "./mailbox.ts";
 import type { AnyMessage, RemotePeer } from "./remote_peer.ts";
+import type { LatencyRecorder } from "../metrics/latency_recorder.ts";
 
 /** What the cell needs from its bus. */
 export interface CellHost {
@@ -167,6 +168,7 @@ export interface ActorStats {
 export interface CellOptions {
   readonly mailbox: MailboxOptions | undefined;
   readonly supervision: SupervisionPolicy | undefined;
+  readonly latency: LatencyRecorder | undefined;
 }
 
 const NO_WAITERS: Waiter[] = [];
@@ -186,6 +188,7 @@ export class Cell {
   readonly #source: ActorSource;
   readonly #host: CellHost;
   readonly #policy: SupervisionPolicy;
+  readonly #latency: LatencyRecorder | undefined;
   #waiters: Waiter[] = NO_WAITERS;
   #waitHead = 0;
   /** Waiting senders: `#waiters.length - #waitHead`, kept as a field for the hot path. */
@@ -206,7 +209,8 @@ export class Cell {
     this.#source = source;
     this.#host = host;
     this.#policy = options.supervision ?? DEFAULT_SUPERVISION;
-    this.mailbox = new Mailbox<Sub, Envelope>(options.mailbox);
+    this.mailbox = new Mailbox<Sub, Envelope>(options.mailbox, options.latency !== undefined);
+    this.#latency = options.latency;
     this.ctx = new CellContext(name, host);
     this.actor = typeof source === "function" ? source() : source;
     for (const h of this.actor.handlers) {
@@ -309,6 +313,7 @@ export class Cell {
     const messages = mb.messages;
     const metas = mb.metas;
     const mask = mb.mask;
+    const stamps = mb.stamps;
     const ctx = this.ctx;
     let n = 0;
     while (n < budget && mb.size > 0) {
@@ -316,6 +321,7 @@ export class Cell {
       const sub = keys[i]!;
       const message = messages[i] as AnyMessage;
       const meta = metas[i];
+      const queuedAt = stamps === undefined ? 0 : stamps[i]!;
       keys[i] = undefined;
       messages[i] = undefined;
       metas[i] = undefined;
@@ -334,21 +340,23 @@ export class Cell {
       if (r !== undefined && r instanceof Promise) {
         this.blocked = true;
         this.#pending = r.then(
-          () => this.#asyncDone(meta),
+          () => this.#asyncDone(meta, queuedAt),
           (error) => this.#asyncFailed(sub.type, error, meta),
         );
         break;
       }
       this.#handled++;
+      if (stamps !== undefined) this.#latency!.record((performance.now() - queuedAt) * 1e6);
       if (meta !== undefined && !meta.answered) this.#noReply(meta, sub.type);
     }
     if (this.#waitCount !== 0) this.#admitWaiters();
     return n;
   }
 
-  #asyncDone(meta: Envelope | undefined): void {
+  #asyncDone(meta: Envelope | undefined, queuedAt: number): void {
     if (this.stopped) return;
     this.#handled++;
+    if (this.#latency !== undefined) this.#latency.record((performance.now() - queuedAt) * 1e6);
     this.#pending = undefined;
     if (meta !== undefined && !meta.answered) this.#noReply(meta, undefined);
     this.ctx.current = undefined;

@@ -68,6 +68,8 @@ export class Mailbox<K, E> {
   readonly messages: unknown[];
   /** Metas of the queued deliveries. */
   readonly metas: (E | undefined)[];
+  /** `performance.now()` at which each delivery was queued, when timed. */
+  readonly stamps: Float64Array | undefined;
   /** Index of the oldest delivery. */
   head = 0;
   /** Deliveries queued. */
@@ -79,7 +81,7 @@ export class Mailbox<K, E> {
   /** Meta of the last taken (or dropped) delivery. */
   outMeta: E | undefined = undefined;
 
-  constructor(options: MailboxOptions = {}) {
+  constructor(options: MailboxOptions = {}, timed = false) {
     const capacity = options.capacity ?? DEFAULT_MAILBOX_CAPACITY;
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
       throw new BusError(
@@ -110,6 +112,7 @@ export class Mailbox<K, E> {
     this.keys = new Array<K | undefined>(size).fill(undefined);
     this.messages = new Array<unknown>(size).fill(undefined);
     this.metas = new Array<E | undefined>(size).fill(undefined);
+    this.stamps = timed ? new Float64Array(size) : undefined;
   }
 
   /** Whether another delivery fits. */
@@ -132,6 +135,7 @@ export class Mailbox<K, E> {
     this.keys[i] = key;
     this.messages[i] = message;
     this.metas[i] = meta;
+    if (this.stamps !== undefined) this.stamps[i] = performance.now();
     this.size++;
     return result;
   }

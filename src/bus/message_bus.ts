@@ -15,6 +15,7 @@ import { BusCore, type ShutdownReport } from "./_core.ts";
 import type { ActorStats, Cell } from "./_cell.ts";
 import { BusError } from "./bus_error.ts";
 import type { MailboxOptions } from "./mailbox.ts";
+import type { LatencyRecorder } from "../metrics/latency_recorder.ts";
 import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
 
 export type { ActorStats } from "./_cell.ts";
@@ -46,6 +47,14 @@ export interface SpawnOptions {
   mailbox?: MailboxOptions;
   /** What happens when a handler fails. Default: restart, 3 times in 10 s. */
   supervision?: SupervisionPolicy;
+  /**
+   * Records, for every message handled successfully, the nanoseconds from
+   * the moment it entered the mailbox to the end of its handler: the hop's
+   * latency as the receiver sees it (mailbox wait included; a `wait`
+   * sender's time before there was room is not). Costs two clock reads per
+   * message. Default: not measured.
+   */
+  latency?: LatencyRecorder;
   /**
    * Published messages the actor receives: message types and topics (it gets
    * those of its handled types that match). Default: every type it handles.
@@ -202,7 +211,7 @@ export class MessageBus implements AsyncDisposable {
     const cell = this.#core.spawn(
       name,
       actor,
-      { mailbox: options.mailbox, supervision: options.supervision },
+      { mailbox: options.mailbox, supervision: options.supervision, latency: options.latency },
       options.subscribe,
     );
     return new LocalActorRef(cell, this.#core);

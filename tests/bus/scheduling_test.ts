@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type Actor, on } from "../../src/actor/mod.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
+import { LatencyRecorder } from "../../src/metrics/latency_recorder.ts";
 import { gate, Tick, tick } from "./_messages.ts";
 
 Deno.test("MessageBus: an actor never handles two messages at once", async () => {
@@ -68,4 +69,19 @@ Deno.test("MessageBus: busy actors take turns in batches", async () => {
   // a is not drained completely before b gets a turn.
   assert.ok(order.indexOf("b") < order.lastIndexOf("a"));
   assert.equal(order.length, 1200);
+});
+
+Deno.test("MessageBus: an actor's latency recorder gets one value per handled message", async () => {
+  await using bus = new MessageBus();
+  const latency = new LatencyRecorder();
+  const ref = bus.spawn("timed", {
+    handlers: [on(Tick, async (m) => {
+      if (m.seq % 2 === 0) await Promise.resolve();
+    })],
+  }, { latency });
+  for (let i = 0; i < 100; i++) await bus.send("timed", Tick, tick(i));
+  await bus.idle();
+  assert.equal(ref.stats().handled, 100);
+  assert.equal(latency.count, 100);
+  assert.ok(latency.max >= latency.percentile(0.5) && latency.min >= 0);
 });
