@@ -38,7 +38,7 @@ class Tally {
   volume = 0;
   onSwap(swap: Readonly<V2Swap>): void {
     this.count++;
-    this.volume += swap.amountIn[0]!;
+    this.volume = (this.volume + swap.amountIn[0]!) & 0x3fffffff; // stays a small integer
   }
 }
 
