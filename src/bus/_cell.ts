@@ -324,7 +324,7 @@ export class Cell {
       const queuedAt = stamps === undefined ? 0 : stamps[i]!;
       keys[i] = undefined;
       messages[i] = undefined;
-      metas[i] = undefined;
+      if (meta !== undefined) metas[i] = undefined;
       mb.head = (i + 1) & mask;
       mb.size--;
       n++;

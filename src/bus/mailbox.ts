@@ -134,7 +134,8 @@ export class Mailbox<K, E> {
     const i = (this.head + this.size) & this.mask;
     this.keys[i] = key;
     this.messages[i] = message;
-    this.metas[i] = meta;
+    // Slots are cleared when taken, so a delivery without meta needs no store.
+    if (meta !== undefined) this.metas[i] = meta;
     if (this.stamps !== undefined) this.stamps[i] = performance.now();
     this.size++;
     return result;
