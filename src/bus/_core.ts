@@ -168,6 +168,15 @@ export class BusCore implements CellHost {
       });
     }
     const cell = new Cell(name, source, this, options);
+    for (const entry of subscribe ?? []) {
+      if (typeof entry !== "string" && !cell.subs.has(entry)) {
+        throw new BusError(
+          "BUS_INVALID_OPTION",
+          `actor '${name}' subscribes to ${entry.name} but has no handler for it`,
+          { actor: name, messageType: entry.name },
+        );
+      }
+    }
     this.cells.set(name, cell);
     this.#subscriptions.set(cell, subscribe === undefined ? undefined : new Set(subscribe));
     if (this.#ringSize === 0 && this.cells.size > this.#ring.length) this.#growRing();

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { BusError, MailboxFullError } from "../../src/bus/bus_error.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
-import { Gated, Tick, tick } from "./_messages.ts";
+import { Ask, Gated, Tick, tick } from "./_messages.ts";
 
 for (const faithful of [false, true]) {
   const mode = faithful ? " (faithful)" : "";
@@ -176,4 +176,15 @@ Deno.test("MessageBus: a mailbox never holds more than its capacity", async () =
   await Promise.all(waits);
   await bus.idle();
   assert.equal(actor.seqs.length, 51);
+});
+
+Deno.test("MessageBus: subscribing to a type without a handler is refused at spawn", async () => {
+  await using bus = new MessageBus();
+  const actor = new Gated();
+  assert.throws(
+    () => bus.spawn("confused", actor, { subscribe: [Tick, Ask] }),
+    (e: unknown) =>
+      e instanceof BusError && e.code === "BUS_INVALID_OPTION" && e.messageType === "Ask",
+  );
+  assert.equal(bus.stats().actors, 0);
 });
