@@ -1,0 +1,637 @@
+/**
+ * The runtime side of one actor: its mailbox, waiting senders, context,
+ * drain loop and supervision. Owned by a `BusCore`.
+ *
+ * Decisions:
+ * - Deliveries are `(Sub, message, Envelope | undefined)` triples in the
+ *   mailbox; a `Sub` pairs the actor with its handler for one type, found once
+ *   at publish time, so draining does no lookup.
+ * - One message at a time: a handler returning a promise blocks the cell
+ *   until it settles; the drain loop stops and resumes afterwards.
+ * - Waiting senders (`wait` policy) queue behind the mailbox in order, and
+ *   new messages go behind them while any wait: FIFO per sender holds.
+ * - A failed message is not retried. Restart keeps the mailbox.
+ *
+ * @module
+ * @internal
+ */
+import type { Fields, Infer, MessageType } from "../codec/mod.ts";
+import type { Actor, ActorSource, HandlerResult } from "../actor/actor.ts";
+import type { Context, RequestOptions } from "../actor/context.ts";
+import type { Logger } from "../actor/logger.ts";
+import {
+  type ActorFailure,
+  DEFAULT_SUPERVISION,
+  type FailureAction,
+  type SupervisionPolicy,
+} from "../actor/supervision.ts";
+import { BusError, MailboxFullError } from "./bus_error.ts";
+import { FULL, Mailbox, type MailboxOptions, QUEUED } from "./mailbox.ts";
+import type { AnyMessage, RemotePeer } from "./remote_peer.ts";
+import type { LatencyRecorder } from "../metrics/latency_recorder.ts";
+
+/** What the cell needs from its bus. */
+export interface CellHost {
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  schedule(cell: Cell): void;
+  checkIdle(): void;
+  report(failure: ActorFailure): void;
+  escalate(failure: ActorFailure): void;
+  removeCell(cell: Cell): void;
+  send(to: string, type: MessageType, message: AnyMessage): void | Promise<void>;
+  publish(type: MessageType, message: AnyMessage): void | Promise<void>;
+  request(
+    to: string,
+    type: MessageType,
+    message: AnyMessage,
+    options: RequestOptions,
+  ): Promise<AnyMessage>;
+  reply(envelope: Envelope, type: MessageType, message: AnyMessage): void;
+  failRequest(envelope: Envelope, error: BusError): void;
+}
+
+/** A handler function as the cell calls it. */
+export type HandleFn = (message: AnyMessage, ctx: Context) => HandlerResult;
+
+/** One actor's handler for one type: the key of a delivery. */
+export class Sub {
+  readonly cell: Cell;
+  readonly type: MessageType;
+  fn: HandleFn;
+  constructor(cell: Cell, type: MessageType, fn: HandleFn) {
+    this.cell = cell;
+    this.type = type;
+    this.fn = fn;
+  }
+}
+
+/** Request metadata riding with a delivery. */
+export class Envelope {
+  readonly id: number;
+  /** The link the request came through; `undefined` when local. */
+  readonly peer: RemotePeer | undefined;
+  answered = false;
+  constructor(id: number, peer: RemotePeer | undefined) {
+    this.id = id;
+    this.peer = peer;
+  }
+}
+
+interface Waiter {
+  readonly sub: Sub;
+  readonly message: unknown;
+  readonly meta: Envelope | undefined;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+class CellContext implements Context {
+  readonly name: string;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  current: Envelope | undefined = undefined;
+  readonly #host: CellHost;
+
+  constructor(name: string, host: CellHost) {
+    this.name = name;
+    this.log = host.logger.child(name);
+    this.signal = host.signal;
+    this.#host = host;
+  }
+
+  send<F extends Fields>(
+    to: string,
+    type: MessageType<F>,
+    message: Readonly<Infer<F>>,
+  ): void | Promise<void> {
+    return this.#host.send(to, type, message);
+  }
+
+  publish<F extends Fields>(
+    type: MessageType<F>,
+    message: Readonly<Infer<F>>,
+  ): void | Promise<void> {
+    return this.#host.publish(type, message);
+  }
+
+  request<Q extends Fields, R extends Fields>(
+    to: string,
+    type: MessageType<Q>,
+    message: Readonly<Infer<Q>>,
+    options: RequestOptions<R>,
+  ): Promise<Readonly<Infer<R>>> {
+    return this.#host.request(to, type, message, options) as Promise<
+      Readonly<Infer<R>>
+    >;
+  }
+
+  reply<F extends Fields>(type: MessageType<F>, message: Readonly<Infer<F>>): void {
+    const envelope = this.current;
+    if (envelope === undefined || envelope.answered) {
+      throw new BusError(
+        "BUS_NOT_A_REQUEST",
+        `actor '${this.name}' replied ${type.name} but is not handling an unanswered request`,
+        { actor: this.name, messageType: type.name },
+      );
+    }
+    envelope.answered = true;
+    this.#host.reply(envelope, type, message);
+  }
+}
+
+/** Counters of one actor, as `ActorRef.stats()` shows them. */
+export interface ActorStats {
+  /** The actor's name. */
+  readonly name: string;
+  /** Messages waiting in the mailbox. */
+  readonly queued: number;
+  /** Senders waiting for room (policy `wait`). */
+  readonly waiting: number;
+  /** Mailbox capacity. */
+  readonly capacity: number;
+  /** Messages handled successfully. */
+  readonly handled: number;
+  /** Messages whose handler threw or rejected. */
+  readonly failed: number;
+  /** Messages dropped by the overflow policy. */
+  readonly dropped: number;
+  /** Messages still queued when the actor stopped (not handled; requesters were told). */
+  readonly discarded: number;
+  /** Restarts so far. */
+  readonly restarts: number;
+  /** Whether the actor has stopped. */
+  readonly stopped: boolean;
+}
+
+/** How a cell is configured. */
+export interface CellOptions {
+  readonly mailbox: MailboxOptions | undefined;
+  readonly supervision: SupervisionPolicy | undefined;
+  readonly latency: LatencyRecorder | undefined;
+}
+
+const NO_WAITERS: Waiter[] = [];
+
+/** One actor at run time. */
+export class Cell {
+  readonly name: string;
+  readonly mailbox: Mailbox<Sub, Envelope>;
+  readonly subs = new Map<MessageType, Sub>();
+  readonly ctx: CellContext;
+  /** In the bus's ready queue. */
+  scheduled = false;
+  /** Not drainable now: starting, running an async handler, restarting. */
+  blocked = false;
+  stopped = false;
+  actor: Actor;
+  readonly #source: ActorSource;
+  readonly #host: CellHost;
+  readonly #policy: SupervisionPolicy;
+  readonly #latency: LatencyRecorder | undefined;
+  #waiters: Waiter[] = NO_WAITERS;
+  #waitHead = 0;
+  /** Waiting senders: `#waiters.length - #waitHead`, kept as a field for the hot path. */
+  #waitCount = 0;
+  #handled = 0;
+  #failed = 0;
+  #dropped = 0;
+  #discarded = 0;
+  #restarts = 0;
+  #restartTimes: number[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The pending lifecycle step or async handler, so stop can wait for it. */
+  #pending: Promise<void> | undefined = undefined;
+  #stopping: Promise<void> | undefined = undefined;
+
+  constructor(name: string, source: ActorSource, host: CellHost, options: CellOptions) {
+    this.name = name;
+    this.#source = source;
+    this.#host = host;
+    this.#policy = options.supervision ?? DEFAULT_SUPERVISION;
+    this.mailbox = new Mailbox<Sub, Envelope>(options.mailbox, options.latency !== undefined);
+    this.#latency = options.latency;
+    this.ctx = new CellContext(name, host);
+    this.actor = typeof source === "function" ? source() : source;
+    for (const h of this.actor.handlers) {
+      if (this.subs.has(h.type)) {
+        throw new BusError(
+          "BUS_INVALID_OPTION",
+          `actor '${name}' has two handlers for ${h.type.name}`,
+          { actor: name, messageType: h.type.name },
+        );
+      }
+      this.subs.set(h.type, new Sub(this, h.type, h.handle));
+    }
+  }
+
+  /** Senders waiting for room. */
+  get waiting(): number {
+    return this.#waitCount;
+  }
+
+  /** Nothing queued, waiting, running or pending. */
+  get quiet(): boolean {
+    return this.stopped ||
+      (this.mailbox.size === 0 && this.waiting === 0 && !this.blocked && !this.scheduled &&
+        this.#timer === undefined);
+  }
+
+  /** Runs the start hook; messages queue until it is done. */
+  start(): void {
+    this.#runStart();
+  }
+
+  /**
+   * Queues a delivery; returns a promise only when the sender must wait.
+   * @throws {MailboxFullError} policy `error`, or too many waiting senders.
+   */
+  push(sub: Sub, message: unknown, meta: Envelope | undefined): void | Promise<void> {
+    if (this.stopped) throw this.#stoppedError(sub.type);
+    const mb = this.mailbox;
+    if (this.#waitCount === 0) {
+      const r = mb.push(sub, message, meta);
+      if (r === QUEUED) {
+        if (!this.scheduled && !this.blocked) this.#host.schedule(this);
+        return;
+      }
+      if (r !== FULL) {
+        // drop-oldest: the displaced delivery is in mb.out*.
+        this.#dropped++;
+        const dropped = mb.outMeta;
+        const type = mb.outKey?.type;
+        mb.release();
+        if (dropped !== undefined) this.#failDropped(dropped, type);
+        if (!this.scheduled && !this.blocked) this.#host.schedule(this);
+        return;
+      }
+    }
+    switch (mb.overflow) {
+      case "wait":
+        if (this.waiting < mb.maxWaiting) return this.#wait(sub, message, meta);
+        throw new MailboxFullError(this.name, sub.type.name, message);
+      case "drop-newest":
+        this.#dropped++;
+        if (meta !== undefined) this.#failDropped(meta, sub.type);
+        return;
+      default:
+        throw new MailboxFullError(this.name, sub.type.name, message);
+    }
+  }
+
+  #wait(sub: Sub, message: unknown, meta: Envelope | undefined): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    if (this.#waiters === NO_WAITERS) this.#waiters = [];
+    this.#waiters.push({ sub, message, meta, resolve, reject });
+    this.#waitCount++;
+    // A sender that drops this promise must not crash the process when the
+    // actor stops: the message is counted as discarded either way.
+    promise.catch(() => {});
+    return promise;
+  }
+
+  #admitWaiters(): void {
+    const waiters = this.#waiters;
+    const mb = this.mailbox;
+    while (this.#waitHead < waiters.length && mb.hasRoom) {
+      const w = waiters[this.#waitHead]!;
+      waiters[this.#waitHead++] = undefined as unknown as Waiter;
+      this.#waitCount--;
+      mb.push(w.sub, w.message, w.meta);
+      w.resolve();
+    }
+    if (this.#waitHead === waiters.length) {
+      waiters.length = 0;
+      this.#waitHead = 0;
+    }
+  }
+
+  /** Handles up to `budget` messages; returns how many it took. */
+  drain(budget: number): number {
+    const mb = this.mailbox;
+    const keys = mb.keys;
+    const messages = mb.messages;
+    const metas = mb.metas;
+    const mask = mb.mask;
+    const stamps = mb.stamps;
+    const ctx = this.ctx;
+    let n = 0;
+    while (n < budget && mb.size > 0) {
+      const i = mb.head;
+      const sub = keys[i]!;
+      const message = messages[i] as AnyMessage;
+      const meta = metas[i];
+      const queuedAt = stamps === undefined ? 0 : stamps[i]!;
+      keys[i] = undefined;
+      messages[i] = undefined;
+      if (meta !== undefined) metas[i] = undefined;
+      mb.head = (i + 1) & mask;
+      mb.size--;
+      n++;
+      ctx.current = meta;
+      let r: HandlerResult;
+      try {
+        r = sub.fn(message, ctx);
+      } catch (error) {
+        this.#handlerFailed(sub.type, error, meta);
+        if (this.blocked || this.stopped) break;
+        continue;
+      }
+      if (r !== undefined && r instanceof Promise) {
+        this.blocked = true;
+        this.#pending = r.then(
+          () => this.#asyncDone(meta, queuedAt),
+          (error) => this.#asyncFailed(sub.type, error, meta),
+        );
+        break;
+      }
+      this.#handled++;
+      if (stamps !== undefined) this.#latency!.record((performance.now() - queuedAt) * 1e6);
+      if (meta !== undefined && !meta.answered) this.#noReply(meta, sub.type);
+    }
+    if (this.#waitCount !== 0) this.#admitWaiters();
+    return n;
+  }
+
+  #asyncDone(meta: Envelope | undefined, queuedAt: number): void {
+    if (this.stopped) return;
+    this.#handled++;
+    if (this.#latency !== undefined) this.#latency.record((performance.now() - queuedAt) * 1e6);
+    this.#pending = undefined;
+    if (meta !== undefined && !meta.answered) this.#noReply(meta, undefined);
+    this.ctx.current = undefined;
+    this.#unblock();
+  }
+
+  #asyncFailed(type: MessageType, error: unknown, meta: Envelope | undefined): void {
+    if (this.stopped) {
+      this.#host.logger.warn("handler failed after its actor stopped", {
+        actor: this.name,
+        messageType: type.name,
+        error,
+      });
+      return;
+    }
+    this.#pending = undefined;
+    this.ctx.current = undefined;
+    this.blocked = false;
+    this.#handlerFailed(type, error, meta);
+    if (!this.blocked) this.#unblock();
+  }
+
+  #unblock(): void {
+    this.blocked = false;
+    if (!this.stopped && !this.scheduled && this.mailbox.size > 0) this.#host.schedule(this);
+    this.#host.checkIdle();
+  }
+
+  #noReply(meta: Envelope, type: MessageType | undefined): void {
+    meta.answered = true;
+    this.#host.failRequest(
+      meta,
+      new BusError(
+        "BUS_NO_REPLY",
+        `actor '${this.name}' finished handling a request without replying`,
+        { actor: this.name, messageType: type?.name },
+      ),
+    );
+  }
+
+  #failDropped(meta: Envelope, type: MessageType | undefined): void {
+    meta.answered = true;
+    this.#host.failRequest(
+      meta,
+      new BusError(
+        "BUS_DROPPED",
+        `request to actor '${this.name}' was dropped by its mailbox's overflow policy`,
+        { actor: this.name, messageType: type?.name },
+      ),
+    );
+  }
+
+  #stoppedError(type: MessageType): BusError {
+    return new BusError(
+      "BUS_ACTOR_STOPPED",
+      `actor '${this.name}' has stopped; ${type.name} not delivered`,
+      { actor: this.name, messageType: type.name },
+    );
+  }
+
+  #handlerFailed(type: MessageType, error: unknown, meta: Envelope | undefined): void {
+    this.#failed++;
+    if (meta !== undefined && !meta.answered) {
+      meta.answered = true;
+      this.#host.failRequest(
+        meta,
+        new BusError("BUS_HANDLER_FAILED", `actor '${this.name}' failed handling ${type.name}`, {
+          actor: this.name,
+          messageType: type.name,
+          cause: error,
+        }),
+      );
+    }
+    this.#supervise("handle", type.name, error);
+  }
+
+  /** Applies the policy to a failure and reports it. */
+  #supervise(phase: ActorFailure["phase"], messageType: string | undefined, error: unknown): void {
+    const policy = this.#policy;
+    let action: FailureAction;
+    let delay = 0;
+    if (this.stopped || this.#stopping !== undefined) {
+      action = "stop";
+    } else if (policy.strategy === "restart") {
+      const now = performance.now();
+      const within = policy.withinMs ?? 10_000;
+      const times = this.#restartTimes;
+      while (times.length > 0 && now - times[0]! > within) times.shift();
+      if (times.length >= (policy.maxRestarts ?? 3)) {
+        action = "stop";
+      } else {
+        times.push(now);
+        action = "restart";
+        delay = Math.min(
+          policy.maxBackoffMs ?? 1_000,
+          (policy.backoffMs ?? 10) * 2 ** (times.length - 1),
+        );
+      }
+    } else {
+      action = policy.strategy;
+    }
+    if (action === "restart") this.#restarts++;
+    const failure: ActorFailure = {
+      actor: this.name,
+      phase,
+      messageType,
+      error,
+      action,
+      restarts: this.#restartTimes.length,
+    };
+    this.#host.report(failure);
+    if (action === "restart") {
+      this.blocked = true;
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#restart();
+      }, delay);
+    } else if (action === "stop" || action === "escalate") {
+      this.blocked = true;
+      if (this.#stopping === undefined) {
+        this.#stopping = this.#stop(true).then(() => {
+          if (action === "escalate") this.#host.escalate(failure);
+        });
+      }
+    }
+  }
+
+  #restart(): void {
+    const step = this.#callHook("stop").then((stopped) => {
+      if (this.stopped || this.#stopping !== undefined) return;
+      if (!stopped) this.#host.logger.warn("stop hook failed during restart", { actor: this.name });
+      if (typeof this.#source === "function") {
+        try {
+          this.#rebind(this.#source());
+        } catch (error) {
+          this.#supervise("start", undefined, error);
+          return;
+        }
+      }
+      this.#runStart();
+    });
+    this.#pending = step;
+  }
+
+  #rebind(actor: Actor): void {
+    const fresh = new Map<MessageType, HandleFn>();
+    for (const h of actor.handlers) fresh.set(h.type, h.handle);
+    for (const [type, sub] of this.subs) {
+      const fn = fresh.get(type);
+      if (fn === undefined) {
+        throw new BusError(
+          "BUS_NO_HANDLER",
+          `restarted actor '${this.name}' has no handler for ${type.name}`,
+          { actor: this.name, messageType: type.name },
+        );
+      }
+      sub.fn = fn;
+    }
+    this.actor = actor;
+  }
+
+  #runStart(): void {
+    const hook = this.actor.start;
+    if (hook === undefined) {
+      this.#unblock();
+      return;
+    }
+    this.blocked = true;
+    let r: HandlerResult;
+    try {
+      r = hook.call(this.actor, this.ctx);
+    } catch (error) {
+      this.#supervise("start", undefined, error);
+      return;
+    }
+    if (r instanceof Promise) {
+      this.#pending = r.then(
+        () => {
+          this.#pending = undefined;
+          this.#unblock();
+        },
+        (error) => {
+          this.#pending = undefined;
+          this.#supervise("start", undefined, error);
+        },
+      );
+    } else {
+      this.#unblock();
+    }
+  }
+
+  /** Calls a lifecycle hook; resolves false (after reporting) if it failed. */
+  async #callHook(which: "stop"): Promise<boolean> {
+    const hook = this.actor[which];
+    if (hook === undefined) return true;
+    try {
+      await hook.call(this.actor, this.ctx);
+      return true;
+    } catch (error) {
+      this.#host.report({
+        actor: this.name,
+        phase: which,
+        messageType: undefined,
+        error,
+        action: "stop",
+        restarts: this.#restartTimes.length,
+      });
+      return false;
+    }
+  }
+
+  /**
+   * Stops the actor: no more deliveries, queued ones discarded (counted;
+   * requesters and waiting senders get `BUS_ACTOR_STOPPED`), then the stop
+   * hook. Idempotent.
+   */
+  stop(waitForHandler = true): Promise<void> {
+    if (this.#stopping === undefined) this.#stopping = this.#stop(false, waitForHandler);
+    return this.#stopping;
+  }
+
+  /**
+   * `waitForHandler`: let a running async handler finish first. Shutdown
+   * past its deadline does not wait: the handler's eventual result is ignored.
+   */
+  async #stop(afterFailure: boolean, waitForHandler = true): Promise<void> {
+    this.blocked = true;
+    this.#host.removeCell(this);
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#pending !== undefined && waitForHandler) await this.#pending;
+    this.stopped = true;
+    const mb = this.mailbox;
+    while (mb.size > 0) {
+      mb.take();
+      this.#discarded++;
+      const meta = mb.outMeta;
+      const type = mb.outKey!.type;
+      if (meta !== undefined && !meta.answered) {
+        meta.answered = true;
+        this.#host.failRequest(meta, this.#stoppedError(type));
+      }
+    }
+    mb.release();
+    const waiters = this.#waiters;
+    for (let i = this.#waitHead; i < waiters.length; i++) {
+      const w = waiters[i]!;
+      this.#discarded++;
+      w.reject(this.#stoppedError(w.sub.type));
+    }
+    this.#waiters = NO_WAITERS;
+    this.#waitHead = 0;
+    this.#waitCount = 0;
+    // An actor stopped by its policy after a failed start never started.
+    if (!afterFailure || this.#restartTimes.length > 0 || this.#handled + this.#failed > 0) {
+      await this.#callHook("stop");
+    }
+    this.#host.checkIdle();
+  }
+
+  /** A snapshot of the counters. */
+  stats(): ActorStats {
+    return {
+      name: this.name,
+      queued: this.mailbox.size,
+      waiting: this.waiting,
+      capacity: this.mailbox.capacity,
+      handled: this.#handled,
+      failed: this.#failed,
+      dropped: this.#dropped,
+      discarded: this.#discarded,
+      restarts: this.#restarts,
+      stopped: this.stopped,
+    };
+  }
+}

@@ -1,0 +1,779 @@
+/**
+ * The MessageBus's engine: names, subscriptions, the ready queue, requests,
+ * faithful round trips and remote peers. `MessageBus` is its public face;
+ * `MonolithBus` uses it directly for its async handlers and the hybrid bridge.
+ *
+ * Decisions:
+ * - One ready ring of cells, drained on one microtask: each cell handles up
+ *   to `BATCH` messages per turn (fairness), the run goes on until no cell is
+ *   ready, and after `RUN_BUDGET` messages it continues on a timer so I/O
+ *   callbacks get a turn.
+ * - Publish routes are computed once per message type and cached until an
+ *   actor or peer comes or goes.
+ * - Request deadlines share one timer, armed for the earliest deadline:
+ *   a timer per request would cost more than the rest of the round trip.
+ *   When it fires with nothing pending it is not re-armed; `close` clears it.
+ * - Faithful mode encodes into one reusable slab and decodes a fresh object
+ *   for every local delivery, exactly what a remote receiver would get.
+ *
+ * @module
+ * @internal
+ */
+import type { MessageType } from "../codec/mod.ts";
+import type { ActorSource } from "../actor/actor.ts";
+import type { RequestOptions } from "../actor/context.ts";
+import type { Logger } from "../actor/logger.ts";
+import type { ActorFailure } from "../actor/supervision.ts";
+import { BusError, type BusErrorCode, RequestTimeoutError } from "./bus_error.ts";
+import { Cell, type CellHost, type CellOptions, Envelope, type Sub } from "./_cell.ts";
+import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
+
+/** Messages one cell handles before the next ready cell gets a turn. */
+const BATCH = 256;
+/** Messages handled in one microtask run before yielding to the event loop. */
+const RUN_BUDGET = 1 << 16;
+/** Default request deadline. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+const OPEN = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<BusErrorCode>([
+  "BUS_NO_ROUTE",
+  "BUS_NO_HANDLER",
+  "BUS_CLOSED",
+  "BUS_MAILBOX_FULL",
+  "BUS_DROPPED",
+  "BUS_ACTOR_STOPPED",
+  "BUS_NO_REPLY",
+  "BUS_REPLY_TYPE",
+  "BUS_HANDLER_FAILED",
+  "BUS_NOT_SERIALIZABLE",
+]);
+
+/** `p`, marked as handled so a caller that drops it does not crash the process. */
+function settledQuietly(p: Promise<void>): Promise<void> {
+  p.catch(() => {});
+  return p;
+}
+
+/** Where a published message of one type goes. */
+interface PublishRoute {
+  readonly subs: readonly Sub[];
+  readonly peers: readonly RemotePeer[];
+}
+
+interface PendingRequest {
+  readonly resolve: (m: AnyMessage) => void;
+  readonly reject: (e: unknown) => void;
+  readonly replyType: MessageType;
+  readonly to: string;
+  readonly typeName: string;
+  readonly timeoutMs: number;
+  /** `performance.now()` past which the request times out. */
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: (() => void) | undefined;
+  /** The link the request went through, if the target is remote. */
+  readonly peer: RemotePeer | undefined;
+}
+
+/** Settings of a core. */
+export interface CoreOptions {
+  readonly faithful: boolean;
+  readonly logger: Logger;
+  readonly onFailure: ((failure: ActorFailure) => void) | undefined;
+  readonly onEscalate: ((failure: ActorFailure) => void) | undefined;
+}
+
+/** What a shutdown did. */
+export interface ShutdownReport {
+  /** Whether every mailbox drained before the deadline. */
+  readonly drained: boolean;
+  /** Messages left undelivered (queued or waiting) when actors stopped; counted per actor too. */
+  readonly discarded: number;
+  /** Requests still pending at close, rejected with `BUS_CLOSED`. */
+  readonly abandonedRequests: number;
+}
+
+/** The engine behind a MessageBus. */
+export class BusCore implements CellHost {
+  readonly logger: Logger;
+  readonly faithful: boolean;
+  readonly #controller = new AbortController();
+  readonly signal: AbortSignal = this.#controller.signal;
+  readonly cells = new Map<string, Cell>();
+  readonly #remoteNames = new Map<string, RemotePeer>();
+  readonly #peers = new Map<RemotePeer, PeerRoutes>();
+  readonly #routes = new Map<MessageType, PublishRoute>();
+  readonly #routeListeners = new Set<() => void>();
+  /** One-entry cache in front of `#routes`: a stream of one type skips the map. */
+  #lastType: MessageType | undefined = undefined;
+  #lastRoute: PublishRoute | undefined = undefined;
+  readonly #subscriptions = new Map<Cell, ReadonlySet<MessageType | string> | undefined>();
+  readonly #onFailure: ((failure: ActorFailure) => void) | undefined;
+  readonly #onEscalate: ((failure: ActorFailure) => void) | undefined;
+  #ring: (Cell | undefined)[] = new Array<Cell | undefined>(16).fill(undefined);
+  #ringHead = 0;
+  #ringSize = 0;
+  #runPending = false;
+  #yieldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  readonly #pending = new Map<number, PendingRequest>();
+  #nextRequestId = 1;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #deadlineAt = Infinity;
+  #state = OPEN;
+  #closing: Promise<ShutdownReport> | undefined = undefined;
+  #idleWaiters: (() => void)[] = [];
+  #slab = new Uint8Array(4096);
+  #discardedTotal = 0;
+  /** Messages published with no subscriber anywhere. */
+  unrouted = 0;
+
+  constructor(options: CoreOptions) {
+    this.logger = options.logger;
+    this.faithful = options.faithful;
+    this.#onFailure = options.onFailure;
+    this.#onEscalate = options.onEscalate;
+  }
+
+  get open(): boolean {
+    return this.#state === OPEN;
+  }
+
+  get closed(): boolean {
+    return this.#state === CLOSED;
+  }
+
+  get pendingRequests(): number {
+    return this.#pending.size;
+  }
+
+  // ---- actors ---------------------------------------------------------------
+
+  spawn(
+    name: string,
+    source: ActorSource,
+    options: CellOptions,
+    subscribe: readonly (MessageType | string)[] | undefined,
+  ): Cell {
+    this.assertOpen();
+    if (typeof name !== "string" || name.length === 0) {
+      throw new BusError("BUS_INVALID_OPTION", "an actor's name must be a non-empty string");
+    }
+    if (this.cells.has(name)) {
+      throw new BusError("BUS_DUPLICATE_NAME", `an actor named '${name}' already runs`, {
+        actor: name,
+      });
+    }
+    const cell = new Cell(name, source, this, options);
+    for (const entry of subscribe ?? []) {
+      if (typeof entry !== "string" && !cell.subs.has(entry)) {
+        throw new BusError(
+          "BUS_INVALID_OPTION",
+          `actor '${name}' subscribes to ${entry.name} but has no handler for it`,
+          { actor: name, messageType: entry.name },
+        );
+      }
+    }
+    this.cells.set(name, cell);
+    this.#subscriptions.set(cell, subscribe === undefined ? undefined : new Set(subscribe));
+    if (this.#ringSize === 0 && this.cells.size > this.#ring.length) this.#growRing();
+    this.#routesChanged();
+    cell.start();
+    return cell;
+  }
+
+  removeCell(cell: Cell): void {
+    if (this.cells.get(cell.name) === cell) {
+      this.cells.delete(cell.name);
+      this.#subscriptions.delete(cell);
+      this.#routesChanged();
+    }
+  }
+
+  #routesChanged(): void {
+    this.#routes.clear();
+    this.#lastType = undefined;
+    this.#lastRoute = undefined;
+    for (const listener of this.#routeListeners) listener();
+  }
+
+  onRoutesChange(listener: () => void): () => void {
+    this.#routeListeners.add(listener);
+    return () => this.#routeListeners.delete(listener);
+  }
+
+  #subscribes(cell: Cell, type: MessageType): boolean {
+    const set = this.#subscriptions.get(cell);
+    return set === undefined || set.has(type) || set.has(type.topic);
+  }
+
+  /** Every message type some local actor handles. */
+  handledTypes(): MessageType[] {
+    const types = new Set<MessageType>();
+    for (const cell of this.cells.values()) for (const type of cell.subs.keys()) types.add(type);
+    return [...types];
+  }
+
+  hostedRoutes(): PeerRoutes {
+    const types = new Set<MessageType>();
+    const topics = new Set<string>();
+    for (const [cell, set] of this.#subscriptions) {
+      if (set === undefined) {
+        for (const type of cell.subs.keys()) types.add(type);
+        continue;
+      }
+      for (const entry of set) {
+        if (typeof entry === "string") topics.add(entry);
+        else if (cell.subs.has(entry)) types.add(entry);
+      }
+    }
+    return { actors: [...this.cells.keys()], types: [...types], topics: [...topics] };
+  }
+
+  // ---- scheduling -------------------------------------------------------------
+
+  #growRing(): void {
+    let size = this.#ring.length;
+    while (size < this.cells.size * 2) size *= 2;
+    const ring = new Array<Cell | undefined>(size).fill(undefined);
+    for (let i = 0; i < this.#ringSize; i++) {
+      ring[i] = this.#ring[(this.#ringHead + i) & (this.#ring.length - 1)];
+    }
+    this.#ring = ring;
+    this.#ringHead = 0;
+  }
+
+  schedule(cell: Cell): void {
+    cell.scheduled = true;
+    if (this.#ringSize === this.#ring.length) this.#growRing();
+    this.#ring[(this.#ringHead + this.#ringSize) & (this.#ring.length - 1)] = cell;
+    this.#ringSize++;
+    if (!this.#runPending) {
+      this.#runPending = true;
+      queueMicrotask(this.#run);
+    }
+  }
+
+  readonly #run = (): void => {
+    try {
+      if (this.#runLoop()) return;
+    } catch (error) {
+      // Cells catch their handlers' errors; this is a last line of defence
+      // so one bug cannot stall every actor.
+      this.logger.error("scheduler error", { error });
+      if (this.#ringSize > 0) {
+        queueMicrotask(this.#run);
+        return;
+      }
+    }
+    this.#runPending = false;
+    this.checkIdle();
+  };
+
+  /** Drains ready cells; true when it yielded to the event loop (a timer continues). */
+  #runLoop(): boolean {
+    let budget = RUN_BUDGET;
+    while (this.#ringSize > 0) {
+      const mask = this.#ring.length - 1;
+      const cell = this.#ring[this.#ringHead]!;
+      this.#ring[this.#ringHead] = undefined;
+      this.#ringHead = (this.#ringHead + 1) & mask;
+      this.#ringSize--;
+      cell.scheduled = false;
+      if (cell.blocked || cell.stopped) continue;
+      budget -= cell.drain(BATCH);
+      if (!cell.scheduled && !cell.blocked && !cell.stopped && cell.mailbox.size > 0) {
+        this.schedule(cell);
+      }
+      if (budget <= 0 && this.#ringSize > 0) {
+        this.#yieldTimer = setTimeout(() => {
+          this.#yieldTimer = undefined;
+          this.#run();
+        }, 0);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  checkIdle(): void {
+    if (this.#idleWaiters.length === 0 || this.#runPending) return;
+    for (const cell of this.cells.values()) if (!cell.quiet) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves true once every actor is quiet, or false after `timeoutMs`. */
+  idle(timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (value: boolean) => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        const i = this.#idleWaiters.indexOf(wake);
+        if (i >= 0) this.#idleWaiters.splice(i, 1);
+        resolve(value);
+      };
+      const wake = () => done(true);
+      const onAbort = () => done(false);
+      if (signal?.aborted) return resolve(false);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeoutMs !== undefined) timer = setTimeout(() => done(false), timeoutMs);
+      this.#idleWaiters.push(wake);
+      this.checkIdle();
+    });
+  }
+
+  // ---- failures ---------------------------------------------------------------
+
+  report(failure: ActorFailure): void {
+    this.logger.error(`actor '${failure.actor}' failed in ${failure.phase}`, {
+      actor: failure.actor,
+      messageType: failure.messageType,
+      action: failure.action,
+      restarts: failure.restarts,
+      error: failure.error,
+    });
+    if (this.#onFailure !== undefined) {
+      try {
+        this.#onFailure(failure);
+      } catch (error) {
+        this.logger.error("onFailure callback threw", { error });
+      }
+    }
+  }
+
+  escalate(failure: ActorFailure): void {
+    if (this.#onEscalate !== undefined) {
+      try {
+        this.#onEscalate(failure);
+      } catch (error) {
+        this.logger.error("onEscalate callback threw", { error });
+      }
+      return;
+    }
+    this.logger.error(`escalated failure of actor '${failure.actor}': shutting the bus down`);
+    void this.close(1_000);
+  }
+
+  // ---- delivery ---------------------------------------------------------------
+
+  assertOpen(): void {
+    if (this.#state !== OPEN) {
+      throw new BusError("BUS_CLOSED", "the bus is shutting down or closed");
+    }
+  }
+
+  #assertNotClosed(): void {
+    if (this.#state === CLOSED) throw new BusError("BUS_CLOSED", "the bus is closed");
+  }
+
+  /** Encodes and decodes `message` (faithful mode). */
+  roundTrip(type: MessageType, message: AnyMessage): AnyMessage {
+    try {
+      const size = type.encodedSize(message);
+      if (size > this.#slab.length) {
+        this.#slab = new Uint8Array(Math.max(size, this.#slab.length * 2));
+      }
+      type.encode(message, this.#slab, 0);
+      return type.decode(this.#slab, 0);
+    } catch (error) {
+      throw new BusError(
+        "BUS_NOT_SERIALIZABLE",
+        `${type.name} does not survive the codec round trip (faithful mode): ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { messageType: type.name, cause: error },
+      );
+    }
+  }
+
+  send(to: string, type: MessageType, message: AnyMessage): void | Promise<void> {
+    this.#assertNotClosed();
+    return this.sendWith(to, type, message, undefined);
+  }
+
+  sendWith(
+    to: string,
+    type: MessageType,
+    message: AnyMessage,
+    meta: Envelope | undefined,
+  ): void | Promise<void> {
+    const cell = this.cells.get(to);
+    if (cell !== undefined) {
+      const sub = cell.subs.get(type);
+      if (sub === undefined) {
+        throw new BusError("BUS_NO_HANDLER", `actor '${to}' has no handler for ${type.name}`, {
+          actor: to,
+          messageType: type.name,
+        });
+      }
+      return cell.push(sub, this.faithful ? this.roundTrip(type, message) : message, meta);
+    }
+    const peer = this.#remoteNames.get(to);
+    if (peer !== undefined) return peer.send(to, type, message, meta === undefined ? 0 : meta.id);
+    throw new BusError("BUS_NO_ROUTE", `no actor named '${to}' is reachable`, {
+      actor: to,
+      messageType: type.name,
+    });
+  }
+
+  #route(type: MessageType): PublishRoute {
+    const subs: Sub[] = [];
+    for (const cell of this.cells.values()) {
+      const sub = cell.subs.get(type);
+      if (sub !== undefined && this.#subscribes(cell, type)) subs.push(sub);
+    }
+    const peers: RemotePeer[] = [];
+    for (const [peer, routes] of this.#peers) {
+      if (routes.types.includes(type) || routes.topics.includes(type.topic)) peers.push(peer);
+    }
+    const route = { subs, peers };
+    this.#routes.set(type, route);
+    return route;
+  }
+
+  /** Whether anything (local or remote) subscribes to `type`. */
+  hasSubscribers(type: MessageType, except: Cell | undefined): boolean {
+    const route = this.#routes.get(type) ?? this.#route(type);
+    if (route.peers.length > 0) return true;
+    for (const sub of route.subs) if (sub.cell !== except) return true;
+    return false;
+  }
+
+  publish(type: MessageType, message: AnyMessage): void | Promise<void> {
+    this.#assertNotClosed();
+    return this.publishExcept(type, message, undefined, true);
+  }
+
+  /**
+   * Delivers to every local subscriber except `except`, and to subscribed
+   * peers when `remote`. Every destination is tried; the first error is
+   * thrown after all were.
+   */
+  publishExcept(
+    type: MessageType,
+    message: AnyMessage,
+    except: Cell | undefined,
+    remote: boolean,
+  ): void | Promise<void> {
+    let route: PublishRoute;
+    if (type === this.#lastType) {
+      route = this.#lastRoute!;
+    } else {
+      route = this.#routes.get(type) ?? this.#route(type);
+      this.#lastType = type;
+      this.#lastRoute = route;
+    }
+    const subs = route.subs;
+    let waits: Promise<void>[] | undefined;
+    let error: unknown;
+    if (except === undefined && !this.faithful) {
+      // Hot path: one try region around the loop; a throw resumes after the
+      // failed subscriber so every destination is still tried.
+      let i = 0;
+      while (i < subs.length) {
+        try {
+          for (; i < subs.length; i++) {
+            const sub = subs[i]!;
+            const r = sub.cell.push(sub, message, undefined);
+            if (r !== undefined) (waits ??= []).push(r);
+          }
+        } catch (e) {
+          error ??= e;
+          i++;
+        }
+      }
+    } else {
+      for (let i = 0; i < subs.length; i++) {
+        const sub = subs[i]!;
+        if (sub.cell === except) continue;
+        try {
+          const m = this.faithful ? this.roundTrip(type, message) : message;
+          const r = sub.cell.push(sub, m, undefined);
+          if (r !== undefined) (waits ??= []).push(r);
+        } catch (e) {
+          error ??= e;
+        }
+      }
+    }
+    const peers = remote ? route.peers : [];
+    for (let i = 0; i < peers.length; i++) {
+      try {
+        const r = peers[i]!.publish(type, message);
+        if (r !== undefined) (waits ??= []).push(r);
+      } catch (e) {
+        error ??= e;
+      }
+    }
+    if (subs.length === 0 && peers.length === 0) this.unrouted++;
+    if (error !== undefined) {
+      // Waits already queued stay queued; their promises must not float.
+      if (waits !== undefined) { for (const w of waits) w.catch(() => {}); }
+      throw error;
+    }
+    if (waits === undefined) return;
+    return waits.length === 1 ? waits[0] : settledQuietly(Promise.all(waits).then(() => {}));
+  }
+
+  // ---- requests ---------------------------------------------------------------
+
+  request(
+    to: string,
+    type: MessageType,
+    message: AnyMessage,
+    options: RequestOptions,
+  ): Promise<AnyMessage> {
+    this.#assertNotClosed();
+    const replyType = options.reply;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
+      return Promise.reject(
+        new BusError(
+          "BUS_INVALID_OPTION",
+          `timeoutMs must be a finite number ≥ 0, got ${timeoutMs}`,
+        ),
+      );
+    }
+    const signal = options.signal;
+    if (signal?.aborted) {
+      return Promise.reject(
+        new BusError("BUS_ABORTED", `request ${type.name} to '${to}' aborted`, {
+          actor: to,
+          messageType: type.name,
+          cause: signal.reason,
+        }),
+      );
+    }
+    const id = this.#nextRequestId;
+    // Ids stay within u32 so links can carry them in a fixed field.
+    this.#nextRequestId = id === 0xffff_ffff ? 1 : id + 1;
+    const { promise, resolve, reject } = Promise.withResolvers<AnyMessage>();
+    const onAbort = signal === undefined ? undefined : () =>
+      this.settle(
+        id,
+        new BusError("BUS_ABORTED", `request ${type.name} to '${to}' aborted`, {
+          actor: to,
+          messageType: type.name,
+          cause: signal.reason,
+        }),
+      );
+    const deadline = performance.now() + timeoutMs;
+    this.#pending.set(id, {
+      resolve,
+      reject,
+      replyType,
+      to,
+      typeName: type.name,
+      timeoutMs,
+      deadline,
+      signal,
+      onAbort,
+      peer: this.cells.has(to) ? undefined : this.#remoteNames.get(to),
+    });
+    if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
+    if (deadline < this.#deadlineAt) this.#armDeadline(deadline);
+    try {
+      const r = this.sendWith(to, type, message, new Envelope(id, undefined));
+      if (r !== undefined) r.catch((error) => this.settle(id, error));
+    } catch (error) {
+      this.settle(id, error);
+    }
+    return promise;
+  }
+
+  #armDeadline(at: number): void {
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = at;
+    this.#deadlineTimer = setTimeout(this.#expire, Math.max(0, at - performance.now()));
+  }
+
+  readonly #expire = (): void => {
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, p] of this.#pending) {
+      if (p.deadline <= now) {
+        this.settle(id, new RequestTimeoutError(p.to, p.typeName, p.timeoutMs));
+      } else if (p.deadline < next) {
+        next = p.deadline;
+      }
+    }
+    if (next !== Infinity) this.#armDeadline(next);
+  };
+
+  /** Rejects pending request `id` with `error`; false when it was not pending. */
+  settle(id: number, error: unknown): boolean {
+    const p = this.#take(id);
+    if (p === undefined) return false;
+    p.reject(error);
+    return true;
+  }
+
+  #take(id: number): PendingRequest | undefined {
+    const p = this.#pending.get(id);
+    if (p === undefined) return undefined;
+    this.#pending.delete(id);
+    if (p.onAbort !== undefined) p.signal!.removeEventListener("abort", p.onAbort);
+    return p;
+  }
+
+  /** Completes pending request `id` with a reply. */
+  complete(id: number, type: MessageType, message: AnyMessage): boolean {
+    const p = this.#take(id);
+    if (p === undefined) {
+      this.logger.debug("reply to a request no longer pending", { id, messageType: type.name });
+      return false;
+    }
+    if (type !== p.replyType) {
+      p.reject(
+        new BusError(
+          "BUS_REPLY_TYPE",
+          `request ${p.typeName} to '${p.to}' expected a ${p.replyType.name} reply, got ${type.name}`,
+          { actor: p.to, messageType: type.name },
+        ),
+      );
+      return true;
+    }
+    p.resolve(message);
+    return true;
+  }
+
+  reply(envelope: Envelope, type: MessageType, message: AnyMessage): void {
+    const peer = envelope.peer;
+    if (peer !== undefined) {
+      this.#toPeer(peer, () => peer.reply(envelope.id, type, message));
+      return;
+    }
+    this.complete(envelope.id, type, this.faithful ? this.roundTrip(type, message) : message);
+  }
+
+  failRequest(envelope: Envelope, error: BusError): void {
+    const peer = envelope.peer;
+    if (peer !== undefined) {
+      this.#toPeer(peer, () => peer.fail(envelope.id, error.code, error.message));
+      return;
+    }
+    this.settle(envelope.id, error);
+  }
+
+  /**
+   * Hands a reply or failure to a link. A link that refuses it (throws or
+   * rejects) is logged: the remote requester then times out, with a typed
+   * error, rather than this bus's scheduler breaking.
+   */
+  #toPeer(peer: RemotePeer, carry: () => void | Promise<void>): void {
+    const report = (error: unknown) =>
+      this.logger.error("link failed to carry a reply", { peer: peer.id, error });
+    try {
+      const r = carry();
+      if (r !== undefined) r.catch(report);
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  // ---- remote peers -----------------------------------------------------------
+
+  attach(peer: RemotePeer, routes: PeerRoutes): void {
+    this.#detach(peer);
+    this.#peers.set(peer, routes);
+    for (const name of routes.actors) {
+      if (this.cells.has(name)) {
+        this.logger.warn(`peer '${peer.id}' hosts actor '${name}', also local: local wins`);
+      }
+      this.#remoteNames.set(name, peer);
+    }
+    this.#routesChanged();
+  }
+
+  /** Removes a peer's routes; requests that went through it fail with `BUS_NO_ROUTE`. */
+  detach(peer: RemotePeer): void {
+    this.#detach(peer);
+    for (const [id, p] of this.#pending) {
+      if (p.peer === peer) {
+        this.settle(
+          id,
+          new BusError("BUS_NO_ROUTE", `link to '${peer.id}' closed before the reply came`, {
+            actor: p.to,
+            messageType: p.typeName,
+          }),
+        );
+      }
+    }
+  }
+
+  #detach(peer: RemotePeer): void {
+    if (!this.#peers.delete(peer)) return;
+    for (const [name, p] of this.#remoteNames) if (p === peer) this.#remoteNames.delete(name);
+    this.#routesChanged();
+  }
+
+  deliver(
+    peer: RemotePeer,
+    to: string,
+    type: MessageType,
+    message: AnyMessage,
+    requestId: number,
+  ): void | Promise<void> {
+    const meta = requestId === 0 ? undefined : new Envelope(requestId, peer);
+    try {
+      this.#assertNotClosed();
+      const cell = this.cells.get(to);
+      if (cell === undefined) {
+        throw new BusError("BUS_NO_ROUTE", `no actor named '${to}' runs here`, {
+          actor: to,
+          messageType: type.name,
+        });
+      }
+      return this.sendWith(to, type, message, meta);
+    } catch (error) {
+      if (meta !== undefined && error instanceof BusError) this.failRequest(meta, error);
+      throw error;
+    }
+  }
+
+  deliverPublished(type: MessageType, message: AnyMessage): void | Promise<void> {
+    this.#assertNotClosed();
+    return this.publishExcept(type, message, undefined, false);
+  }
+
+  deliverFailure(requestId: number, code: string, message: string): boolean {
+    const known = KNOWN_CODES.has(code) ? code as BusErrorCode : "BUS_HANDLER_FAILED";
+    return this.settle(requestId, new BusError(known, message));
+  }
+
+  // ---- shutdown ---------------------------------------------------------------
+
+  close(deadlineMs: number): Promise<ShutdownReport> {
+    if (this.#closing === undefined) {
+      this.#state = CLOSING;
+      this.#controller.abort(new BusError("BUS_CLOSED", "the bus is shutting down"));
+      this.#closing = this.#shutdown(deadlineMs);
+    }
+    return this.#closing;
+  }
+
+  async #shutdown(deadlineMs: number): Promise<ShutdownReport> {
+    const drained = await this.idle(deadlineMs, undefined);
+    const cells = [...this.cells.values()];
+    await Promise.all(cells.map((cell) => cell.stop(drained)));
+    let discarded = 0;
+    for (const cell of cells) discarded += cell.stats().discarded;
+    this.#discardedTotal += discarded;
+    const abandoned = this.#pending.size;
+    for (const id of [...this.#pending.keys()]) {
+      this.settle(id, new BusError("BUS_CLOSED", "the bus closed before the reply came"));
+    }
+    if (this.#yieldTimer !== undefined) clearTimeout(this.#yieldTimer);
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
+    this.#state = CLOSED;
+    return { drained, discarded, abandonedRequests: abandoned };
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Mailboxes: bounded ring buffers with an overflow policy.
+ *
+ * @module
+ */
+import { BusError } from "./bus_error.ts";
+
+/**
+ * What a full mailbox does with one more message:
+ * - `wait` (default): the sender's `send` returns a promise that resolves once
+ *   there is room; senders queue in order, so FIFO per sender holds;
+ * - `drop-newest`: the new message is discarded and counted;
+ * - `drop-oldest`: the oldest queued message is discarded and counted;
+ * - `error`: `send` throws `MailboxFullError` carrying the message.
+ */
+export type OverflowPolicy = "wait" | "drop-newest" | "drop-oldest" | "error";
+
+/** Options of a mailbox (per actor). */
+export interface MailboxOptions {
+  /** Messages the mailbox holds. Default: 1024. */
+  capacity?: number;
+  /** What a full mailbox does. Default: `"wait"`. */
+  overflow?: OverflowPolicy;
+  /**
+   * With `wait`: senders that may wait at once; one more gets
+   * `MailboxFullError` (queues stay bounded). Default: `capacity`.
+   */
+  maxWaiting?: number;
+}
+
+/** Default mailbox capacity. */
+export const DEFAULT_MAILBOX_CAPACITY = 1024;
+
+/**
+ * What {@linkcode Mailbox.push} did: 0 queued, 1 full (nothing queued, the
+ * caller applies the policy), 2 queued after dropping the oldest (in `out*`).
+ * @internal
+ */
+export type PushResult = 0 | 1 | 2;
+/** @internal */
+export const QUEUED = 0;
+/** @internal */
+export const FULL = 1;
+/** @internal */
+export const QUEUED_DROPPED_OLDEST = 2;
+
+/**
+ * A bounded FIFO of deliveries `(key, message, meta)` in three parallel
+ * arrays sized to a power of two. Its fields are open to the cell that owns
+ * it so the drain loop reads the ring directly (no per-message call or
+ * temporary). `take` writes to `outKey`/`outMessage`/`outMeta` for the slow
+ * paths. Policies other than drop-oldest are applied by the caller, which
+ * knows about waiting senders.
+ * @internal
+ */
+export class Mailbox<K, E> {
+  /** Capacity as configured. */
+  readonly capacity: number;
+  /** Policy as configured. */
+  readonly overflow: OverflowPolicy;
+  /** Waiting senders allowed. */
+  readonly maxWaiting: number;
+  /** Ring length minus one. */
+  readonly mask: number;
+  /** Keys of the queued deliveries. */
+  readonly keys: (K | undefined)[];
+  /** Messages of the queued deliveries. */
+  readonly messages: unknown[];
+  /** Metas of the queued deliveries. */
+  readonly metas: (E | undefined)[];
+  /** `performance.now()` at which each delivery was queued, when timed. */
+  readonly stamps: Float64Array | undefined;
+  /** Index of the oldest delivery. */
+  head = 0;
+  /** Deliveries queued. */
+  size = 0;
+  /** Key of the last taken (or dropped) delivery. */
+  outKey: K | undefined = undefined;
+  /** Message of the last taken (or dropped) delivery. */
+  outMessage: unknown = undefined;
+  /** Meta of the last taken (or dropped) delivery. */
+  outMeta: E | undefined = undefined;
+
+  constructor(options: MailboxOptions = {}, timed = false) {
+    const capacity = options.capacity ?? DEFAULT_MAILBOX_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
+      throw new BusError(
+        "BUS_INVALID_OPTION",
+        `mailbox capacity must be an integer from 1 to ${1 << 24}, got ${capacity}`,
+      );
+    }
+    const overflow = options.overflow ?? "wait";
+    if (!["wait", "drop-newest", "drop-oldest", "error"].includes(overflow)) {
+      throw new BusError(
+        "BUS_INVALID_OPTION",
+        `mailbox overflow must be wait, drop-newest, drop-oldest or error, got '${overflow}'`,
+      );
+    }
+    const maxWaiting = options.maxWaiting ?? capacity;
+    if (!Number.isInteger(maxWaiting) || maxWaiting < 0) {
+      throw new BusError(
+        "BUS_INVALID_OPTION",
+        `mailbox maxWaiting must be a non-negative integer, got ${maxWaiting}`,
+      );
+    }
+    this.capacity = capacity;
+    this.overflow = overflow;
+    this.maxWaiting = maxWaiting;
+    let size = 1;
+    while (size < capacity) size <<= 1;
+    this.mask = size - 1;
+    this.keys = new Array<K | undefined>(size).fill(undefined);
+    this.messages = new Array<unknown>(size).fill(undefined);
+    this.metas = new Array<E | undefined>(size).fill(undefined);
+    this.stamps = timed ? new Float64Array(size) : undefined;
+  }
+
+  /** Whether another delivery fits. */
+  get hasRoom(): boolean {
+    return this.size < this.capacity;
+  }
+
+  /**
+   * Queues a delivery. When full: with `drop-oldest` the oldest is taken out
+   * (into `out*`) and the new one queued; otherwise nothing is queued.
+   */
+  push(key: K, message: unknown, meta: E | undefined): PushResult {
+    let result: PushResult = QUEUED;
+    if (this.size >= this.capacity) {
+      if (this.overflow !== "drop-oldest") return FULL;
+      this.take();
+      result = QUEUED_DROPPED_OLDEST;
+    }
+    const i = (this.head + this.size) & this.mask;
+    this.keys[i] = key;
+    this.messages[i] = message;
+    // Slots are cleared when taken, so a delivery without meta needs no store.
+    if (meta !== undefined) this.metas[i] = meta;
+    if (this.stamps !== undefined) this.stamps[i] = performance.now();
+    this.size++;
+    return result;
+  }
+
+  /** Takes the oldest delivery into `out*`. The mailbox must not be empty. */
+  take(): void {
+    const i = this.head;
+    this.outKey = this.keys[i];
+    this.outMessage = this.messages[i];
+    this.outMeta = this.metas[i];
+    this.keys[i] = undefined;
+    this.messages[i] = undefined;
+    this.metas[i] = undefined;
+    this.head = (i + 1) & this.mask;
+    this.size--;
+  }
+
+  /** Clears `out*` so the last message is not kept alive. */
+  release(): void {
+    this.outKey = undefined;
+    this.outMessage = undefined;
+    this.outMeta = undefined;
+  }
+}

@@ -1,0 +1,629 @@
+/**
+ * The MonolithBus: routing fixed in code. Each route maps a message type to
+ * an ordered list of actors; `emitter(type)` returns a function generated for
+ * that route that calls each sync handler directly, in order, with no queue.
+ *
+ * @module
+ */
+import type { Fields, Infer, MessageType } from "../codec/mod.ts";
+import type { Actor, Handler, HandlerResult } from "../actor/actor.ts";
+import type { Context, RequestOptions } from "../actor/context.ts";
+import { type Logger, NULL_LOGGER } from "../actor/logger.ts";
+import type { ActorFailure, SupervisionPolicy } from "../actor/supervision.ts";
+import type { BusCore } from "./_core.ts";
+import type { Cell, HandleFn } from "./_cell.ts";
+import { BusError } from "./bus_error.ts";
+import { type ActorRef, MessageBus, type SpawnOptions } from "./message_bus.ts";
+import type { AnyMessage } from "./remote_peer.ts";
+
+/**
+ * `A` if actor `A` has a handler for message fields `F`, else an error type
+ * whose name shows up in the compiler's message.
+ */
+export type HandlesType<A, F extends Fields> = A extends
+  { readonly handlers: ReadonlyArray<infer H> }
+  ? ([Handler<F>] extends [H] ? A : { "actor has no handler for this message type": F })
+  : never;
+
+/** Checks every actor of a route's list against the routed message type. */
+export type RouteTargets<S, F extends Fields> = { readonly [K in keyof S]: HandlesType<S[K], F> };
+
+/** Options of {@linkcode MonolithBus}. */
+export interface MonolithBusOptions {
+  /**
+   * The actors, by name (`{ strategy, risk }` names them after the
+   * variables). More can be added with `add`.
+   */
+  actors?: Readonly<Record<string, Actor>>;
+  /**
+   * A MessageBus to share the process with (hybrid mode): async handlers run
+   * on it, sends and publishes the routes do not cover go to it, and its
+   * messages of routed types reach the routes. Default: a private bus.
+   */
+  bus?: MessageBus;
+  /** Name of the bridge actor on the bus. Default: `"monolith"`. */
+  name?: string;
+  /** Where failures are logged when the bus is private. Default: nowhere. */
+  logger?: Logger;
+  /** Called with every failure when the bus is private. Default: none. */
+  onFailure?: (failure: ActorFailure) => void;
+}
+
+/** Options of {@linkcode MonolithBus.add}. */
+export interface MonolithActorOptions {
+  /** Spawn options used when the actor is an async route target (it runs on the bus). */
+  spawn?: SpawnOptions;
+}
+
+/** An emitter: calls a route's sync handlers now; returns a promise only if an async target's `wait` mailbox is full. */
+export type Emitter<F extends Fields> = (message: Readonly<Infer<F>>) => void | Promise<void>;
+
+/**
+ * Supervision of the bus-side proxies and the bridge: a failure passing
+ * through them (a sync member throwing for a bus sender, a full async
+ * mailbox) is reported, and they keep running, like sync members do.
+ */
+const KEEP_RUNNING: SupervisionPolicy = Object.freeze({
+  strategy: "restart",
+  maxRestarts: Number.MAX_SAFE_INTEGER,
+  backoffMs: 0,
+  maxBackoffMs: 0,
+});
+
+/** Flags of a route's state word. */
+const FORWARD = 1;
+const CLOSED = 2;
+
+interface Member {
+  readonly name: string;
+  readonly actor: Actor;
+  readonly options: MonolithActorOptions;
+  readonly handlers: Map<MessageType, HandleFn>;
+  mode: "sync" | "async" | undefined;
+  ctx: MonolithContext | undefined;
+  ref: ActorRef | undefined;
+}
+
+interface Route {
+  readonly type: MessageType;
+  readonly sync: readonly Member[];
+  readonly async: readonly Member[];
+  /** FORWARD | CLOSED bits, read by the generated emitter. */
+  readonly state: Int32Array;
+  emit: ((m: AnyMessage) => void | Promise<void>) | undefined;
+  emitLocal: ((m: AnyMessage) => void | Promise<void>) | undefined;
+}
+
+class MonolithContext implements Context {
+  readonly name: string;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  /** The bus context of a request being handled through the member's proxy. */
+  via: Context | undefined = undefined;
+  readonly #mono: MonolithBus;
+  readonly #core: BusCore;
+
+  constructor(name: string, mono: MonolithBus, core: BusCore, logger: Logger) {
+    this.name = name;
+    this.log = logger.child(name);
+    this.signal = core.signal;
+    this.#mono = mono;
+    this.#core = core;
+  }
+
+  send<F extends Fields>(
+    to: string,
+    type: MessageType<F>,
+    message: Readonly<Infer<F>>,
+  ): void | Promise<void> {
+    return this.#mono._sendFrom(to, type, message);
+  }
+
+  publish<F extends Fields>(
+    type: MessageType<F>,
+    message: Readonly<Infer<F>>,
+  ): void | Promise<void> {
+    return this.#mono._publishFrom(type, message);
+  }
+
+  request<Q extends Fields, R extends Fields>(
+    to: string,
+    type: MessageType<Q>,
+    message: Readonly<Infer<Q>>,
+    options: RequestOptions<R>,
+  ): Promise<Readonly<Infer<R>>> {
+    return this.#core.request(to, type, message, options) as Promise<
+      Readonly<Infer<R>>
+    >;
+  }
+
+  reply<F extends Fields>(type: MessageType<F>, message: Readonly<Infer<F>>): void {
+    if (this.via === undefined) {
+      throw new BusError(
+        "BUS_NOT_A_REQUEST",
+        `actor '${this.name}' replied ${type.name} but is not handling a request`,
+        { actor: this.name, messageType: type.name },
+      );
+    }
+    this.via.reply(type, message);
+  }
+}
+
+/**
+ * Routing declared in code, compiled to direct calls.
+ *
+ * - `route(type, sync, async?)` lists, in order, the actors whose handler for
+ *   `type` runs on every emit. Each actor must handle `type`: the type checker
+ *   rejects one that does not (keep the actor's `handlers` un-annotated so
+ *   its element types are known).
+ * - Sync handlers run inside `emit`, by reference, one after the other; a
+ *   throwing one is reported (actor, message type, error; action `resume`)
+ *   and the others still run. A sync handler returning a promise has its
+ *   rejection reported too.
+ * - Async handlers (actors listed as async targets) run on the bus through
+ *   their mailbox, so they never block the hot path; their failures follow
+ *   their supervision policy.
+ * - An actor is either sync or async in every route it appears in.
+ * - Sync members are also reachable from the bus by name (through a proxy
+ *   actor), so other processes can send to and request from them; messages
+ *   of routed types published on the bus reach the route through one bridge
+ *   actor; a member's `ctx.publish` runs the route and also reaches bus
+ *   subscribers of the type, if any.
+ *
+ * There is no faithful mode here (nothing is copied, by design): run the
+ * same actors on a `MessageBus({ faithful: true })` in tests to check they
+ * would survive a split deployment.
+ *
+ * Each route's emitter is generated with `new Function` as straight-line
+ * code with the handlers bound as constants of its closure, so every call
+ * site stays monomorphic, as hand-written calls would be.
+ *
+ * @example
+ * ```ts
+ * import { MonolithBus } from "./monolith_bus.ts";
+ * import { type Actor, on } from "../actor/mod.ts";
+ * import { V2Swap } from "../pipeline/messages.ts";
+ *
+ * class Counter implements Actor {
+ *   swaps = 0;
+ *   readonly handlers = [on(V2Swap, () => void this.swaps++)];
+ * }
+ * const strategy = new Counter();
+ * const metrics = new Counter();
+ * await using mono = new MonolithBus({ actors: { strategy, metrics } });
+ * mono.route(V2Swap, [strategy, metrics]);
+ * await mono.start();
+ * const emitSwap = mono.emitter(V2Swap);
+ * emitSwap({
+ *   poolAddress: new Uint8Array(20), token0: new Uint8Array(20), token1: new Uint8Array(20),
+ *   amountIn: new Uint8Array(32), amountOut: new Uint8Array(32), timestampNs: 1n,
+ * });
+ * if (strategy.swaps !== 1 || metrics.swaps !== 1) throw new Error("unreachable");
+ * ```
+ */
+export class MonolithBus implements AsyncDisposable {
+  readonly #bus: MessageBus;
+  readonly #ownsBus: boolean;
+  readonly #core: BusCore;
+  readonly #logger: Logger;
+  readonly #name: string;
+  readonly #members = new Map<Actor, Member>();
+  readonly #byName = new Map<string, Member>();
+  readonly #routes = new Map<MessageType, Route>();
+  #started: Promise<void> | undefined = undefined;
+  #closing: Promise<void> | undefined = undefined;
+  #bridge: Cell | undefined = undefined;
+  #unlisten: (() => void) | undefined = undefined;
+
+  /** Creates a monolith bus; add actors and routes, then `start()`. */
+  constructor(options: MonolithBusOptions = {}) {
+    this.#ownsBus = options.bus === undefined;
+    this.#bus = options.bus ??
+      new MessageBus({
+        logger: options.logger ?? NULL_LOGGER,
+        ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
+      });
+    this.#core = this.#bus._core;
+    this.#logger = this.#core.logger;
+    this.#name = options.name ?? "monolith";
+    for (const [name, actor] of Object.entries(options.actors ?? {})) this.add(name, actor);
+  }
+
+  /** The MessageBus this monolith shares the process with. */
+  get bus(): MessageBus {
+    return this.#bus;
+  }
+
+  /**
+   * Adds an actor under `name`.
+   *
+   * @throws {BusError} `BUS_DUPLICATE_NAME`; `BUS_INVALID_OPTION` after start.
+   */
+  add(name: string, actor: Actor, options: MonolithActorOptions = {}): this {
+    this.#assertBuilding();
+    if (typeof name !== "string" || name.length === 0) {
+      throw new BusError("BUS_INVALID_OPTION", "an actor's name must be a non-empty string");
+    }
+    if (this.#byName.has(name) || this.#members.has(actor)) {
+      throw new BusError("BUS_DUPLICATE_NAME", `actor '${name}' was already added`, {
+        actor: name,
+      });
+    }
+    const handlers = new Map<MessageType, HandleFn>();
+    for (const h of actor.handlers) handlers.set(h.type, h.handle);
+    const member: Member = {
+      name,
+      actor,
+      options,
+      handlers,
+      mode: undefined,
+      ctx: undefined,
+      ref: undefined,
+    };
+    this.#members.set(actor, member);
+    this.#byName.set(name, member);
+    return this;
+  }
+
+  /**
+   * Declares the route of `type`: `sync` actors' handlers run in order inside
+   * every emit; `async` actors get the message through their mailbox on the
+   * bus. One route per type.
+   *
+   * @throws {BusError} `BUS_INVALID_OPTION` for an unknown actor, a second
+   *   route of one type, an actor both sync and async, or after start;
+   *   `BUS_NO_HANDLER` for an actor without a handler (when types were bypassed).
+   */
+  route<F extends Fields, const S extends readonly Actor[], const A extends readonly Actor[] = []>(
+    type: MessageType<F>,
+    sync: S & RouteTargets<S, F>,
+    async?: A & RouteTargets<A, F>,
+  ): this {
+    this.#assertBuilding();
+    if (this.#routes.has(type)) {
+      throw new BusError("BUS_INVALID_OPTION", `${type.name} is already routed`, {
+        messageType: type.name,
+      });
+    }
+    const pick = (actors: readonly Actor[], mode: "sync" | "async"): Member[] =>
+      actors.map((actor) => {
+        const m = this.#members.get(actor);
+        if (m === undefined) {
+          throw new BusError(
+            "BUS_INVALID_OPTION",
+            `route ${type.name}: an actor was not added to the monolith (add it by name first)`,
+            { messageType: type.name },
+          );
+        }
+        if (!m.handlers.has(type)) {
+          throw new BusError(
+            "BUS_NO_HANDLER",
+            `actor '${m.name}' has no handler for ${type.name}`,
+            {
+              actor: m.name,
+              messageType: type.name,
+            },
+          );
+        }
+        if (m.mode !== undefined && m.mode !== mode) {
+          throw new BusError(
+            "BUS_INVALID_OPTION",
+            `actor '${m.name}' cannot be both a sync and an async route target`,
+            { actor: m.name, messageType: type.name },
+          );
+        }
+        m.mode = mode;
+        return m;
+      });
+    this.#routes.set(type, {
+      type,
+      sync: pick(sync, "sync"),
+      async: pick(async ?? [], "async"),
+      state: new Int32Array(1),
+      emit: undefined,
+      emitLocal: undefined,
+    });
+    return this;
+  }
+
+  /**
+   * Runs the sync members' `start` hooks, spawns the async members, the
+   * bridge and the name proxies on the bus, and compiles the emitters.
+   * Idempotent.
+   */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    for (const m of this.#members.values()) {
+      if (m.mode === "async") {
+        m.ref = this.#bus.spawn(m.name, m.actor, {
+          ...m.options.spawn,
+          subscribe: this.#unrouted(m),
+        });
+        continue;
+      }
+      m.mode = "sync";
+      m.ctx = new MonolithContext(m.name, this, this.#core, this.#logger);
+      if (m.actor.start !== undefined) await m.actor.start(m.ctx);
+      m.ref = this.#bus.spawn(m.name, { handlers: this.#proxyHandlers(m) }, {
+        subscribe: this.#unrouted(m),
+        supervision: KEEP_RUNNING,
+      });
+    }
+    for (const route of this.#routes.values()) this.#compile(route);
+    const bridged = [...this.#routes.values()].map((r) => bridgeHandler(r));
+    this.#bus.spawn(this.#name, { handlers: bridged }, { supervision: KEEP_RUNNING });
+    this.#bridge = this.#core.cells.get(this.#name);
+    this.#unlisten = this.#core.onRoutesChange(() => this.#updateForwarding());
+    this.#updateForwarding();
+  }
+
+  /** A member's handled types without a route: it gets their bus publishes directly. */
+  #unrouted(m: Member): MessageType[] {
+    return [...m.handlers.keys()].filter((type) => !this.#routes.has(type));
+  }
+
+  /** Handlers of the bus proxy of a sync member: direct calls with its context. */
+  #proxyHandlers(m: Member): Handler[] {
+    const ctx = m.ctx!;
+    const handlers: Handler[] = [];
+    for (const [type, fn] of m.handlers) {
+      handlers.push({
+        type,
+        handle: (message, busCtx) => {
+          ctx.via = busCtx;
+          try {
+            return fn(message, ctx);
+          } finally {
+            ctx.via = undefined;
+          }
+        },
+      });
+    }
+    return handlers;
+  }
+
+  #updateForwarding(): void {
+    for (const route of this.#routes.values()) {
+      const forward = this.#core.hasSubscribers(route.type, this.#bridge);
+      route.state[0] = (route.state[0]! & ~FORWARD) | (forward ? FORWARD : 0);
+    }
+  }
+
+  #assertBuilding(): void {
+    if (this.#started !== undefined) {
+      throw new BusError("BUS_INVALID_OPTION", "routes and actors are fixed once started");
+    }
+  }
+
+  #compile(route: Route): void {
+    const names: string[] = [];
+    const values: unknown[] = [];
+    // Sync handlers share one try block; the index says which one threw, and
+    // `resume` reports it and runs the rest (one try region keeps the hot
+    // path as short as hand-written calls).
+    const sync: string[] = [];
+    route.sync.forEach((m, i) => {
+      names.push(`f${i}`, `c${i}`);
+      values.push(m.handlers.get(route.type), m.ctx);
+      sync.push(
+        `    ${i === 0 ? "let " : ""}r = f${i}(m, c${i}); if (r !== undefined) watch(${i}, r);`,
+      );
+      if (i + 1 < route.sync.length) sync.push(`    i = ${i + 1};`);
+    });
+    const pushes: string[] = [];
+    route.async.forEach((m, i) => {
+      const cell = this.#core.cells.get(m.name)!;
+      names.push(`s${i}`);
+      values.push(cell.subs.get(route.type));
+      pushes.push(
+        `  try { const x = s${i}.cell.push(s${i}, m, undefined); if (x !== undefined) w = w === undefined ? x : join(w, x); }`,
+        `  catch (e) { w = reject(w, e); }`,
+      );
+    });
+    const body = [
+      ...(sync.length === 0
+        ? []
+        : [`  let i = 0;`, `  try {`, ...sync, `  } catch (e) { resume(i, m, e); }`]),
+      ...(pushes.length === 0
+        ? [`  return undefined;`]
+        : [`  let w = undefined;`, ...pushes, `  return w;`]),
+    ];
+    const fns = route.sync.map((m) => m.handlers.get(route.type)!);
+    const ctxs = route.sync.map((m) => m.ctx!);
+    const watch = (i: number, r: HandlerResult) => {
+      if (r instanceof Promise) r.catch((error) => this.#failed(route, i, error));
+    };
+    const resume = (failed: number, m: AnyMessage, error: unknown) => {
+      this.#failed(route, failed, error);
+      for (let j = failed + 1; j < fns.length; j++) {
+        try {
+          const r = fns[j]!(m, ctxs[j]!);
+          if (r !== undefined) watch(j, r);
+        } catch (e) {
+          this.#failed(route, j, e);
+        }
+      }
+    };
+    const join = (a: Promise<void>, b: Promise<void>) => Promise.all([a, b]).then(() => {});
+    const reject = (w: Promise<void> | undefined, error: unknown) => {
+      if (w !== undefined) w.catch(() => {});
+      return Promise.reject(error);
+    };
+    const slow = (m: AnyMessage) => this.#slowPath(route, m);
+    const id = route.type.name.replace(/[^A-Za-z0-9_$]/g, "_");
+    const source = [
+      `"use strict";`,
+      `function deliver_${id}(m) {`,
+      ...body,
+      `}`,
+      `function emit_${id}(m) {`,
+      `  if (st[0] !== 0) return slow(m);`,
+      ...body,
+      `}`,
+      `return [emit_${id}, deliver_${id}];`,
+    ].join("\n");
+    const make = new Function(
+      ...names,
+      "st",
+      "watch",
+      "resume",
+      "join",
+      "reject",
+      "slow",
+      source,
+    ) as (...args: unknown[]) => [Route["emit"], Route["emitLocal"]];
+    const [emit, emitLocal] = make(...values, route.state, watch, resume, join, reject, slow);
+    route.emit = emit;
+    route.emitLocal = emitLocal;
+  }
+
+  /** Emit when a flag is set: refuse after close, or run the route then forward to bus subscribers. */
+  #slowPath(route: Route, m: AnyMessage): void | Promise<void> {
+    if ((route.state[0]! & CLOSED) !== 0) {
+      throw new BusError("BUS_CLOSED", `the monolith is closed; ${route.type.name} not emitted`, {
+        messageType: route.type.name,
+      });
+    }
+    const w = route.emitLocal!(m);
+    const x = this.#core.publishExcept(route.type, m, this.#bridge, true);
+    if (x === undefined) return w;
+    return w === undefined ? x : Promise.all([w, x]).then(() => {});
+  }
+
+  #failed(route: Route, i: number, error: unknown): void {
+    const m = route.sync[i]!;
+    this.#core.report({
+      actor: m.name,
+      phase: "handle",
+      messageType: route.type.name,
+      error,
+      action: "resume",
+      restarts: 0,
+    });
+  }
+
+  /**
+   * The generated emit function of `type`'s route: call it on the hot path.
+   *
+   * @throws {BusError} `BUS_INVALID_OPTION` before `start()` resolved;
+   *   `BUS_NO_ROUTE` when `type` is not routed.
+   */
+  emitter<F extends Fields>(type: MessageType<F>): Emitter<F> {
+    const route = this.#routes.get(type);
+    if (route === undefined) {
+      throw new BusError("BUS_NO_ROUTE", `${type.name} has no route in this monolith`, {
+        messageType: type.name,
+      });
+    }
+    if (route.emit === undefined) {
+      throw new BusError("BUS_INVALID_OPTION", "emitters exist once start() has resolved");
+    }
+    return route.emit;
+  }
+
+  /** Runs `type`'s route (a map lookup, then the emitter): for code off the hot path. */
+  emit<F extends Fields>(
+    type: MessageType<F>,
+    message: Readonly<Infer<NoInfer<F>>>,
+  ): void | Promise<void> {
+    return this.emitter(type)(message);
+  }
+
+  /** @internal `ctx.send` of a sync member. */
+  _sendFrom(to: string, type: MessageType, message: AnyMessage): void | Promise<void> {
+    const m = this.#byName.get(to);
+    if (m !== undefined && m.mode === "sync") {
+      const fn = m.handlers.get(type);
+      if (fn === undefined) {
+        throw new BusError("BUS_NO_HANDLER", `actor '${to}' has no handler for ${type.name}`, {
+          actor: to,
+          messageType: type.name,
+        });
+      }
+      try {
+        const r = fn(message, m.ctx!);
+        if (r instanceof Promise) r.catch((error) => this.#reportDirect(m, type, error));
+      } catch (error) {
+        this.#reportDirect(m, type, error);
+      }
+      return;
+    }
+    return this.#core.send(to, type, message);
+  }
+
+  #reportDirect(m: Member, type: MessageType, error: unknown): void {
+    this.#core.report({
+      actor: m.name,
+      phase: "handle",
+      messageType: type.name,
+      error,
+      action: "resume",
+      restarts: 0,
+    });
+  }
+
+  /** @internal `ctx.publish` of a sync member. */
+  _publishFrom(type: MessageType, message: AnyMessage): void | Promise<void> {
+    const route = this.#routes.get(type);
+    if (route !== undefined && route.emit !== undefined) return route.emit(message);
+    return this.#core.publish(type, message);
+  }
+
+  /**
+   * Shuts down: emitters stop forwarding, the bus closes if it is private
+   * (async members drain), then sync members' `stop` hooks run. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#unlisten?.();
+    if (this.#ownsBus) {
+      await this.#bus.close();
+    } else {
+      await this.#bus.idle();
+      for (const m of this.#members.values()) await m.ref?.stop();
+      await this.#bus.ref(this.#name)?.stop();
+    }
+    for (const route of this.#routes.values()) route.state[0] = CLOSED;
+    if (this.#started === undefined) return;
+    for (const m of this.#members.values()) {
+      if (m.mode !== "sync" || m.actor.stop === undefined || m.ctx === undefined) continue;
+      try {
+        await m.actor.stop(m.ctx);
+      } catch (error) {
+        this.#core.report({
+          actor: m.name,
+          phase: "stop",
+          messageType: undefined,
+          error,
+          action: "stop",
+          restarts: 0,
+        });
+      }
+    }
+  }
+
+  /** `close()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The bridge's handler for one route: bus messages of the type run the route without forwarding back. */
+function bridgeHandler(route: Route): Handler {
+  const deliver = route.emitLocal!;
+  return {
+    type: route.type,
+    handle: (message) => {
+      const w = deliver(message);
+      return w === undefined ? undefined : w;
+    },
+  };
+}

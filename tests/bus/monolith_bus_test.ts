@@ -1,0 +1,207 @@
+/**
+ * MonolithBus specifics: synchronous in-order calls, async targets through
+ * mailboxes, route validation, hybrid use with a MessageBus.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Actor, type ActorFailure, on } from "../../src/actor/mod.ts";
+import { BusError } from "../../src/bus/bus_error.ts";
+import { MessageBus } from "../../src/bus/message_bus.ts";
+import { MonolithBus } from "../../src/bus/monolith_bus.ts";
+import { Answer, Ask, gate, Tick, tick, Tock } from "./_messages.ts";
+
+function code(expected: string) {
+  return (e: unknown) => e instanceof BusError && e.code === expected;
+}
+
+class Logging implements Actor {
+  readonly #log: string[];
+  readonly #tag: string;
+  constructor(log: string[], tag: string) {
+    this.#log = log;
+    this.#tag = tag;
+  }
+  readonly handlers = [on(Tick, (m) => void this.#log.push(`${this.#tag}${m.seq}`))];
+}
+
+Deno.test("MonolithBus: emit calls every sync handler before returning, in route order", async () => {
+  const log: string[] = [];
+  const a = new Logging(log, "a");
+  const b = new Logging(log, "b");
+  const c = new Logging(log, "c");
+  await using mono = new MonolithBus({ actors: { a, b, c } });
+  mono.route(Tick, [c, a, b]);
+  await mono.start();
+  const emit = mono.emitter(Tick);
+  assert.equal(emit(tick(1)), undefined);
+  assert.deepEqual(log, ["c1", "a1", "b1"]);
+  emit(tick(2));
+  assert.deepEqual(log, ["c1", "a1", "b1", "c2", "a2", "b2"]);
+});
+
+Deno.test("MonolithBus: async targets run through their mailbox, after emit returns", async () => {
+  const log: string[] = [];
+  const fast = new Logging(log, "sync");
+  const slow = new Logging(log, "async");
+  await using mono = new MonolithBus({ actors: { fast, slow } });
+  mono.route(Tick, [fast], [slow]);
+  await mono.start();
+  const emit = mono.emitter(Tick);
+  emit(tick(1));
+  emit(tick(2));
+  assert.deepEqual(log, ["sync1", "sync2"]);
+  await mono.bus.idle();
+  assert.deepEqual(log, ["sync1", "sync2", "async1", "async2"]);
+});
+
+Deno.test("MonolithBus: a rejecting sync handler is reported; a throwing one does not stop the rest", async () => {
+  const failures: ActorFailure[] = [];
+  const reported = gate();
+  const log: string[] = [];
+  const rejecting: Actor = {
+    handlers: [on(Tick, () => Promise.reject(new Error("later")))],
+  };
+  const throwing: Actor = {
+    handlers: [on(Tick, () => {
+      throw new Error("now");
+    })],
+  };
+  const last = new Logging(log, "last");
+  await using mono = new MonolithBus({
+    actors: { rejecting, throwing, last },
+    onFailure: (f) => {
+      failures.push(f);
+      if (failures.length === 2) reported.open();
+    },
+  });
+  mono.route(Tick, [rejecting, throwing, last]);
+  await mono.start();
+  mono.emitter(Tick)(tick(1));
+  assert.deepEqual(log, ["last1"]);
+  await reported.promise;
+  assert.deepEqual(
+    failures.map((f) => [f.actor, f.messageType, (f.error as Error).message, f.action]).sort(),
+    [["rejecting", "Tick", "later", "resume"], ["throwing", "Tick", "now", "resume"]],
+  );
+});
+
+Deno.test("MonolithBus: invalid routes are refused with typed errors", async () => {
+  const log: string[] = [];
+  const a = new Logging(log, "a");
+  const stranger = new Logging(log, "s");
+  await using mono = new MonolithBus({ actors: { a } });
+  assert.throws(() => mono.route(Tick, [stranger]), code("BUS_INVALID_OPTION"));
+  mono.route(Tick, [a]);
+  assert.throws(() => mono.route(Tick, [a]), code("BUS_INVALID_OPTION"));
+  assert.throws(() => mono.add("a", new Logging(log, "x")), code("BUS_DUPLICATE_NAME"));
+  // A handler missing at run time (types bypassed) is still caught.
+  assert.throws(() => mono.route(Tock, [a] as never), code("BUS_NO_HANDLER"));
+  assert.throws(() => mono.emitter(Tick), code("BUS_INVALID_OPTION"));
+  await mono.start();
+  assert.throws(() => mono.emitter(Tock), code("BUS_NO_ROUTE"));
+  assert.throws(() => mono.route(Ask, []), code("BUS_INVALID_OPTION"));
+});
+
+Deno.test("MonolithBus: an actor cannot be both a sync and an async target", () => {
+  const log: string[] = [];
+  const both: Actor = {
+    handlers: [on(Tick, () => {}), on(Tock, () => void log.push("tock"))],
+  };
+  const mono = new MonolithBus({ actors: { both } });
+  mono.route(Tick, [both]);
+  assert.throws(() => mono.route(Tock, [], [both]), code("BUS_INVALID_OPTION"));
+});
+
+Deno.test("MonolithBus: emitting after close is refused with BUS_CLOSED", async () => {
+  const log: string[] = [];
+  const a = new Logging(log, "a");
+  const mono = new MonolithBus({ actors: { a } });
+  mono.route(Tick, [a]);
+  await mono.start();
+  const emit = mono.emitter(Tick);
+  await mono.close();
+  assert.throws(() => emit(tick(1)), code("BUS_CLOSED"));
+  assert.deepEqual(log, []);
+});
+
+Deno.test("MonolithBus: start and stop hooks of sync members run once", async () => {
+  const calls: string[] = [];
+  const a: Actor = {
+    handlers: [on(Tick, () => {})],
+    start: (ctx) => void calls.push(`start ${ctx.name}`),
+    stop: (ctx) => void calls.push(`stop ${ctx.name}`),
+  };
+  const mono = new MonolithBus({ actors: { a } });
+  mono.route(Tick, [a]);
+  await mono.start();
+  await mono.start();
+  await mono.close();
+  await mono.close();
+  assert.deepEqual(calls, ["start a", "stop a"]);
+});
+
+Deno.test("MonolithBus + MessageBus (hybrid): messages flow both ways in one process", async () => {
+  await using bus = new MessageBus();
+  const ticksSeenByBusActor: number[] = [];
+  const tocksSeenByMono: number[] = [];
+  // The hot path, in the monolith: turns Ticks into Tocks.
+  const strategy: Actor = {
+    handlers: [
+      on(Tick, (m, ctx) => ctx.publish(Tock, { seq: m.seq * 10 })),
+      on(Ask, (q, ctx) => ctx.reply(Answer, { n: q.n + 1 })),
+    ],
+  };
+  const monoListener: Actor = { handlers: [on(Tock, (m) => void tocksSeenByMono.push(m.seq))] };
+  // Infrastructure on the bus: an auditor of Tocks and a Tick source.
+  const audited: number[] = [];
+  bus.spawn("auditor", { handlers: [on(Tock, (m) => void audited.push(m.seq))] });
+  bus.spawn("bus-listener", { handlers: [on(Tick, (m) => void ticksSeenByBusActor.push(m.seq))] });
+  const mono = new MonolithBus({ bus, actors: { strategy, monoListener } });
+  mono.route(Tick, [strategy]);
+  mono.route(Tock, [monoListener]);
+  await mono.start();
+
+  // 1. A Tick published on the bus reaches the monolith route (and the bus listener).
+  await bus.publish(Tick, tick(1));
+  await bus.idle();
+  assert.deepEqual(ticksSeenByBusActor, [1]);
+  assert.deepEqual(tocksSeenByMono, [10]);
+  assert.deepEqual(audited, [10], "the monolith's publish reached the bus subscriber");
+
+  // 2. A Tick emitted in the monolith reaches the bus listener too.
+  mono.emitter(Tick)(tick(2));
+  assert.deepEqual(tocksSeenByMono, [10, 20]);
+  await bus.idle();
+  assert.deepEqual(ticksSeenByBusActor, [1, 2]);
+  assert.deepEqual(audited, [10, 20]);
+
+  // 3. Sync members are reachable by name from the bus, requests included.
+  const answer = await bus.request("strategy", Ask, { n: 41 }, { reply: Answer });
+  assert.equal(answer.n, 42);
+  await mono.close();
+});
+
+Deno.test("MonolithBus + MessageBus: a sync member failing for a bus sender stays reachable", async () => {
+  const failures: ActorFailure[] = [];
+  await using bus = new MessageBus({ onFailure: (f) => failures.push(f) });
+  const seen: number[] = [];
+  const picky: Actor = {
+    handlers: [on(Tick, (m) => {
+      if (m.seq === 1) throw new Error("not 1");
+      seen.push(m.seq);
+    })],
+  };
+  const mono = new MonolithBus({ bus, actors: { picky } });
+  mono.route(Tick, [picky]);
+  await mono.start();
+  await bus.send("picky", Tick, tick(1));
+  await bus.idle();
+  await bus.send("picky", Tick, tick(2));
+  await bus.idle();
+  assert.deepEqual(seen, [2]);
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.actor, "picky");
+  assert.equal(failures[0]!.messageType, "Tick");
+  await mono.close();
+});

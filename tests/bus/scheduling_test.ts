@@ -1,0 +1,87 @@
+/**
+ * Scheduling: one message at a time per actor, fairness, yielding to the
+ * event loop during long runs.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Actor, on } from "../../src/actor/mod.ts";
+import { MessageBus } from "../../src/bus/message_bus.ts";
+import { LatencyRecorder } from "../../src/metrics/latency_recorder.ts";
+import { gate, Tick, tick } from "./_messages.ts";
+
+Deno.test("MessageBus: an actor never handles two messages at once", async () => {
+  await using bus = new MessageBus();
+  let inside = 0;
+  let most = 0;
+  let done = 0;
+  bus.spawn("careful", {
+    handlers: [on(Tick, async () => {
+      inside++;
+      most = Math.max(most, inside);
+      await Promise.resolve();
+      await Promise.resolve();
+      inside--;
+      done++;
+    })],
+  });
+  for (let i = 0; i < 200; i++) await bus.send("careful", Tick, tick(i));
+  await bus.idle();
+  assert.equal(done, 200);
+  assert.equal(most, 1);
+});
+
+Deno.test("MessageBus: a long chain of messages yields to timers and still completes", async () => {
+  await using bus = new MessageBus();
+  const total = 200_000;
+  let count = 0;
+  let countWhenTimerFired = -1;
+  const finished = gate();
+  const looper: Actor = {
+    handlers: [on(Tick, (m, ctx) => {
+      count++;
+      if (m.seq + 1 < total) return ctx.send("looper", Tick, tick(m.seq + 1));
+      finished.open();
+    })],
+  };
+  bus.spawn("looper", looper);
+  const timerFired = gate();
+  setTimeout(() => {
+    countWhenTimerFired = count;
+    timerFired.open();
+  }, 0);
+  await bus.send("looper", Tick, tick(0));
+  await Promise.all([finished.promise, timerFired.promise]);
+  assert.equal(count, total);
+  assert.ok(countWhenTimerFired < total, `timer only ran after ${countWhenTimerFired}`);
+});
+
+Deno.test("MessageBus: busy actors take turns in batches", async () => {
+  await using bus = new MessageBus();
+  const order: string[] = [];
+  const a: Actor = { handlers: [on(Tick, () => void order.push("a"))] };
+  const b: Actor = { handlers: [on(Tick, () => void order.push("b"))] };
+  bus.spawn("a", a, { subscribe: [], mailbox: { capacity: 1000 } });
+  bus.spawn("b", b, { subscribe: [], mailbox: { capacity: 1000 } });
+  for (let i = 0; i < 600; i++) assert.equal(bus.send("a", Tick, tick(i)), undefined);
+  for (let i = 0; i < 600; i++) assert.equal(bus.send("b", Tick, tick(i)), undefined);
+  await bus.idle();
+  // a is not drained completely before b gets a turn.
+  assert.ok(order.indexOf("b") < order.lastIndexOf("a"));
+  assert.equal(order.length, 1200);
+});
+
+Deno.test("MessageBus: an actor's latency recorder gets one value per handled message", async () => {
+  await using bus = new MessageBus();
+  const latency = new LatencyRecorder();
+  const ref = bus.spawn("timed", {
+    handlers: [on(Tick, async (m) => {
+      if (m.seq % 2 === 0) await Promise.resolve();
+    })],
+  }, { latency });
+  for (let i = 0; i < 100; i++) await bus.send("timed", Tick, tick(i));
+  await bus.idle();
+  assert.equal(ref.stats().handled, 100);
+  assert.equal(latency.count, 100);
+  assert.ok(latency.max >= latency.percentile(0.5) && latency.min >= 0);
+});
