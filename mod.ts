@@ -1,9 +1,10 @@
 /**
  * Mycelium: message-passing actors whose deployment is a configuration choice.
  *
- * This entry exports the wire codec: declare message types, encode them into
- * slabs, decode them to objects or zero-copy views, and split byte streams
- * into frames.
+ * This entry exports the whole public API: message types and the wire codec
+ * (encode into slabs, decode to objects or zero-copy views, split byte
+ * streams into frames), actors and their context, the MessageBus and the
+ * MonolithBus, the latency recorder, and the YAML topology with its resolver.
  *
  * @example
  * ```ts
@@ -102,3 +103,61 @@ export type {
   TransportKind,
   UnixAddress,
 } from "./src/topology/mod.ts";
+export {
+  consumedTypes,
+  DEFAULT_SUPERVISION,
+  NULL_LOGGER,
+  on,
+  sinkLogger,
+} from "./src/actor/mod.ts";
+export type {
+  Actor,
+  ActorFailure,
+  ActorSource,
+  Context,
+  EscalatePolicy,
+  FailureAction,
+  Handler,
+  HandlerResult,
+  LogFields,
+  Logger,
+  LogLevel,
+  LogRecord,
+  LogSink,
+  RequestOptions,
+  RestartPolicy,
+  SinkLoggerOptions,
+  StopPolicy,
+  SupervisionPolicy,
+} from "./src/actor/mod.ts";
+export {
+  BusError,
+  DEFAULT_MAILBOX_CAPACITY,
+  MailboxFullError,
+  MessageBus,
+  MonolithBus,
+  RequestTimeoutError,
+} from "./src/bus/mod.ts";
+export type {
+  ActorRef,
+  ActorStats,
+  AnyMessage,
+  BusErrorCode,
+  BusErrorOptions,
+  BusStats,
+  CloseOptions,
+  Emitter,
+  HandlesType,
+  MailboxOptions,
+  MessageBusOptions,
+  MonolithActorOptions,
+  MonolithBusOptions,
+  OverflowPolicy,
+  PeerRoutes,
+  RemotePeer,
+  RouteTargets,
+  ShutdownReport,
+  SpawnOptions,
+} from "./src/bus/mod.ts";
+export { LatencyRecorder } from "./src/metrics/mod.ts";
+export type { LatencySummary } from "./src/metrics/mod.ts";
