@@ -11,6 +11,7 @@ import { commandLine, envVar, message, metavar } from "@optique/core/message";
 import { optional, withDefault } from "@optique/core/modifiers";
 import { argument, command, constant, flag, option } from "@optique/core/primitives";
 import {
+  choice,
   integer,
   string,
   type ValueParser,
@@ -23,6 +24,7 @@ import type { CliIo } from "./cli_io.ts";
 import { EXIT_CODES, exitCodeFor } from "./exit_codes.ts";
 import { MyceliumError } from "../mycelium_error.ts";
 import { reportError, topologyCommand, validateCommand } from "./topology_commands.ts";
+import { runCommand } from "./run_command.ts";
 
 /** The environment variable naming the topology file when a command is given none. */
 export const CONFIG_ENV = "MYCELIUM_CONFIG";
@@ -120,9 +122,53 @@ const topology = command(
   },
 );
 
-// `run` (supervise the groups of a topology) and `bench` (measure each
-// transport) join this list when they exist; nothing here pretends to do them.
-const parser = or(demo, validate, topology);
+const runCmd = command(
+  "run",
+  object({
+    command: constant("run"),
+    config: configArgument,
+    mode: optional(option("--mode", choice(["monolith"]), {
+      description: message`Run every actor in this process, whatever the topology's mode.`,
+    })),
+    swaps: withDefault(
+      option("--swaps", integer({ min: 1 }), {
+        description: message`Swaps the collector produces.`,
+      }),
+      20_000,
+    ),
+    seed: withDefault(
+      option("--seed", integer({ min: 1 }), {
+        description: message`Seed of the simulated market.`,
+      }),
+      1,
+    ),
+    audit: withDefault(
+      option("--audit", string({ metavar: "FILE" }), {
+        description: message`Audit trail file (created or truncated).`,
+      }),
+      "mycelium-audit.log",
+    ),
+    replay: optional(option("--replay", string({ metavar: "FILE" }), {
+      description: message`Replay swaps from a file of V2Swap frames instead of generating them.`,
+    })),
+    faithful: withDefault(
+      flag("--faithful", {
+        description:
+          message`Round-trip every message through the codec, as a split deployment would.`,
+      }),
+      false,
+    ),
+  }),
+  {
+    brief: message`Run the reference trading pipeline as a topology places it.`,
+    description:
+      message`Runs the market-data collector, relay, arbitrage strategy, order executor, risk manager, audit trail and metrics collector, then prints a summary: swaps, signals, fills, P&L, the audit file's checksum, and per-actor counts and latency. Today every actor runs in this process; a hybrid or distributed topology needs --mode monolith.`,
+  },
+);
+
+// `bench` (measure each transport) joins this list when the transports exist;
+// nothing here pretends to do it.
+const parser = or(demo, validate, topology, runCmd);
 
 class ExitRequest extends Error {
   readonly exitCode: number;
@@ -190,6 +236,10 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
     switch (parsed.command) {
       case "demo":
         return printDemo(parsed.count, parsed.seed, io);
+      case "run": {
+        const config = parsed.config ?? configFromEnv() ?? "config/dev.yaml";
+        return await runCommand({ ...parsed, config }, io);
+      }
       case "validate":
       case "topology": {
         const config = parsed.config ?? configFromEnv();

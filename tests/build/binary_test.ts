@@ -25,7 +25,14 @@ function assertDemoRan(r: { code: number; stdout: string; stderr: string }, coun
   assert.match(r.stdout, /result +OK/);
 }
 
-Deno.test("the bundled cli.ts runs the demo from an empty directory", async () => {
+function assertPipelineRan(r: { code: number; stdout: string; stderr: string }, dir: string) {
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^ {2}swaps +2000$/m);
+  assert.match(r.stdout, /^ {2}completed +yes/m);
+  assert.ok(Deno.statSync(`${dir}/mycelium-audit.log`).size > 0);
+}
+
+Deno.test("the bundled cli.ts runs the demo and the pipeline from an empty directory", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mycelium_bundle_" });
   try {
     const bundle = `${dir}/mycelium.js`;
@@ -46,6 +53,18 @@ Deno.test("the bundled cli.ts runs the demo from an empty directory", async () =
       empty,
     );
     assertDemoRan(r, 3000);
+    const pipeline = await run(Deno.execPath(), [
+      "run",
+      "--allow-read",
+      `--allow-write=${empty}`,
+      "--allow-env",
+      bundle,
+      "run",
+      `${ROOT}config/dev.yaml`,
+      "--swaps",
+      "2000",
+    ], empty);
+    assertPipelineRan(pipeline, empty);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -67,6 +86,8 @@ Deno.test({
       const built = await run(Deno.execPath(), args, ROOT);
       assert.equal(built.code, 0, built.stderr);
       assertDemoRan(await run(binary, ["demo", "--count", "3000"], dir), 3000);
+      const runArgs = ["run", `${ROOT}config/dev.yaml`, "--swaps", "2000"];
+      assertPipelineRan(await run(binary, runArgs, dir), dir);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

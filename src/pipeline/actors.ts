@@ -1,0 +1,244 @@
+/**
+ * The reference pipeline's actors. They talk only through their context, so
+ * the same objects run on one MessageBus or spread over processes.
+ *
+ * Data flow (every arrow keeps its order, which is what makes the results
+ * identical in every deployment):
+ *
+ * ```
+ * polygon_collector ─send─► market_relay ─publish V2Swap─► arbitrage_strategy, metrics_collector
+ * arbitrage_strategy ─send ArbitrageSignal─► order_executor
+ * order_executor ─request RiskCheck─► risk_manager ─reply RiskVerdict─► order_executor
+ * order_executor ─send ArbitrageSignal, publish OrderExecution─► audit_trail, risk_manager, metrics
+ * StreamEnd follows the same path behind the last message, so audit_trail knows the run is over.
+ * ```
+ *
+ * @module
+ */
+import { type Actor, on } from "../actor/mod.ts";
+import { defineMessage, field, type MessageType } from "../codec/mod.ts";
+import { ArbitrageDetector, type ArbitrageDetectorOptions } from "./arbitrage.ts";
+import { executionLine, signalLine } from "./audit.ts";
+import {
+  FillSimulator,
+  type FillSimulatorOptions,
+  notionalOf,
+  RiskBook,
+  type RiskBookOptions,
+} from "./execution.ts";
+import {
+  ArbitrageSignal,
+  OrderExecution,
+  RiskCheck,
+  RiskVerdict,
+  StreamEnd,
+  V2Swap,
+} from "./messages.ts";
+
+/** The actors' names, as the topologies in `config/` place them. */
+export const ACTOR = Object.freeze({
+  collector: "polygon_collector",
+  relay: "market_relay",
+  strategy: "arbitrage_strategy",
+  executor: "order_executor",
+  risk: "risk_manager",
+  audit: "audit_trail",
+  metrics: "metrics_collector",
+});
+
+/** Every actor name of the pipeline. */
+export const PIPELINE_ACTORS: readonly string[] = Object.values(ACTOR);
+
+/** The collector's self-addressed nudge: produce the next batch. */
+export const Produce = defineMessage({
+  id: 25,
+  name: "Produce",
+  topic: "control",
+  fields: { batch: field.u32() },
+});
+
+/** Where swaps come from: a generator or a replayed file. `undefined` ends the stream. */
+export interface SwapFeed {
+  next(): V2Swap | undefined;
+}
+
+/**
+ * Emits the feed's swaps to the relay in batches, yielding between batches
+ * so the rest of the pipeline runs while it produces.
+ */
+export class PolygonCollector implements Actor {
+  /** Swaps sent so far. */
+  sent = 0;
+  readonly #feed: SwapFeed;
+  readonly #batch: number;
+  readonly handlers = [
+    on(Produce, async ({ batch }, ctx) => {
+      // Shutdown began: stop producing, so what is in flight can drain.
+      if (ctx.signal.aborted) return;
+      for (let i = 0; i < batch; i++) {
+        const swap = this.#feed.next();
+        if (swap === undefined) {
+          return ctx.send(ACTOR.relay, StreamEnd, { swaps: BigInt(this.sent) });
+        }
+        this.sent++;
+        const wait = ctx.send(ACTOR.relay, V2Swap, swap);
+        if (wait !== undefined) await wait;
+      }
+      return ctx.send(ctx.name, Produce, { batch });
+    }),
+  ];
+
+  /** Creates a collector over `feed`, sending `batch` swaps per turn (default 256). */
+  constructor(feed: SwapFeed, batch = 256) {
+    this.#feed = feed;
+    this.#batch = batch;
+  }
+
+  /** Starts production by nudging itself. */
+  start(ctx: Parameters<NonNullable<Actor["start"]>>[0]): void | Promise<void> {
+    return ctx.send(ctx.name, Produce, { batch: this.#batch });
+  }
+}
+
+/** Fans market data out: every swap it receives is published on `market_data`. */
+export class MarketRelay implements Actor {
+  readonly handlers = [
+    on(V2Swap, (swap, ctx) => ctx.publish(V2Swap, swap)),
+    on(StreamEnd, (end, ctx) => ctx.publish(StreamEnd, end)),
+  ];
+}
+
+/** Runs the {@linkcode ArbitrageDetector} on every swap and sends signals to the executor. */
+export class ArbitrageStrategy implements Actor {
+  readonly detector: ArbitrageDetector;
+  readonly handlers = [
+    on(V2Swap, (swap, ctx) => {
+      const signal = this.detector.onSwap(swap);
+      if (signal !== undefined) return ctx.send(ACTOR.executor, ArbitrageSignal, signal);
+    }),
+    on(StreamEnd, (end, ctx) => ctx.send(ACTOR.executor, StreamEnd, end)),
+  ];
+
+  /** Creates the strategy. */
+  constructor(options: ArbitrageDetectorOptions = {}) {
+    this.detector = new ArbitrageDetector(options);
+  }
+}
+
+/** Asks the risk manager about each signal, simulates the fill, reports it. */
+export class OrderExecutor implements Actor {
+  /** Orders filled. */
+  fills = 0;
+  /** Orders the risk manager refused. */
+  refused = 0;
+  /** Realised P&L of the fills, in micro-units of the quote token. */
+  pnlMicro = 0n;
+  readonly #sim: FillSimulator;
+  readonly #timeoutMs: number;
+  readonly handlers = [
+    on(ArbitrageSignal, async (signal, ctx) => {
+      const verdict = await ctx.request(
+        ACTOR.risk,
+        RiskCheck,
+        { opportunityId: signal.opportunityId, notionalMicro: notionalOf(signal) },
+        { reply: RiskVerdict, timeoutMs: this.#timeoutMs },
+      );
+      const execution = this.#sim.fill(signal, verdict);
+      if (execution.filled) {
+        this.fills++;
+        this.pnlMicro += execution.pnlMicro;
+      } else this.refused++;
+      await ctx.send(ACTOR.audit, ArbitrageSignal, signal);
+      await ctx.publish(OrderExecution, execution);
+    }),
+    on(StreamEnd, async (end, ctx) => {
+      await ctx.send(ACTOR.risk, StreamEnd, end);
+      await ctx.send(ACTOR.audit, StreamEnd, end);
+    }),
+  ];
+
+  /** Creates the executor; `riskTimeoutMs` bounds each risk check (default 5 s). */
+  constructor(options: FillSimulatorOptions & { riskTimeoutMs?: number } = {}) {
+    this.#sim = new FillSimulator(options);
+    this.#timeoutMs = options.riskTimeoutMs ?? 5_000;
+  }
+}
+
+/** Answers risk checks from its {@linkcode RiskBook} and books every execution. */
+export class RiskManager implements Actor {
+  readonly book: RiskBook;
+  /** Whether the end of the stream reached it. */
+  finished = false;
+  readonly handlers = [
+    on(RiskCheck, (check, ctx) => ctx.reply(RiskVerdict, this.book.check(check))),
+    on(OrderExecution, (execution) => this.book.record(execution)),
+    on(StreamEnd, () => void (this.finished = true)),
+  ];
+
+  /** Creates the risk manager. */
+  constructor(options: RiskBookOptions = {}) {
+    this.book = new RiskBook(options);
+  }
+}
+
+/** Where the audit trail writes its lines. */
+export interface AuditSink {
+  /** Appends one line (it ends with a newline). */
+  write(line: string): void | Promise<void>;
+}
+
+/**
+ * Appends every signal and execution to its sink, in the order the executor
+ * sent them; calls `onEnd` when the end of the stream arrives.
+ */
+export class AuditTrail implements Actor {
+  /** Lines written. */
+  lines = 0;
+  readonly #sink: AuditSink;
+  readonly #onEnd: (swaps: bigint) => void;
+  readonly handlers = [
+    on(ArbitrageSignal, (signal) => this.#write(signalLine(signal))),
+    on(OrderExecution, (execution) => this.#write(executionLine(execution))),
+    on(StreamEnd, (end) => this.#onEnd(end.swaps)),
+  ];
+
+  /** Creates the audit trail. */
+  constructor(sink: AuditSink, onEnd: (swaps: bigint) => void = () => {}) {
+    this.#sink = sink;
+    this.#onEnd = onEnd;
+  }
+
+  #write(line: string): void | Promise<void> {
+    this.lines++;
+    return this.#sink.write(line);
+  }
+}
+
+/** Counts what flows past: swaps, volume per pool, executions. */
+export class MetricsCollector implements Actor {
+  swaps = 0;
+  executions = 0;
+  /** Swaps seen per pool, by the pool address's last byte pair (e.g. "10:01"). */
+  readonly perPool = new Map<string, number>();
+  readonly handlers = [
+    on(V2Swap, (swap) => {
+      this.swaps++;
+      const a = swap.poolAddress;
+      const key = `${a[0]?.toString(16)}:${a[19]?.toString(16).padStart(2, "0")}`;
+      this.perPool.set(key, (this.perPool.get(key) ?? 0) + 1);
+    }),
+    on(OrderExecution, () => void this.executions++),
+    on(StreamEnd, () => {}),
+  ];
+}
+
+/** Which published types each actor subscribes to (others reach it by name only). */
+export const SUBSCRIPTIONS: Readonly<Record<string, readonly MessageType[]>> = Object.freeze({
+  [ACTOR.collector]: [],
+  [ACTOR.relay]: [],
+  [ACTOR.strategy]: [V2Swap, StreamEnd],
+  [ACTOR.executor]: [],
+  [ACTOR.risk]: [OrderExecution],
+  [ACTOR.audit]: [OrderExecution],
+  [ACTOR.metrics]: [V2Swap, OrderExecution],
+});

@@ -1,0 +1,99 @@
+/**
+ * `mycelium run` as a real child process: the pipeline's summary, its audit
+ * file, and the same results whichever topology file places the actors.
+ */
+import assert from "node:assert/strict";
+import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+async function run(args: string[], dir: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      `--allow-write=${dir}`,
+      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+      "cli.ts",
+      "run",
+      ...args,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+async function sha256(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The summary lines that must not depend on timing. */
+function results(stdout: string): string[] {
+  return stdout.split("\n").filter((l) => /^ {2}(swaps|signals|P&L|completed) /.test(l));
+}
+
+Deno.test("mycelium run prints the pipeline summary and the checksum of the audit file it wrote", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_run_" });
+  try {
+    const audit = `${dir}/audit.log`;
+    const r = await run(
+      ["config/dev.yaml", "--swaps", "3000", "--seed", "2", "--audit", audit],
+      dir,
+    );
+    assert.equal(r.code, EXIT_CODES.OK, r.stderr);
+    assert.match(r.stdout, /^ {2}swaps +3000$/m);
+    assert.match(r.stdout, /^ {2}completed +yes; shutdown drained; 0 messages dropped/m);
+    const lines = (await Deno.readTextFile(audit)).split("\n").filter((l) => l !== "");
+    assert.ok(lines.length > 0);
+    assert.match(r.stdout, new RegExp(`${lines.length} lines, sha256 ${await sha256(audit)}`));
+    for (const name of ["polygon_collector", "market_relay", "order_executor", "audit_trail"]) {
+      assert.match(r.stdout, new RegExp(`^${name} +\\d+ +0 +0 +0 +0 `, "m"));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mycelium run gives identical results from the monolith and the hybrid config, plain or faithful", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_run_" });
+  try {
+    const common = ["--swaps", "2500", "--seed", "5"];
+    const a = await run(["config/dev.yaml", ...common, "--audit", `${dir}/a.log`], dir);
+    const b = await run(
+      [
+        "config/prod.yaml",
+        "--mode",
+        "monolith",
+        "--faithful",
+        ...common,
+        "--audit",
+        `${dir}/b.log`,
+      ],
+      dir,
+    );
+    assert.equal(a.code, EXIT_CODES.OK, a.stderr);
+    assert.equal(b.code, EXIT_CODES.OK, b.stderr);
+    assert.deepEqual(results(b.stdout), results(a.stdout));
+    assert.equal(results(a.stdout).length, 4);
+    assert.equal(await sha256(`${dir}/b.log`), await sha256(`${dir}/a.log`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mycelium run refuses a split topology it cannot run yet and says how to run it anyway", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_run_" });
+  try {
+    const r = await run(["config/prod.yaml", "--swaps", "10", "--audit", `${dir}/x.log`], dir);
+    assert.equal(r.code, EXIT_CODES.USAGE);
+    assert.match(r.stderr, /config\/prod\.yaml is a hybrid topology/);
+    assert.match(r.stderr, /fix: add --mode monolith/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
