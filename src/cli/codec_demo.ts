@@ -6,6 +6,7 @@
  * @module
  */
 import { FrameSplitter } from "../codec/mod.ts";
+import { seededRandom } from "../seeded_random.ts";
 import { V2Swap } from "../pipeline/messages.ts";
 
 /** Options of {@linkcode runCodecDemo}. */
@@ -27,18 +28,6 @@ export interface CodecDemoResult {
   readonly elapsedMs: number;
 }
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function fnv(h: number, bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ (bytes[i] as number), 16777619);
   return h >>> 0;
@@ -56,7 +45,7 @@ function mix(h: number, swap: Readonly<V2Swap>): number {
 /** Runs the demo and reports what happened. */
 export function runCodecDemo(options: CodecDemoOptions = {}): CodecDemoResult {
   const count = options.count ?? 200_000;
-  const random = rng(options.seed ?? 42);
+  const random = seededRandom(options.seed ?? 42);
   const pools = Array.from({ length: 8 }, (_, i) => new Uint8Array(20).fill(i + 1));
   const token = (n: number) => new Uint8Array(20).fill(0xa0 + n);
   const amount = () => {

@@ -6,6 +6,7 @@
  * @module
  */
 import { CodecError, FrameSplitter } from "../codec/mod.ts";
+import { seededRandom } from "../seeded_random.ts";
 import { u256ToBytes } from "./amounts.ts";
 import { V2Swap } from "./messages.ts";
 
@@ -64,18 +65,6 @@ export function defaultPools(): PoolSpec[] {
     });
   });
   return pools;
-}
-
-/** A small deterministic generator (mulberry32): the same seed gives the same numbers. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Options of {@linkcode SwapSource}. */

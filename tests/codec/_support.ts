@@ -6,25 +6,18 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { seededRandom } from "../../src/seeded_random.ts";
 import { CodecError, type CodecErrorCode } from "../../src/codec/codec_error.ts";
 import type { Field, FieldKind, Fields } from "../../src/codec/field.ts";
 import { defineMessage, field, type MessageOf } from "../../src/codec/mod.ts";
 
 /** A deterministic generator (mulberry32) with the draws the tests need. */
 export class Rng {
-  #a: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.#a = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.#a = (this.#a + 0x6d2b79f5) >>> 0;
-    let t = this.#a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
 
   /** Integer in [0, n). */

@@ -6,17 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { parseTopology, TopologyError, TopologyResolver } from "../../src/topology/mod.ts";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from "../../src/seeded_random.ts";
 
 const NOISE = [
   " ",
