@@ -47,6 +47,12 @@ export interface RestartPolicy {
   maxRestarts?: number;
   /** The window restarts are counted in, in ms. Default: 60 000. */
   windowMs?: number;
+  /**
+   * Exit codes that mean "restarting will not help" (e.g. the CLI's usage
+   * and configuration error codes): a child exiting with one fails the
+   * supervisor at once. Default: none.
+   */
+  fatalExitCodes?: readonly number[];
 }
 
 /** One line a piped child wrote. */
@@ -219,6 +225,7 @@ export class Supervisor implements AsyncDisposable {
       jitter: options.restart?.jitter ?? 0.2,
       maxRestarts: options.restart?.maxRestarts ?? 5,
       windowMs: options.restart?.windowMs ?? 60_000,
+      fatalExitCodes: options.restart?.fatalExitCodes ?? [],
     };
     this.#closeDeadlineMs = options.closeDeadlineMs ?? 10_000;
     this.#maxLineLength = options.maxLineLength ?? 65_536;
@@ -411,20 +418,20 @@ export class Supervisor implements AsyncDisposable {
       }
       const now = performance.now();
       slot.window = slot.window.filter((t) => now - t < this.#policy.windowMs);
-      if (slot.window.length >= this.#policy.maxRestarts) {
+      const fatal = status.signal === null && this.#policy.fatalExitCodes.includes(status.code);
+      if (fatal || slot.window.length >= this.#policy.maxRestarts) {
         const how = status.signal === null ? `exit code ${status.code}` : `signal ${status.signal}`;
+        const why = fatal
+          ? `exited with ${how}, which restarting cannot fix`
+          : `crashed (${how}) after ${slot.window.length} restarts within ${this.#policy.windowMs} ms`;
         this.#giveUp(
           slot,
-          new SupervisorError(
-            "SUPERVISOR_CHILD_FAILED",
-            `'${name}' crashed (${how}) after ${slot.window.length} restarts within ${this.#policy.windowMs} ms; giving up`,
-            {
-              child: name,
-              exitCode: status.signal === null ? status.code : null,
-              exitSignal: status.signal,
-              restarts: slot.window.length,
-            },
-          ),
+          new SupervisorError("SUPERVISOR_CHILD_FAILED", `'${name}' ${why}; giving up`, {
+            child: name,
+            exitCode: status.signal === null ? status.code : null,
+            exitSignal: status.signal,
+            restarts: slot.window.length,
+          }),
         );
         return;
       }

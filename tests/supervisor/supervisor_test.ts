@@ -103,7 +103,8 @@ Deno.test("close() SIGKILLs a child that ignores SIGTERM once the deadline has p
   ], options);
   await lines.waitFor((l) => l.child === "polite" && l.text === "ready", "polite ready");
   await lines.waitFor((l) => l.child === "stubborn" && l.text === "ready", "stubborn ready");
-  const closing = supervisor.close({ deadlineMs: 300 });
+  // Long enough for the polite child to exit on a loaded machine; the stubborn one waits it out.
+  const closing = supervisor.close({ deadlineMs: 2_000 });
   assert.equal(supervisor.close(), closing, "close() is idempotent");
   await closing;
 
@@ -247,5 +248,50 @@ Deno.test("bad children and options are rejected with typed errors before anythi
       assert.match(e.message, message);
       return true;
     });
+  }
+});
+
+Deno.test("a child killed from outside (SIGKILL) is restarted, as a crash", async () => {
+  const { events, lines, options } = record();
+  const supervisor = new Supervisor([fixtureChild("execution", "graceful")], {
+    ...options,
+    restart: { initialDelayMs: 1 },
+  });
+  await lines.waitFor((l) => l.text === "ready", "first ready");
+  const pid = supervisor.pids().get("execution");
+  assert.ok(pid !== undefined);
+  Deno.kill(pid, "SIGKILL");
+  const restarted = await events.waitFor(
+    (e) => e.type === "started" && e.run === 2,
+    "the second start",
+  );
+  assert.ok(restarted.type === "started" && restarted.pid !== pid);
+  await lines.waitFor((l) => l.text === "ready" && lines.items.indexOf(l) > 0, "second ready");
+  await supervisor.close();
+  const exits = eventsOf(events.items, "exited");
+  assert.deepEqual(exits.map((e) => [e.signal, e.requested]), [["SIGKILL", false], [null, true]]);
+  assert.equal(eventsOf(events.items, "restarting").length, 1);
+  assert.equal((await supervisor.done()).children[0]?.restarts, 1);
+});
+
+Deno.test("a child exiting with a fatal exit code fails the supervisor without a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_supervisor_" });
+  try {
+    const { events, options } = record();
+    const supervisor = new Supervisor([fixtureChild("bad-config", "flaky", `${dir}/count`, "9")], {
+      ...options,
+      restart: { initialDelayMs: 1, fatalExitCodes: [2, 3] },
+    });
+    await assert.rejects(supervisor.done(), (e: unknown) => {
+      assert.ok(e instanceof SupervisorError);
+      assert.equal(e.code, "SUPERVISOR_CHILD_FAILED");
+      assert.equal(e.exitCode, 3);
+      assert.equal(e.restarts, 0);
+      assert.match(e.message, /'bad-config' exited with exit code 3, which restarting cannot fix/);
+      return true;
+    });
+    assert.deepEqual(events.items.map((e) => e.type), ["started", "exited", "gave-up", "finished"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
