@@ -9,9 +9,10 @@ import { Recorder } from "./_support.ts";
 
 const SUPERVISE = new URL("./fixtures/supervise.ts", import.meta.url).pathname;
 
-function startSupervisor(mode: string, deadlineMs: number) {
+function startSupervisor(mode: string, deadlineMs: number, detached = false) {
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-run", "--allow-read", SUPERVISE, mode, String(deadlineMs)],
+    detached,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -67,6 +68,21 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     assert.ok(run.stderr.items.includes("outcome closed"));
   });
 }
+
+Deno.test("Ctrl-C to the whole foreground process group reaches only the supervisor, which drains each child once", async () => {
+  // The supervisor leads its own group here, as a shell's foreground job does;
+  // a terminal's Ctrl-C is a SIGINT to that whole group.
+  const run = startSupervisor("graceful", 10_000, true);
+  await run.ready;
+  Deno.kill(-run.process.pid, "SIGINT");
+  const status = await run.finished();
+  assert.equal(status.code, 0, run.stderr.items.join("\n"));
+  // Children in the supervisor's group would have died of the SIGINT itself,
+  // without a drain, and been counted as crashes.
+  assert.ok(run.stdout.items.includes("alpha | bye"), run.stdout.items.join("\n"));
+  assert.ok(run.stdout.items.includes("b     | bye"));
+  assert.equal(run.stderr.items.filter((l) => l.includes("restarting")).length, 0);
+});
 
 Deno.test("a second SIGINT during the drain forces exit 130 and kills the children", async () => {
   const run = startSupervisor("stubborn", 600_000);
