@@ -28,6 +28,7 @@ export {
 } from "./self_command.ts";
 export {
   onShutdownSignals,
+  type ShutdownReason,
   type ShutdownSignal,
   type ShutdownSignals,
   type ShutdownSignalsOptions,

@@ -82,7 +82,7 @@ export interface SupervisorOptions {
    * What happens to the children's stdout and stderr: `"piped"` reads them
    * line by line into {@linkcode SupervisorOptions.onOutput}; `"inherit"`
    * lets them write to this process's own streams directly (unprefixed);
-   * `"null"` discards them. A child's stdin is always closed. Default: `"piped"`.
+   * `"null"` discards them. Default: `"piped"`.
    */
   output?: "piped" | "inherit" | "null";
   /**
@@ -108,6 +108,16 @@ export interface SupervisorOptions {
    * SIGKILLed, its children keep running. Ignored on Windows. Default: `true`.
    */
   detached?: boolean;
+  /**
+   * Give each child a stdin pipe that the supervisor holds open and never
+   * writes to: it ends exactly when the supervisor exits, however it exits
+   * (even by SIGKILL), so a child watching it (`onShutdownSignals(h, {
+   * lifeline: true })`) drains instead of outliving its supervisor. It is
+   * closed once the child has exited. `false`: stdin is `/dev/null`. A child
+   * that reads its stdin for input waits forever on the lifeline, so turn it
+   * off for such commands. Default: `true`.
+   */
+  lifeline?: boolean;
   /** Longest output line passed on in one piece, in characters; longer ones are cut. Default: 65 536. */
   maxLineLength?: number;
   /** Aborting it closes the supervisor with the default deadline. */
@@ -196,6 +206,7 @@ export class Supervisor implements AsyncDisposable {
   readonly #policy: Required<RestartPolicy>;
   readonly #closeDeadlineMs: number;
   readonly #detached: boolean;
+  readonly #lifeline: boolean;
   readonly #maxLineLength: number;
   readonly #nameWidth: number;
   readonly #signal: AbortSignal | undefined;
@@ -234,6 +245,7 @@ export class Supervisor implements AsyncDisposable {
     this.#onOutput = options.onOutput ?? writeToOwnStreams;
     this.#onEvent = options.onEvent;
     this.#detached = (options.detached ?? true) && !IS_WINDOWS;
+    this.#lifeline = options.lifeline ?? true;
     this.#nameWidth = Math.max(...children.map((c) => c.name.length));
     this.#slots = children.map((spec) => ({
       spec,
@@ -399,6 +411,7 @@ export class Supervisor implements AsyncDisposable {
         }
       }
       await Promise.all(pumps);
+      if (this.#lifeline) await closeQuietly(child.stdin);
       slot.lastCode = status.code;
       slot.lastSignal = status.signal;
       const requested = this.#closing;
@@ -452,7 +465,7 @@ export class Supervisor implements AsyncDisposable {
   #spawn(spec: SupervisedChild): Deno.ChildProcess {
     const options: Deno.CommandOptions = {
       args: [...(spec.args ?? [])],
-      stdin: "null",
+      stdin: this.#lifeline ? "piped" : "null",
       stdout: this.#output,
       stderr: this.#output,
       detached: this.#detached,
@@ -536,6 +549,14 @@ function sleep(ms: number, wake: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     wake.addEventListener("abort", done, { once: true });
   });
+}
+
+async function closeQuietly(stream: WritableStream<Uint8Array>): Promise<void> {
+  try {
+    await stream.close();
+  } catch {
+    // The child has exited: its end of the pipe is gone, which is all we wanted.
+  }
 }
 
 function writeToOwnStreams(line: ChildOutputLine): void {

@@ -9,9 +9,9 @@ import { Recorder } from "./_support.ts";
 
 const SUPERVISE = new URL("./fixtures/supervise.ts", import.meta.url).pathname;
 
-function startSupervisor(mode: string, deadlineMs: number, detached = false) {
+function startSupervisor(mode: string, deadlineMs: number, detached = false, output = "piped") {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-run", "--allow-read", SUPERVISE, mode, String(deadlineMs)],
+    args: ["run", "--allow-run", "--allow-read", SUPERVISE, mode, String(deadlineMs), output],
     detached,
     stdin: "null",
     stdout: "piped",
@@ -23,10 +23,17 @@ function startSupervisor(mode: string, deadlineMs: number, detached = false) {
     pumpLines(process.stdout, 1 << 16, stdout.push),
     pumpLines(process.stderr, 1 << 16, stderr.push),
   ]);
-  const ready = Promise.all([
-    stdout.waitFor((l) => l === "alpha | ready", "alpha ready"),
-    stdout.waitFor((l) => l === "b     | ready", "b ready"),
-  ]);
+  const ready = Promise.all(
+    output === "piped"
+      ? [
+        stdout.waitFor((l) => l === "alpha | ready", "alpha ready"),
+        stdout.waitFor((l) => l === "b     | ready", "b ready"),
+      ]
+      : [
+        stdout.waitFor((l) => l === "alpha ready", "alpha ready"),
+        stdout.waitFor((l) => l === "b ready", "b ready"),
+      ],
+  );
   const finished = async () => {
     const [status] = await Promise.all([process.status, pumped]);
     return status;
@@ -98,4 +105,26 @@ Deno.test("a second SIGINT during the drain forces exit 130 and kills the childr
   assert.ok(run.stderr.items.includes("forced by SIGINT"));
   assert.ok(!run.stderr.items.includes("outcome closed"));
   for (const pid of pids) assert.ok(await isGone(pid), `child ${pid} is still running`);
+});
+
+Deno.test("children of a SIGKILLed supervisor see their lifeline end and drain instead of living on", async () => {
+  // Children write straight to this test's pipe, which therefore stays open
+  // until they have exited: reading it to its end waits for them.
+  const run = startSupervisor("lifeline", 10_000, false, "inherit");
+  await run.ready;
+  const pids = childPids(run.stderr.items);
+  assert.equal(pids.length, 2);
+  try {
+    run.process.kill("SIGKILL");
+    await run.stdout.waitFor((l) => l === "alpha drained (lifeline)", "alpha drained");
+    await run.stdout.waitFor((l) => l === "b drained (lifeline)", "b drained");
+  } finally {
+    for (const pid of pids) {
+      if (!(await isGone(pid))) Deno.kill(pid, "SIGKILL");
+    }
+    const status = await run.finished();
+    assert.equal(status.signal, "SIGKILL");
+  }
+  // No child exited while the supervisor lived to report it: the lifeline held them until it died.
+  assert.deepEqual(run.stderr.items.filter((l) => l.includes("exited")), []);
 });

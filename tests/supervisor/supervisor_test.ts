@@ -295,3 +295,24 @@ Deno.test("a child exiting with a fatal exit code fails the supervisor without a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a child's stdin is a lifeline the supervisor holds open until the child exits", async () => {
+  const held = record();
+  const supervisor = new Supervisor([fixtureChild("held", "lifeline", "held")], held.options);
+  await held.lines.waitFor((l) => l.text === "held ready", "ready");
+  await supervisor.close();
+  // Its stdin never ended while it ran: only the SIGTERM made it drain.
+  assert.deepEqual(held.lines.items.map((l) => l.text), ["held ready", "held drained (SIGTERM)"]);
+
+  const loose = record();
+  const outcome = await new Supervisor([fixtureChild("loose", "lifeline", "loose")], {
+    ...loose.options,
+    lifeline: false,
+  }).done();
+  // Without the lifeline, stdin is /dev/null: it ends at once and the child drains by itself.
+  assert.equal(outcome.reason, "completed");
+  assert.deepEqual(loose.lines.items.map((l) => l.text), [
+    "loose ready",
+    "loose drained (lifeline)",
+  ]);
+});
