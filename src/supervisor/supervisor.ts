@@ -37,7 +37,7 @@ export interface SupervisedChild {
 export interface RestartPolicy {
   /** Delay before the first restart, in ms. Default: 250. */
   initialDelayMs?: number;
-  /** Longest delay, in ms. Default: 15 000. */
+  /** Longest delay, in ms. Default: 15 000 (or `initialDelayMs`, if that is longer). */
   maxDelayMs?: number;
   /** Growth of the delay per restart. Default: 2. */
   factor?: number;
@@ -104,8 +104,9 @@ export interface SupervisorOptions {
    * terminal's SIGINT as well as the supervisor's SIGTERM, and a child that
    * treats a second signal as "force" would skip its drain. When a detached
    * child ends (or is SIGKILLed), its whole process group gets SIGKILL, so
-   * nothing it started outlives it. The price: if the supervisor itself is
-   * SIGKILLed, its children keep running. Ignored on Windows. Default: `true`.
+   * nothing it started outlives it. The price: a SIGKILLed supervisor cannot
+   * take its children down with it; they learn of it through the
+   * {@linkcode SupervisorOptions.lifeline}. Ignored on Windows. Default: `true`.
    */
   detached?: boolean;
   /**
@@ -177,7 +178,9 @@ const encoder = new TextEncoder();
  * - A child that exits 0 on its own has **completed**: it is not restarted.
  *   When every child has completed, {@linkcode Supervisor.done} resolves with
  *   reason `"completed"`.
- * - A child over its restart limit, or one that cannot be spawned, **fails**
+ * - A child over its restart limit, one exiting with a
+ *   {@linkcode RestartPolicy.fatalExitCodes | fatal exit code}, or one that
+ *   cannot be spawned, **fails**
  *   the supervisor: the other children are stopped as by `close()` and
  *   `done()` rejects with a {@linkcode SupervisorError}
  *   (`SUPERVISOR_CHILD_FAILED` or `SUPERVISOR_SPAWN`).
@@ -229,9 +232,10 @@ export class Supervisor implements AsyncDisposable {
    */
   constructor(children: readonly SupervisedChild[], options: SupervisorOptions = {}) {
     checkChildren(children);
+    const initialDelayMs = options.restart?.initialDelayMs ?? 250;
     this.#policy = {
-      initialDelayMs: options.restart?.initialDelayMs ?? 250,
-      maxDelayMs: options.restart?.maxDelayMs ?? 15_000,
+      initialDelayMs,
+      maxDelayMs: options.restart?.maxDelayMs ?? Math.max(15_000, initialDelayMs),
       factor: options.restart?.factor ?? 2,
       jitter: options.restart?.jitter ?? 0.2,
       maxRestarts: options.restart?.maxRestarts ?? 5,
