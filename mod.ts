@@ -161,3 +161,40 @@ export type {
 } from "./src/bus/mod.ts";
 export { LatencyRecorder } from "./src/metrics/mod.ts";
 export type { LatencySummary } from "./src/metrics/mod.ts";
+export {
+  currentRuntime,
+  formatSupervisorEvent,
+  onShutdownSignals,
+  PERMISSION_KINDS,
+  permissionFlags,
+  selfCommand,
+  Supervisor,
+  SupervisorError,
+} from "./src/supervisor/mod.ts";
+export type {
+  ChildCompletedEvent,
+  ChildExitedEvent,
+  ChildGaveUpEvent,
+  ChildOutputLine,
+  ChildRestartingEvent,
+  ChildStartedEvent,
+  ChildStoppingEvent,
+  ChildSummary,
+  PermissionKind,
+  ProcessRestartPolicy,
+  SelfCommand,
+  SelfCommandOptions,
+  SelfRuntime,
+  ShutdownReason,
+  ShutdownSignal,
+  ShutdownSignals,
+  ShutdownSignalsOptions,
+  SupervisedChild,
+  SupervisorCloseOptions,
+  SupervisorErrorCode,
+  SupervisorErrorOptions,
+  SupervisorEvent,
+  SupervisorFinishedEvent,
+  SupervisorOptions,
+  SupervisorOutcome,
+} from "./src/supervisor/mod.ts";

@@ -9,7 +9,7 @@ import type { TopologyErrorCode } from "../topology/mod.ts";
 
 /**
  * Exit codes of the `mycelium` binary. Topology errors use 10–19; later
- * concepts take their own decade (codec 20, transport 30, bus 40) through
+ * concepts take their own decade (codec 20, transport 30, bus 40, supervisor 50) through
  * {@linkcode EXIT_CODE_BY_PREFIX}.
  */
 export const EXIT_CODES = {
@@ -38,6 +38,7 @@ export const EXIT_CODE_BY_PREFIX: Readonly<Record<string, number>> = {
   CODEC_: 20,
   TRANSPORT_: 30,
   BUS_: 40,
+  SUPERVISOR_: 50,
 };
 
 /**

@@ -36,7 +36,7 @@ export {
 export {
   type ChildOutputLine,
   type ChildSummary,
-  type RestartPolicy,
+  type ProcessRestartPolicy,
   type SupervisedChild,
   Supervisor,
   type SupervisorCloseOptions,

@@ -34,7 +34,7 @@ export interface SupervisedChild {
  * makes the supervisor give up on the child and fail. Restarts older than the
  * window are forgotten, which also brings the delay back down.
  */
-export interface RestartPolicy {
+export interface ProcessRestartPolicy {
   /** Delay before the first restart, in ms. Default: 250. */
   initialDelayMs?: number;
   /** Longest delay, in ms. Default: 15 000 (or `initialDelayMs`, if that is longer). */
@@ -93,8 +93,8 @@ export interface SupervisorOptions {
   onOutput?: (line: ChildOutputLine) => void;
   /** Receives every {@linkcode SupervisorEvent}. A callback that throws is ignored. Default: none. */
   onEvent?: (event: SupervisorEvent) => void;
-  /** Restart backoff and limit (see {@linkcode RestartPolicy} for defaults). */
-  restart?: RestartPolicy;
+  /** Restart backoff and limit (see {@linkcode ProcessRestartPolicy} for defaults). */
+  restart?: ProcessRestartPolicy;
   /** Default deadline of {@linkcode Supervisor.close}, in ms. Default: 10 000. */
   closeDeadlineMs?: number;
   /**
@@ -179,7 +179,7 @@ const encoder = new TextEncoder();
  *   When every child has completed, {@linkcode Supervisor.done} resolves with
  *   reason `"completed"`.
  * - A child over its restart limit, one exiting with a
- *   {@linkcode RestartPolicy.fatalExitCodes | fatal exit code}, or one that
+ *   {@linkcode ProcessRestartPolicy.fatalExitCodes | fatal exit code}, or one that
  *   cannot be spawned, **fails**
  *   the supervisor: the other children are stopped as by `close()` and
  *   `done()` rejects with a {@linkcode SupervisorError}
@@ -206,7 +206,7 @@ export class Supervisor implements AsyncDisposable {
   readonly #output: "piped" | "inherit" | "null";
   readonly #onOutput: (line: ChildOutputLine) => void;
   readonly #onEvent: ((event: SupervisorEvent) => void) | undefined;
-  readonly #policy: Required<RestartPolicy>;
+  readonly #policy: Required<ProcessRestartPolicy>;
   readonly #closeDeadlineMs: number;
   readonly #detached: boolean;
   readonly #lifeline: boolean;
@@ -593,7 +593,7 @@ function checkChildren(children: readonly SupervisedChild[]): void {
 }
 
 function checkOptions(
-  policy: Required<RestartPolicy>,
+  policy: Required<ProcessRestartPolicy>,
   closeDeadlineMs: number,
   maxLineLength: number,
 ): void {
