@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
 import type { Node, Pair } from "yaml";
 import { TopologyError, type TopologyErrorCode, type TopologyProblem } from "./topology_error.ts";
 
@@ -109,7 +109,33 @@ export class YamlSource {
             "check the YAML syntax here (indentation, ':' after keys, quotes)",
       };
     });
-    this.data = this.#errors.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
+    this.data = this.#errors.length === 0 ? this.#toData(doc, file) : undefined;
+  }
+
+  /** The document as plain data; an alias that cannot be resolved becomes a located parse problem. */
+  #toData(doc: ReturnType<typeof parseDocument>, file: string): unknown {
+    try {
+      return doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      let at: { line: number; col: number } = { line: 0, col: 0 };
+      visit(doc, {
+        Alias: (_, node) => {
+          if (at.line === 0 && node.range) at = this.#lines.linePos(node.range[0]);
+        },
+      });
+      this.#errors.push({
+        code: "TOPOLOGY_PARSE",
+        file,
+        line: at.line,
+        column: at.col,
+        path: "",
+        problem: `YAML: ${e.message.split("\n")[0]}`,
+        fix:
+          "define the anchor (&name) before the alias (*name) that uses it, or write the value out",
+      });
+      return undefined;
+    }
   }
 
   #errors: TopologyProblem[];

@@ -263,7 +263,7 @@ Deno.test("mycelium topology prints the groups and each route with transport and
     r.stdout,
     /^order_executor +audit_trail +tcp +100µs .*performance\.compliance_latency/m,
   );
-  assert.match(r.stdout, /^risk_manager +arbitrage_strategy +tcp +27µs .*default tcp cost/m);
+  assert.match(r.stdout, /^risk_manager +order_executor +tcp +27µs .*default tcp cost/m);
 });
 
 Deno.test("mycelium topology --json gives the same table as data", async () => {
@@ -271,7 +271,7 @@ Deno.test("mycelium topology --json gives the same table as data", async () => {
   assert.equal(r.code, 0, r.stderr);
   const data = JSON.parse(r.stdout);
   assert.equal(data.mode, "distributed");
-  assert.equal(data.routes.length, 9);
+  assert.equal(data.routes.length, 8);
   assert.ok(data.routes.every((route: { transport: string }) => route.transport === "tcp"));
   const toExecutor = data.routes.find((route: { to: string }) => route.to === "order_executor");
   assert.equal(toExecutor.expectedLatencyNs, 80_000);

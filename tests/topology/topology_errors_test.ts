@@ -81,6 +81,20 @@ Deno.test("TOPOLOGY_PARSE: a tab used for indentation is refused with the fix", 
   });
 });
 
+Deno.test("TOPOLOGY_PARSE: an alias whose anchor is missing names the alias and the fix", () => {
+  assertProblem(
+    yaml("topology:", "  mode: hybrid", "  process_groups:", "    a: { actors: [*rder_executor] }"),
+    {
+      code: "TOPOLOGY_PARSE",
+      line: 4,
+      column: 19,
+      path: "",
+      problem: /YAML: .*alias/,
+      fix: /define the anchor/,
+    },
+  );
+});
+
 Deno.test("TOPOLOGY_PARSE: a key written twice names the second one and the first one's line", () => {
   assertProblem(
     yaml(
