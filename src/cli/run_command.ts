@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { loadTopology } from "../topology/mod.ts";
+import { loadTopology, type Topology, TopologyResolver } from "../topology/mod.ts";
 import { PIPELINE_ACTORS } from "../pipeline/actors.ts";
 import { readSwapFile } from "../pipeline/market.ts";
 import { type PipelineSummary, runPipeline } from "../pipeline/pipeline.ts";
@@ -25,6 +25,8 @@ export interface RunCommandOptions {
   swaps: number;
   /** Seed of the market. */
   seed: number;
+  /** Swaps per second; default as fast as the pipeline takes them. */
+  rate?: number | undefined;
   /** Path of the audit file (created or truncated). */
   audit: string;
   /** Swap file (V2Swap frames) to replay instead of generating swaps. */
@@ -114,6 +116,85 @@ export function formatSummary(s: PipelineSummary, audit: string, checksum: strin
   return lines.join("\n");
 }
 
+/** One declared route's latency budget against what the run measured. */
+export interface BudgetCheck {
+  readonly from: string;
+  readonly to: string;
+  readonly transport: string;
+  /** Budget in ns, and the key that set it. */
+  readonly budgetNs: number;
+  readonly budgetKey: string;
+  /** Measured at the receiver (mailbox wait + handling), in ns. */
+  readonly p50Ns: number;
+  readonly p99Ns: number;
+  /** Whether the 99th percentile is within the budget. */
+  readonly ok: boolean;
+}
+
+/**
+ * Compares each declared route that has a latency budget with the latency
+ * measured at its receiving actor. The receiver's figure covers every sender
+ * that reaches it, which for the pipeline is one sender per route.
+ */
+export function checkBudgets(topology: Topology, summary: PipelineSummary): BudgetCheck[] {
+  const byActor = new Map(summary.actors.map((a) => [a.name, a]));
+  const checks: BudgetCheck[] = [];
+  for (const route of new TopologyResolver(topology).routeTable()) {
+    const measured = byActor.get(route.to);
+    if (route.latencyBudget === undefined || measured === undefined) continue;
+    checks.push({
+      from: route.from,
+      to: route.to,
+      transport: route.transport,
+      budgetNs: route.latencyBudget.value,
+      budgetKey: route.latencyBudget.key,
+      p50Ns: measured.p50Ns,
+      p99Ns: measured.p99Ns,
+      ok: measured.p99Ns <= route.latencyBudget.value,
+    });
+  }
+  return checks;
+}
+
+function formatBudgets(checks: readonly BudgetCheck[], paced: boolean): string {
+  if (checks.length === 0) return "budgets: the topology declares no latency budget for its routes";
+  const over = checks.filter((c) => !c.ok).length;
+  return [
+    `budgets: ${
+      checks.length - over
+    } of ${checks.length} declared routes within their latency budget (p99 at the receiver)`,
+    ...(paced ? [] : [
+      "  (measured at full load, so queueing counts; --rate N measures at a set pace)",
+    ]),
+    formatTable([
+      ["from", "to", "config transport", "budget", "set by", "p50", "p99", "verdict"],
+      ...checks.map((c) => [
+        c.from,
+        c.to,
+        c.transport,
+        latency(c.budgetNs),
+        c.budgetKey,
+        latency(c.p50Ns),
+        latency(c.p99Ns),
+        c.ok ? "ok" : "OVER",
+      ]),
+    ]),
+  ].join("\n");
+}
+
+/**
+ * `mycelium validate --measure`: runs the reference pipeline here for two
+ * seconds at 2,000 swaps/s (no audit file) and fails when a declared route's
+ * p99 latency is over its budget.
+ */
+export async function measureCommand(config: string, io: CliIo): Promise<number> {
+  const topology = await loadTopology(config, { knownActors: PIPELINE_ACTORS });
+  const summary = await runPipeline({ audit: { write() {} }, swaps: 4_000, rate: 2_000 });
+  const checks = checkBudgets(topology, summary);
+  io.out(formatBudgets(checks, true));
+  return checks.every((c) => c.ok) ? EXIT_CODES.OK : EXIT_CODES.FAILED;
+}
+
 /** Runs `mycelium run`. SIGINT/SIGTERM stop production and drain what is in flight. */
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<number> {
   const topology = await loadTopology(options.config, { knownActors: PIPELINE_ACTORS });
@@ -144,6 +225,7 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
       swaps: options.swaps,
       seed: options.seed,
       faithful: options.faithful,
+      ...(options.rate === undefined ? {} : { rate: options.rate }),
       signal: controller.signal,
       ...(replay === undefined ? {} : { replay }),
     });
@@ -163,5 +245,7 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
       `${options.faithful ? ", faithful" : ""}); ${source}`,
   );
   io.out(formatSummary(summary, options.audit, await sha256Hex(options.audit)));
+  io.out("");
+  io.out(formatBudgets(checkBudgets(topology, summary), options.rate !== undefined));
   return summary.completed ? EXIT_CODES.OK : EXIT_CODES.FAILED;
 }

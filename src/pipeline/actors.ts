@@ -71,10 +71,13 @@ export class PolygonCollector implements Actor {
   sent = 0;
   readonly #feed: SwapFeed;
   readonly #batch: number;
+  readonly #rate: number | undefined;
+  #startedAt = 0;
   readonly handlers = [
     on(Produce, async ({ batch }, ctx) => {
       // Shutdown began: stop producing, so what is in flight can drain.
       if (ctx.signal.aborted) return;
+      if (this.#rate !== undefined) await this.#pace(ctx.signal);
       for (let i = 0; i < batch; i++) {
         const swap = this.#feed.next();
         if (swap === undefined) {
@@ -88,15 +91,37 @@ export class PolygonCollector implements Actor {
     }),
   ];
 
-  /** Creates a collector over `feed`, sending `batch` swaps per turn (default 256). */
-  constructor(feed: SwapFeed, batch = 256) {
+  /**
+   * Creates a collector over `feed`. Without `rate` it sends 256 swaps per
+   * turn as fast as the pipeline takes them; with `rate` (swaps per second)
+   * it sends a millisecond's worth per turn and waits for the schedule.
+   */
+  constructor(feed: SwapFeed, options: { rate?: number | undefined } = {}) {
     this.#feed = feed;
-    this.#batch = batch;
+    this.#rate = options.rate;
+    this.#batch = options.rate === undefined ? 256 : Math.max(1, Math.floor(options.rate / 1000));
   }
 
   /** Starts production by nudging itself. */
   start(ctx: Parameters<NonNullable<Actor["start"]>>[0]): void | Promise<void> {
+    this.#startedAt = performance.now();
     return ctx.send(ctx.name, Produce, { batch: this.#batch });
+  }
+
+  /** Waits until the schedule allows the next batch (or shutdown begins). */
+  #pace(signal: AbortSignal): Promise<void> | undefined {
+    const due = this.#startedAt + (this.sent / (this.#rate as number)) * 1000;
+    const wait = due - performance.now();
+    if (wait < 1) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, wait);
+      signal.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+    });
   }
 }
 

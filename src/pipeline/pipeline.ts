@@ -31,6 +31,8 @@ export interface PipelineOptions {
   swaps?: number;
   /** Seed of the market. Default: 1. */
   seed?: number;
+  /** Swaps per second the collector produces. Default: as fast as the pipeline takes them. */
+  rate?: number;
   /** Swaps to replay instead of generating them. */
   replay?: readonly V2Swap[];
   /** Round-trip every message through the codec, as a split deployment would. Default: false. */
@@ -91,7 +93,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
     faithful: options.faithful ?? false,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
-  const collector = new PolygonCollector(feedOf(options));
+  const collector = new PolygonCollector(feedOf(options), { rate: options.rate });
   const strategy = new ArbitrageStrategy();
   const executor = new OrderExecutor();
   const risk = new RiskManager();

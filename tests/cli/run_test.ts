@@ -48,6 +48,7 @@ Deno.test("mycelium run prints the pipeline summary and the checksum of the audi
     assert.equal(r.code, EXIT_CODES.OK, r.stderr);
     assert.match(r.stdout, /^ {2}swaps +3000$/m);
     assert.match(r.stdout, /^ {2}completed +yes; shutdown drained; 0 messages dropped/m);
+    assert.match(r.stdout, /^budgets: \d+ of 8 declared routes within their latency budget/m);
     const lines = (await Deno.readTextFile(audit)).split("\n").filter((l) => l !== "");
     assert.ok(lines.length > 0);
     assert.match(r.stdout, new RegExp(`${lines.length} lines, sha256 ${await sha256(audit)}`));
@@ -93,6 +94,46 @@ Deno.test("mycelium run refuses a split topology it cannot run yet and says how 
     assert.equal(r.code, EXIT_CODES.USAGE);
     assert.match(r.stderr, /config\/prod\.yaml is a hybrid topology/);
     assert.match(r.stderr, /fix: add --mode monolith/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function validateMeasure(config: string, dir: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      `--allow-write=${dir}`,
+      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+      "cli.ts",
+      "validate",
+      config,
+      "--measure",
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("validate --measure passes within generous budgets and fails, naming the route, over tight ones", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_measure_" });
+  try {
+    const dev = await Deno.readTextFile(`${ROOT}config/dev.yaml`);
+    assert.match(dev, /expected_latency: "200ns"/);
+    await Deno.writeTextFile(`${dir}/loose.yaml`, dev.replace('"200ns"', '"10s"'));
+    await Deno.writeTextFile(`${dir}/tight.yaml`, dev.replace('"200ns"', '"1ns"'));
+    const loose = await validateMeasure(`${dir}/loose.yaml`, dir);
+    assert.equal(loose.code, EXIT_CODES.OK, loose.stdout + loose.stderr);
+    assert.match(loose.stdout, /budgets: 8 of 8 declared routes within their latency budget/);
+    const tight = await validateMeasure(`${dir}/tight.yaml`, dir);
+    assert.equal(tight.code, EXIT_CODES.FAILED);
+    assert.match(tight.stdout, /budgets: 0 of 8 declared routes within/);
+    assert.match(tight.stdout, /^polygon_collector +market_relay +channel +1 ns .*OVER$/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
