@@ -52,6 +52,7 @@ export interface CodecErrorOptions {
  * ```
  */
 export class CodecError extends MyceliumError {
+  /** What went wrong; see {@linkcode CodecErrorCode}. */
   declare readonly code: CodecErrorCode;
   /** Byte offset of the problem in the buffer given to the codec, or -1 when not about bytes. */
   readonly offset: number;

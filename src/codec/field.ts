@@ -52,6 +52,40 @@ function fixed<V>(kind: FieldKind, size: number): Field<V> {
 /** Largest byte length of a fixed-size `bytes(n)` field. */
 export const MAX_FIXED_BYTES = 4096;
 
+/** The builders of {@linkcode field}. */
+export interface FieldBuilders {
+  /** Unsigned 8-bit integer. */
+  u8(): Field<number>;
+  /** Unsigned 16-bit integer. */
+  u16(): Field<number>;
+  /** Unsigned 32-bit integer. */
+  u32(): Field<number>;
+  /** Unsigned 64-bit integer, as a bigint. */
+  u64(): Field<bigint>;
+  /** Signed 8-bit integer. */
+  i8(): Field<number>;
+  /** Signed 16-bit integer. */
+  i16(): Field<number>;
+  /** Signed 32-bit integer. */
+  i32(): Field<number>;
+  /** Signed 64-bit integer, as a bigint. */
+  i64(): Field<bigint>;
+  /** 32-bit IEEE float. */
+  f32(): Field<number>;
+  /** 64-bit IEEE float. */
+  f64(): Field<number>;
+  /** Boolean, one byte: 0 or 1. */
+  bool(): Field<boolean>;
+  /** Unsigned 256-bit integer, as a bigint (32 bytes, little-endian). */
+  u256(): Field<bigint>;
+  /** Fixed-size byte array of `length` bytes (1 to 4096), e.g. `bytes(20)` for an address. */
+  bytes(length: number): Field<Uint8Array>;
+  /** Variable-length UTF-8 string. */
+  string(): Field<string>;
+  /** Variable-length byte string. */
+  varBytes(): Field<Uint8Array>;
+}
+
 /**
  * Builders for field descriptors.
  *
@@ -67,7 +101,7 @@ export const MAX_FIXED_BYTES = 4096;
  * if (amount.size !== 32) throw new Error("a u256 takes 32 bytes");
  * ```
  */
-export const field = Object.freeze({
+export const field: FieldBuilders = Object.freeze({
   /** Unsigned 8-bit integer. */
   u8: (): Field<number> => fixed("u8", 1),
   /** Unsigned 16-bit integer. */

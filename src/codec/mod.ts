@@ -7,7 +7,7 @@
 export { CodecError } from "./codec_error.ts";
 export type { CodecErrorCode, CodecErrorOptions } from "./codec_error.ts";
 export { field, MAX_FIXED_BYTES } from "./field.ts";
-export type { Field, FieldKind, Fields, FieldValue, Infer } from "./field.ts";
+export type { Field, FieldBuilders, FieldKind, Fields, FieldValue, Infer } from "./field.ts";
 export { defineMessage, MessageType } from "./message_type.ts";
 export type { Message, MessageOf, MessageTypeOptions, MessageView } from "./message_type.ts";
 export { Registry } from "./registry.ts";
@@ -24,3 +24,4 @@ export {
   isUserTypeId,
   WIRE_VERSION,
 } from "./wire.ts";
+export type { ControlFrame, HeaderOffsets } from "./wire.ts";

@@ -17,8 +17,24 @@ export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 /** Largest body length the header can express. */
 export const MAX_BODY_LENGTH = 0xffff_ffff;
 
+/** Byte offsets of the frame header's fields. */
+export interface HeaderOffsets {
+  /** u8 magic byte, `0x4D`. */
+  readonly magic: number;
+  /** u8 wire version. */
+  readonly version: number;
+  /** u16 message type id. */
+  readonly typeId: number;
+  /** u16 flags for the link layer. */
+  readonly flags: number;
+  /** u16 bytes of the fixed block the writer wrote. */
+  readonly fixedLength: number;
+  /** u32 bytes after the header. */
+  readonly bodyLength: number;
+}
+
 /** Offsets of the header fields. */
-export const HEADER_OFFSET = Object.freeze({
+export const HEADER_OFFSET: HeaderOffsets = Object.freeze({
   magic: 0,
   version: 1,
   typeId: 2,
@@ -30,8 +46,19 @@ export const HEADER_OFFSET = Object.freeze({
 /** Smallest type id reserved for control frames; user types use 1 to 0xFEFF. */
 export const FIRST_CONTROL_TYPE_ID = 0xff00;
 
+/** Names of the control frames. */
+export type ControlFrame =
+  | "handshake"
+  | "handshakeAck"
+  | "auth"
+  | "heartbeat"
+  | "announce"
+  | "envelope"
+  | "error"
+  | "close";
+
 /** Type ids reserved for the link layer's control frames. */
-export const CONTROL_TYPE_ID = Object.freeze({
+export const CONTROL_TYPE_ID: Readonly<Record<ControlFrame, number>> = Object.freeze({
   /** Opens a link: protocol version, identity, schema fingerprints. */
   handshake: 0xff01,
   /** Answers a handshake. */
