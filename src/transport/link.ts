@@ -710,13 +710,8 @@ export class Link implements AsyncDisposable {
     const previous = this.#runner;
     this.#runner = (async () => {
       const error = await this.#pump(s);
-      if (!this.#closing && error.code !== "TRANSPORT_CLOSED") {
-        this.#log.warn("accepted link lost its connection", {
-          identity: this.#identity,
-          peer: this.#peer,
-          error,
-        });
-      }
+      // A peer that breaks the protocol is not waited for: its link closes for good.
+      if (error.code === "TRANSPORT_PROTOCOL" && s.error === error) this.#finish(error);
       await previous;
     })();
   }
@@ -773,12 +768,12 @@ export class Link implements AsyncDisposable {
         const n = await s.stream.read(splitter.reserve(READ_MIN));
         if (s.closed) break;
         if (n === null) {
+          const partial = splitter.buffered;
           error = new TransportError(
             "TRANSPORT_CLOSED",
-            `peer '${this.#peer}' closed the connection`,
-            {
-              peer: this.#peer,
-            },
+            `peer '${this.#peer}' closed the connection` +
+              (partial > 0 ? ` mid-frame (${partial} bytes of an unfinished frame dropped)` : ""),
+            { peer: this.#peer },
           );
           break;
         }
