@@ -107,6 +107,14 @@ export class Outbox {
     this.#at = end;
   }
 
+  /** Bytes of the segment {@linkcode take} would return next, or -1. */
+  nextSize(): number {
+    const seg = this.#resend < this.#inflight.length
+      ? this.#inflight[this.#resend]
+      : this.#pending[0];
+    return seg === undefined ? -1 : seg.end - seg.start;
+  }
+
   /** The next segment to write: a resend first, else the oldest pending one. */
   take(): Segment | undefined {
     if (this.#resend < this.#inflight.length) return this.#inflight[this.#resend++];

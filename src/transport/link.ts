@@ -200,6 +200,8 @@ const DROPPED = 1;
 const FULL = 2;
 const READ_MIN = 16 * 1024;
 const ACK_EVERY = 512;
+/** Data segments up to this size share a write with pending control frames. */
+const COMBINE_MAX = 16 * 1024;
 const NOOP_HANDLER: LinkHandler = { message() {} };
 const NAME_SEPARATOR = "\n";
 
@@ -335,6 +337,7 @@ export class Link implements AsyncDisposable {
   #ctlSpare = new Uint8Array(4096);
   #ctlAt = 0;
   #hbAt = -1;
+  #scratch = new Uint8Array(0);
 
   // Outbound names.
   readonly #nameIds = new Map<string, number>();
@@ -1124,6 +1127,18 @@ export class Link implements AsyncDisposable {
           this.#ctl = spare;
           this.#ctlAt = 0;
           this.#hbAt = -1;
+          // A small data segment rides in the same write (one syscall for ack + reply).
+          const next = this.#outbox.nextSize();
+          if (next > 0 && next <= COMBINE_MAX) {
+            const seg = this.#outbox.take()!;
+            const n = bytes.length + next;
+            if (this.#scratch.length < n) {
+              this.#scratch = new Uint8Array(Math.max(n, 2 * COMBINE_MAX));
+            }
+            this.#scratch.set(bytes);
+            this.#scratch.set(seg.buf.subarray(seg.start, seg.end), bytes.length);
+            bytes = this.#scratch.subarray(0, n);
+          }
         } else {
           const seg = this.#outbox.take();
           if (seg === undefined) break;
