@@ -38,6 +38,9 @@ function isEnvelope(b: Uint8Array, p: number): boolean {
   return b[p + 2] === ENVELOPE_LO && b[p + 3] === ENVELOPE_HI;
 }
 
+/** Slabs kept for reuse: allocating (and zeroing) 256 KiB costs more than encoding into it. */
+const MAX_SPARE_SLABS = 4;
+
 /** The outbound buffer. Not exported from the package. */
 export class Outbox {
   readonly max: number;
@@ -50,6 +53,8 @@ export class Outbox {
   #retained = 0;
   #messages = 0;
   #nextSeq = 0;
+  #acked = 0;
+  #spare: Uint8Array[] = [];
 
   constructor(max: number, slabSize: number) {
     this.max = max;
@@ -80,7 +85,9 @@ export class Outbox {
   /** A slab with `need` free bytes at {@linkcode at}. */
   slab(need: number): Uint8Array {
     if (this.#slab.length - this.#at < need) {
-      this.#slab = new Uint8Array(Math.max(this.#slabSize, need));
+      this.#slab = need <= this.#slabSize
+        ? this.#spare.pop() ?? new Uint8Array(this.#slabSize)
+        : new Uint8Array(need);
       this.#at = 0;
     }
     return this.#slab;
@@ -127,25 +134,41 @@ export class Outbox {
     return seg;
   }
 
-  /** The peer has `count` data frames of this stream: release them. */
+  /**
+   * The peer has `count` data frames of this stream: release the segments it
+   * has whole. A partly acknowledged segment is kept (and counted) until it is
+   * whole or a reconnect needs the exact split, so acknowledging costs nothing
+   * per frame.
+   */
   ack(count: number): void {
+    if (count > this.#acked) this.#acked = count;
     const inflight = this.#inflight;
     let shifted = 0;
     while (inflight.length > shifted) {
       const seg = inflight[shifted]!;
-      if (seg.seq + seg.frames <= count) {
-        this.#retained -= seg.end - seg.start;
-        this.#messages -= seg.messages;
-        shifted++;
-        continue;
+      if (seg.seq + seg.frames > count) break;
+      this.#retained -= seg.end - seg.start;
+      this.#messages -= seg.messages;
+      shifted++;
+      // The peer has every byte of this slab that any segment points to: reuse it.
+      const next = inflight[shifted] ?? this.#pending[0];
+      if (
+        seg.buf !== this.#slab && next?.buf !== seg.buf && seg.buf.length === this.#slabSize &&
+        this.#spare.length < MAX_SPARE_SLABS
+      ) {
+        this.#spare.push(seg.buf);
       }
-      if (seg.seq < count) this.#advance(seg, count - seg.seq);
-      break;
     }
     if (shifted > 0) {
       inflight.splice(0, shifted);
       this.#resend = Math.max(0, this.#resend - shifted);
     }
+  }
+
+  /** Trims the acknowledged frames off a partly acknowledged head segment. */
+  #settle(): void {
+    const head = this.#inflight[0];
+    if (head !== undefined && head.seq < this.#acked) this.#advance(head, this.#acked - head.seq);
   }
 
   /**
@@ -154,13 +177,16 @@ export class Outbox {
    * unacknowledged frame is numbered again from 0 and written again.
    */
   resume(received: number): void {
+    this.#settle();
     if (received >= 0) {
       this.ack(received);
+      this.#settle();
       const head = this.#inflight[0];
       this.#nextSeq = head === undefined ? received : head.seq;
     } else {
       this.#nextSeq = 0;
     }
+    this.#acked = received >= 0 ? received : 0;
     for (const seg of this.#inflight) {
       seg.seq = this.#nextSeq;
       this.#nextSeq += seg.frames;
@@ -191,6 +217,7 @@ export class Outbox {
 
   /** Forgets everything (the link closed for good); returns the messages that were held. */
   clear(): number {
+    this.#settle();
     const lost = this.#messages;
     this.#pending = [];
     this.#inflight = [];
