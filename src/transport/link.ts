@@ -1118,7 +1118,6 @@ export class Link implements AsyncDisposable {
   async #writeLoop(s: Session): Promise<void> {
     try {
       while (s === this.#session && s.open) {
-        if (this.#received > this.#ackedReceived && this.#outbox.hasWork) this.#queueAck();
         let bytes: Uint8Array;
         if (this.#ctlAt > 0) {
           bytes = this.#ctl.subarray(0, this.#ctlAt);
@@ -1144,7 +1143,8 @@ export class Link implements AsyncDisposable {
           if (seg === undefined) break;
           bytes = seg.buf.subarray(seg.start, seg.end);
         }
-        await writeAll(s.stream, bytes);
+        const n = await s.stream.write(bytes);
+        if (n < bytes.length) await writeAll(s.stream, bytes.subarray(n));
         s.lastSentAt = Date.now();
       }
     } catch (e) {
