@@ -338,6 +338,8 @@ export class Link implements AsyncDisposable {
   #ctlAt = 0;
   #hbAt = -1;
   #scratch = new Uint8Array(0);
+  readonly #f64 = new Float64Array(1);
+  readonly #f64Bytes = new Uint8Array(this.#f64.buffer);
 
   // Outbound names.
   readonly #nameIds = new Map<string, number>();
@@ -1070,7 +1072,9 @@ export class Link implements AsyncDisposable {
   #queueAck(): void {
     if (this.#session?.open !== true) return;
     if (this.#hbAt >= 0) {
-      new DataView(this.#ctl.buffer).setFloat64(this.#hbAt + 12, this.#received, true);
+      // Update the queued heartbeat's count in place (f64, little-endian, after the header).
+      this.#f64[0] = this.#received;
+      this.#ctl.set(this.#f64Bytes, this.#hbAt + 12);
     } else {
       this.#hbAt = this.#ctlAt;
       this.#ctlWrite(Heartbeat, { received: this.#received });
