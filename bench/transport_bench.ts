@@ -10,6 +10,12 @@
  * - `round trip <kind>`: one message out, its echo back. Baseline: raw socket
  *   ping-pong of one 144-byte frame.
  *
+ * - the same two measurements through NATS (a `nats-server` on 127.0.0.1
+ *   started by this file, client `@nats-io/transport-node`), the peer a user
+ *   would otherwise pick. Skipped, with a note, when `nats-server` is not
+ *   installed (Debian: `apt-get install -y nats-server`). The NATS publisher
+ *   sends one pre-encoded frame over and over (no encode cost: in NATS's favour).
+ *
  * `deno bench` times each iteration; since one streaming iteration moves N
  * messages, messages per second = N / time per iteration. At the end the file
  * prints its own table: msg/s for streams, p50/p99 for round trips, and ratios
@@ -19,6 +25,7 @@
  *
  * @module
  */
+import { connect } from "@nats-io/transport-node";
 import { Registry } from "../src/codec/mod.ts";
 import { V2Swap } from "../src/pipeline/messages.ts";
 import { Link, WRITE_RESULT } from "../src/transport/link.ts";
@@ -29,6 +36,7 @@ import { UnixTransport } from "../src/transport/unix.ts";
 const N = 200_000;
 const FRAME = 144;
 const PEER = new URL("./_transport_peer.ts", import.meta.url).pathname;
+const NATS_PEER = new URL("./_nats_peer.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "mycelium-bench-" });
 const children: Deno.ChildProcess[] = [];
 const registry = new Registry([V2Swap]);
@@ -213,6 +221,93 @@ for (const kind of ["unix", "tcp"] as const) {
   });
 }
 
+// --- NATS -----------------------------------------------------------------------
+const natsPort = await freePort();
+let natsServer: Deno.ChildProcess | undefined;
+try {
+  natsServer = new Deno.Command("nats-server", {
+    args: ["-a", "127.0.0.1", "-p", String(natsPort)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+} catch {
+  // deno-lint-ignore no-console
+  console.log("nats-server not found: NATS rows skipped (apt-get install -y nats-server)");
+}
+if (natsServer !== undefined) {
+  children.push(natsServer);
+  const nc = await connectWithRetry(natsPort);
+  const peerChild = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-net",
+      "--allow-env",
+      NATS_PEER,
+      String(natsPort),
+      String(N),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  children.push(peerChild);
+  const reader = peerChild.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  await reader.read();
+  reader.releaseLock();
+  const frame = V2Swap.toBytes(swap);
+  let natsDone: PromiseWithResolvers<void> | undefined;
+  nc.subscribe("swaps.done", { callback: () => natsDone?.resolve() });
+  await nc.flush();
+  Deno.bench({
+    name: "NATS publish → subscriber process",
+    group: "stream tcp",
+    n: 12,
+    warmup: 3,
+    async fn(b) {
+      b.start();
+      const t0 = performance.now();
+      natsDone = Promise.withResolvers<void>();
+      for (let i = 0; i < N; i++) {
+        nc.publish("swaps", frame);
+        if ((i & 4095) === 4095) await nc.flush();
+      }
+      await natsDone.promise;
+      record("nats tcp", performance.now() - t0);
+      b.end();
+    },
+  });
+  Deno.bench({
+    name: "NATS request/reply",
+    group: "round trip tcp",
+    n: 5000,
+    warmup: 500,
+    async fn() {
+      const t0 = performance.now();
+      await nc.request("echo", frame, { timeout: 5000 });
+      sample("nats tcp", performance.now() - t0);
+    },
+  });
+}
+
+async function freePort(): Promise<number> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function connectWithRetry(port: number) {
+  for (let i = 0;; i++) {
+    try {
+      return await connect({ servers: `127.0.0.1:${port}` });
+    } catch (e) {
+      if (i > 100) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
@@ -229,6 +324,19 @@ globalThis.addEventListener("unload", () => {
         `stream ${kind}: raw floor ${(rawRate / 1e6).toFixed(2)} M msg/s, link ${
           (linkRate / 1e6).toFixed(2)
         } M msg/s (${(linkRate / rawRate).toFixed(2)}x floor)`,
+      );
+    }
+    const nats = streams.get(`nats ${kind}`);
+    if (raw && nats) {
+      const rate = nats.messages / nats.ms * 1000;
+      lines.push(`stream ${kind}: NATS ${(rate / 1e6).toFixed(2)} M msg/s`);
+    }
+    const ns = trips.get(`nats ${kind}`)?.sort((a, b) => a - b);
+    if (ns) {
+      lines.push(
+        `round trip ${kind}: NATS p50 ${(percentile(ns, 0.5) * 1000).toFixed(1)} µs p99 ${
+          (percentile(ns, 0.99) * 1000).toFixed(1)
+        } µs`,
       );
     }
     const rs = trips.get(`raw ${kind}`)?.sort((a, b) => a - b);
