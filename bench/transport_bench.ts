@@ -222,7 +222,7 @@ for (const kind of ["unix", "tcp"] as const) {
 }
 
 // --- NATS -----------------------------------------------------------------------
-const natsPort = await freePort();
+const natsPort = freePort();
 let natsServer: Deno.ChildProcess | undefined;
 try {
   natsServer = new Deno.Command("nats-server", {
@@ -290,7 +290,7 @@ if (natsServer !== undefined) {
   });
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
