@@ -102,7 +102,19 @@ for (let i = 0; i < chunkFrames; i++) V2Swap.encode(swap, chunk, i * FRAME);
 const streams = new Map<string, { messages: number; ms: number }>();
 const trips = new Map<string, number[]>();
 
+const STREAM_WARMUP = 5;
+const TRIP_WARMUP = 500;
+const calls = new Map<string, number>();
+
+/** Whether this call of `name` is past its warm-up (Deno's warm-up runs call `fn` too). */
+function measured(name: string, warmup: number): boolean {
+  const n = (calls.get(name) ?? 0) + 1;
+  calls.set(name, n);
+  return n > warmup;
+}
+
 function record(name: string, ms: number): void {
+  if (!measured(name, STREAM_WARMUP)) return;
   const r = streams.get(name) ?? { messages: 0, ms: 0 };
   r.messages += N;
   r.ms += ms;
@@ -110,6 +122,7 @@ function record(name: string, ms: number): void {
 }
 
 function sample(name: string, ms: number): void {
+  if (!measured(name, TRIP_WARMUP)) return;
   let s = trips.get(name);
   if (s === undefined) trips.set(name, s = []);
   s.push(ms);
@@ -124,7 +137,7 @@ for (const kind of ["unix", "tcp"] as const) {
     group: `stream ${kind}`,
     baseline: true,
     n: 12,
-    warmup: 3,
+    warmup: STREAM_WARMUP,
     async fn(b) {
       b.start();
       const t0 = performance.now();
@@ -156,7 +169,7 @@ for (const kind of ["unix", "tcp"] as const) {
     name: `Mycelium ${kind} link, V2Swap end to end`,
     group: `stream ${kind}`,
     n: 12,
-    warmup: 3,
+    warmup: STREAM_WARMUP,
     async fn(b) {
       b.start();
       const t0 = performance.now();
@@ -180,7 +193,7 @@ for (const kind of ["unix", "tcp"] as const) {
     group: `round trip ${kind}`,
     baseline: true,
     n: 5000,
-    warmup: 500,
+    warmup: TRIP_WARMUP,
     async fn() {
       const t0 = performance.now();
       await writeAll(rawEcho, frame);
@@ -210,7 +223,7 @@ for (const kind of ["unix", "tcp"] as const) {
     name: `Mycelium ${kind} link, V2Swap echo`,
     group: `round trip ${kind}`,
     n: 5000,
-    warmup: 500,
+    warmup: TRIP_WARMUP,
     async fn() {
       const t0 = performance.now();
       echoed = Promise.withResolvers<void>();
@@ -263,7 +276,7 @@ if (natsServer !== undefined) {
     name: "NATS publish → subscriber process",
     group: "stream tcp",
     n: 12,
-    warmup: 3,
+    warmup: STREAM_WARMUP,
     async fn(b) {
       b.start();
       const t0 = performance.now();
@@ -281,7 +294,7 @@ if (natsServer !== undefined) {
     name: "NATS request/reply",
     group: "round trip tcp",
     n: 5000,
-    warmup: 500,
+    warmup: TRIP_WARMUP,
     async fn() {
       const t0 = performance.now();
       await nc.request("echo", frame, { timeout: 5000 });
