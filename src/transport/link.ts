@@ -727,8 +727,9 @@ export class Link implements AsyncDisposable {
     if (peer.bootId !== this.#peerBoot) {
       this.#peerBoot = peer.bootId;
       this.#received = 0;
-      this.#peerNames = [""];
     }
+    // The peer announces its whole name table again on every connection.
+    this.#peerNames = [""];
     this.#ackedReceived = this.#received;
     this.#envPending = false;
     this.#peer = peer.identity;

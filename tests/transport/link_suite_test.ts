@@ -329,4 +329,43 @@ for (const kind of KINDS) {
     assert.equal((await inbox.count(1))[0]?.n, 1);
     assert.deepEqual(log.codes(), []);
   });
+
+  Deno.test(
+    `${kind.name}: a dropped connection resumes the same link; routed messages keep their names`,
+    async () => {
+      const log = new RecordingLogger();
+      const inbox = new Inbox<Seen>();
+      const up = new Inbox<string>();
+      await using listener = await LinkListener.listen(kind.make(), {
+        registry: registry(),
+        identity: "server",
+        logger: log,
+        handler: { ...recorder(inbox), up: (l) => up.push(l.peer) },
+      });
+      await using link = await Link.connect(listener.transport, {
+        registry: registry(),
+        identity: "client",
+        logger: log,
+        reconnect: { initialMs: 5, maxMs: 50 },
+      });
+      for (let n = 0; n < 10; n++) {
+        link.write(Num, { n, note: "" }, { kind: "send", to: "a", from: "b" });
+      }
+      await inbox.count(10);
+      const accepted = listener.links.get("client")!;
+      // Drop the socket under the link (as a network fault would): both sides keep their links.
+      accepted._detach("simulated network fault");
+      for (let n = 10; n < 20; n++) {
+        link.write(Num, { n, note: "" }, { kind: "send", to: "a", from: "c" });
+      }
+      await up.count(2);
+      const got = await inbox.count(20);
+      assert.deepEqual(got.map((s) => s.n), range(0, 20));
+      assert.deepEqual(got.map((s) => s.from), [...Array(10).fill("b"), ...Array(10).fill("c")]);
+      assert.ok(got.every((s) => s.to === "a" && s.kind === "send"));
+      assert.equal(listener.links.get("client"), accepted, "the same link object serves the peer");
+      assert.equal(accepted.stats.received, 20);
+      assert.deepEqual(log.codes().filter((c) => c !== "TRANSPORT_CLOSED"), []);
+    },
+  );
 }
