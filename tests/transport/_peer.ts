@@ -9,6 +9,8 @@
  *   with a publish of the same `n`. Runs until killed or stdin closes.
  * - role `pingpong`: dials, sends `count` requests, checks the replies, answers
  *   the server's own publishes back, prints `done <count> <echoed>`.
+ * - role `echo-dialer`: dials, answers every `Num` with a publish of the same
+ *   `n`, prints `ready`; runs until killed or stdin closes.
  * - role `subscriber`: dials, announces topic `numbers`, waits for `count`
  *   numbers, checks their order, prints `got <identity> <count> <sum>`.
  *
@@ -106,6 +108,20 @@ if (role === "echo") {
   await done.promise;
   await link.drained();
   say(`done ${replies} ${echoed} bad=${bad}`);
+  await link.close();
+} else if (role === "echo-dialer") {
+  const link = await Link.connect(transport(), {
+    registry: registry(),
+    identity: identity!,
+    logger: silentLogger,
+    handler: {
+      message(view, _route, l) {
+        if (Num.isView(view)) l.write(Num, { n: view.n, note: "echo" });
+      },
+    },
+  });
+  say("ready");
+  await untilStdinCloses();
   await link.close();
 } else if (role === "subscriber") {
   let next = 0;

@@ -231,3 +231,35 @@ Deno.test("unix: a killed and restarted peer gets the messages sent during the o
   assert.equal(link.stats.undelivered, 0);
   assert.equal((await peer.stop()).code, 0);
 });
+
+Deno.test("tcp: a dialing peer killed and restarted gets what the listener sent it meanwhile, in order", async () => {
+  const log = new RecordingLogger();
+  const echoes = new Inbox<Seen>();
+  const ups = new Inbox<string>();
+  await using listener = await LinkListener.listen(new TcpTransport({ port: 0 }), {
+    registry: registry(),
+    identity: "hub",
+    logger: log,
+    handler: { ...recorder(echoes), up: (l) => ups.push(l.peer) },
+  });
+  const port = address("tcp", listener.transport);
+  let peer = new Peer("echo-dialer", "tcp", port, "worker");
+  await peer.line();
+  await ups.count(1);
+  const link = listener.links.get("worker")!;
+  for (let n = 0; n < 50; n++) link.write(Num, { n, note: "" });
+  await echoes.count(50);
+  await link.drained();
+  const down = log.waitFor((e) => e.message === "link connection ended");
+  await peer.kill();
+  await down;
+  assert.equal(link.state, "away");
+  for (let n = 50; n < 100; n++) link.write(Num, { n, note: "" });
+  peer = new Peer("echo-dialer", "tcp", port, "worker");
+  await peer.line();
+  const got = await echoes.count(100);
+  assert.deepEqual(got.map((s) => s.n), range(0, 100));
+  assert.equal(listener.links.get("worker"), link, "the restarted peer got its link back");
+  assert.equal(link.stats.reconnects, 1);
+  assert.equal((await peer.stop()).code, 0);
+});
