@@ -180,7 +180,7 @@ export interface LinkStats {
 }
 
 /** Results of {@linkcode Link.write}. */
-export const WRITE_RESULT = Object.freeze({
+export const WRITE_RESULT: Readonly<{ queued: 0; dropped: 1; full: 2 }> = Object.freeze({
   /** The message is in the buffer. */
   queued: 0,
   /** The overflow policy dropped a message (counted in `stats.dropped`). */

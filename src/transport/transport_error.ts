@@ -55,6 +55,7 @@ export interface TransportErrorOptions {
  * ```
  */
 export class TransportError extends MyceliumError {
+  /** What failed; branch on this, never on the message. */
   declare readonly code: TransportErrorCode;
   /** The peer's process identity, or `undefined` before the handshake told it. */
   readonly peer: string | undefined;
