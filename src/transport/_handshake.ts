@@ -38,6 +38,8 @@ export interface PeerHello {
   readonly identity: string;
   readonly bootId: number;
   readonly maxFrameSize: number;
+  /** Type ids the peer knows. */
+  readonly types: ReadonlySet<number>;
 }
 
 /** The receive state a side reports: frames held from the peer's boot `ref`. */
@@ -204,24 +206,31 @@ function checkHello(reader: HandshakeReader, at: number, side: HandshakeSide): P
       { peer: hello.identity },
     );
   }
-  checkSchemas(side.registry, side.identity, hello.identity, hello.types);
-  return { identity: hello.identity, bootId: hello.bootId, maxFrameSize: hello.maxFrameSize };
+  const types = checkSchemas(side.registry, side.identity, hello.identity, hello.types);
+  return {
+    identity: hello.identity,
+    bootId: hello.bootId,
+    maxFrameSize: hello.maxFrameSize,
+    types,
+  };
 }
 
 /**
  * Refuses a peer that knows a shared type id or name with another schema,
- * naming the type and both sides.
+ * naming the type and both sides. Returns the ids the peer knows.
  */
 export function checkSchemas(
   registry: Registry,
   local: string,
   remote: string,
   lines: string,
-): void {
-  if (lines === "") return;
+): Set<number> {
+  const ids = new Set<number>();
+  if (lines === "") return ids;
   for (const line of lines.split("\n")) {
     const [idText, name, fp] = line.split(" ");
     const id = Number(idText);
+    ids.add(id);
     const mine: MessageType | undefined = registry.get(id) ??
       (name === undefined ? undefined : registry.byName(name));
     if (mine === undefined) continue;
@@ -235,6 +244,7 @@ export function checkSchemas(
       );
     }
   }
+  return ids;
 }
 
 const LABELS = {

@@ -349,6 +349,10 @@ export class Link implements AsyncDisposable {
 
   // Inbound state.
   #peerBoot = 0;
+  #peerMaxFrame: number;
+  #peerTypes: ReadonlySet<number> | undefined;
+  /** The type of the last write, already checked against the peer's types. */
+  #knownType: MessageType | undefined;
   #received = 0;
   #ackedReceived = 0;
   #peerNames: string[] = [""];
@@ -386,6 +390,7 @@ export class Link implements AsyncDisposable {
     this.#slabSize = options.slabSize ?? 256 * 1024;
     this.#outbox = new Outbox(options.maxBufferedBytes ?? 8 * 1024 * 1024, this.#slabSize);
     this.#maxFrame = options.registry.maxFrameSize;
+    this.#peerMaxFrame = this.#maxFrame;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#peerTimeoutMs = options.peerTimeoutMs ?? 5000;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
@@ -474,7 +479,9 @@ export class Link implements AsyncDisposable {
    * `wait` and no room: nothing queued; `await link.room()` and retry).
    *
    * @throws {TransportError} `TRANSPORT_CLOSED`; `TRANSPORT_BUFFER_FULL` under
-   *   policy `error`; `TRANSPORT_FRAME_TOO_LARGE`.
+   *   policy `error`; `TRANSPORT_FRAME_TOO_LARGE` (over the buffer or the
+   *   peer's frame limit); `TRANSPORT_UNKNOWN_TYPE` (the peer's registry lacks
+   *   the type: it would refuse the frame on every reconnect).
    * @throws {CodecError} when `message` does not fit its type.
    */
   write<F extends Fields>(
@@ -484,6 +491,11 @@ export class Link implements AsyncDisposable {
   ): WriteResult {
     if (this.#state === "closed" || this.#closing) throw this.#closedError();
     const size = type.variable ? type.encodedSize(message) : 12 + type.fixedSize;
+    if (size - 12 > this.#peerMaxFrame) this.#refuse(type, size);
+    if (type !== this.#knownType) {
+      if (this.#peerTypes?.has(type.id) === false) this.#refuse(type, size);
+      this.#knownType = type;
+    }
     const need = route === undefined ? size : size + ENVELOPE_SIZE;
     const outbox = this.#outbox;
     if (!outbox.fits(need)) {
@@ -733,6 +745,9 @@ export class Link implements AsyncDisposable {
     this.#ackedReceived = this.#received;
     this.#envPending = false;
     this.#peer = peer.identity;
+    this.#peerMaxFrame = peer.maxFrameSize;
+    this.#peerTypes = peer.types;
+    this.#knownType = undefined;
     const resume = result.peerResume;
     this.#outbox.resume(resume.ref === this.#bootId ? resume.received : -1);
     this.#ackRequested = false;
@@ -998,6 +1013,24 @@ export class Link implements AsyncDisposable {
   }
 
   // ---- outbound ------------------------------------------------------------
+
+  /** A frame the peer would refuse (and refuse again on every reconnect): fail it now. */
+  #refuse(type: MessageType, size: number): never {
+    if (this.#peerTypes?.has(type.id) === false) {
+      throw new TransportError(
+        "TRANSPORT_UNKNOWN_TYPE",
+        `peer '${this.#peer}' does not know message type '${type.name}' (id ${type.id}); ` +
+          `add it to the peer's registry`,
+        { peer: this.#peer, messageType: type.name },
+      );
+    }
+    throw new TransportError(
+      "TRANSPORT_FRAME_TOO_LARGE",
+      `a ${size}-byte ${type.name} frame exceeds peer '${this.#peer}''s frame limit of ` +
+        `${this.#peerMaxFrame} bytes`,
+      { peer: this.#peer, messageType: type.name },
+    );
+  }
 
   #overflow(need: number, type: MessageType): WriteResult {
     const outbox = this.#outbox;

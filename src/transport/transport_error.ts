@@ -20,6 +20,8 @@ export type TransportErrorCode =
   | "TRANSPORT_PROTOCOL"
   /** The outbound buffer is full and the overflow policy is `error`. */
   | "TRANSPORT_BUFFER_FULL"
+  /** The peer does not know this message type (it is not in the peer's registry). */
+  | "TRANSPORT_UNKNOWN_TYPE"
   /** A single frame is larger than the outbound buffer or the peer's frame limit. */
   | "TRANSPORT_FRAME_TOO_LARGE"
   /** Too many connections are still unauthenticated; this one was refused. */

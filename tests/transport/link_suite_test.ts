@@ -368,4 +368,33 @@ for (const kind of KINDS) {
       assert.deepEqual(log.codes().filter((c) => c !== "TRANSPORT_CLOSED"), []);
     },
   );
+
+  Deno.test(`${kind.name}: refuses at once a message the peer could never accept`, async () => {
+    await using listener = await LinkListener.listen(kind.make(), {
+      registry: new Registry([Num]),
+      identity: "server",
+      logger: new RecordingLogger(),
+    });
+    await using link = await Link.connect(listener.transport, {
+      registry: registry(),
+      identity: "client",
+      logger: new RecordingLogger(),
+    });
+    const swap = {
+      poolAddress: new Uint8Array(20),
+      token0: new Uint8Array(20),
+      token1: new Uint8Array(20),
+      amountIn: new Uint8Array(32),
+      amountOut: new Uint8Array(32),
+      timestampNs: 0n,
+    };
+    assert.throws(
+      () => link.write(V2Swap, swap),
+      (e) =>
+        e instanceof TransportError && e.code === "TRANSPORT_UNKNOWN_TYPE" &&
+        e.messageType === "V2Swap",
+    );
+    assert.equal(link.write(Num, { n: 1, note: "" }), 0);
+    await link.drained();
+  });
 }
