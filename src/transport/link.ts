@@ -939,10 +939,10 @@ export class Link implements AsyncDisposable {
       case Heartbeat.id: {
         const count = Heartbeat.view(buf, p).received;
         if ((buf[p + HEADER_OFFSET.flags]! & FLAG_ACK_REQUEST) !== 0) this.#ackSoon = true;
-        const before = this.#outbox.retained;
         this.#outbox.ack(count);
         this.#ackRequested = false;
-        if (this.#outbox.retained !== before) this.#wake();
+        // Waiters re-check (and `drained` asks again if a segment is still partly unconfirmed).
+        this.#wake();
         return;
       }
       case Envelope.id: {
