@@ -1190,8 +1190,9 @@ export class Link implements AsyncDisposable {
     } finally {
       this.#writing = false;
     }
-    // Work queued while the last write finished, on a connection that is still current.
-    if (s === this.#session && s.open && (this.#ctlAt > 0 || this.#outbox.hasWork)) this.#kick();
+    // Work queued while the last write finished, or a new connection that attached meanwhile
+    // (its kick found this loop still busy): start again on the current connection.
+    if (this.#ctlAt > 0 || this.#outbox.hasWork) this.#kick();
   }
 
   #tick(): void {
