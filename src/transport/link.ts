@@ -615,6 +615,7 @@ export class Link implements AsyncDisposable {
   ): Promise<void> {
     let attempt = 0;
     let opened = false;
+    let last: TransportError | undefined;
     const stop = signal === undefined
       ? this.#stop.signal
       : AbortSignal.any([this.#stop.signal, signal]);
@@ -633,9 +634,21 @@ export class Link implements AsyncDisposable {
         error = toTransportError(e, this.#peer);
       }
       if (this.#stop.signal.aborted) break;
+      if (stop.aborted) {
+        const gaveUp = new TransportError(
+          "TRANSPORT_CONNECT",
+          `gave up connecting to ${this.#transport.address}: the caller's signal aborted` +
+            (last === undefined ? "" : ` (last error: ${last.message})`),
+          { address: this.#transport.address, cause: last ?? error },
+        );
+        if (!opened) first.reject(gaveUp);
+        this.#finish(gaveUp);
+        break;
+      }
+      last = error;
       const fatal = error.code === "TRANSPORT_AUTH" || error.code === "TRANSPORT_VERSION" ||
         error.code === "TRANSPORT_SCHEMA_MISMATCH";
-      if (fatal || this.#reconnect === false || stop.aborted) {
+      if (fatal || this.#reconnect === false) {
         if (!opened) first.reject(error);
         this.#finish(error);
         break;

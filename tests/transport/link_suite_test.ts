@@ -397,4 +397,30 @@ for (const kind of KINDS) {
     assert.equal(link.write(Num, { n: 1, note: "" }), 0);
     await link.drained();
   });
+
+  Deno.test(`${kind.name}: connect gives up when its signal aborts; close is idempotent`, async () => {
+    const listener = await LinkListener.listen(kind.make(), {
+      registry: registry(),
+      identity: "server",
+      logger: new RecordingLogger(),
+    });
+    const address = listener.transport;
+    await listener.close();
+    await listener.close();
+    const controller = new AbortController();
+    const log = new RecordingLogger();
+    const attempt = Link.connect(address, {
+      registry: registry(),
+      identity: "client",
+      logger: log,
+      reconnect: { initialMs: 5, maxMs: 20 },
+      signal: controller.signal,
+    });
+    await log.waitFor((e) => e.message === "link reconnecting");
+    controller.abort();
+    await assert.rejects(
+      attempt,
+      (e) => e instanceof TransportError && e.code === "TRANSPORT_CONNECT",
+    );
+  });
 }

@@ -64,6 +64,11 @@ class Peer {
     return await this.#finish();
   }
 
+  /** Sends a signal (SIGSTOP freezes the process with its sockets open). */
+  signal(sig: Deno.Signal): void {
+    this.#child.kill(sig);
+  }
+
   /** SIGKILL: no goodbye, no flush. */
   async kill(): Promise<void> {
     this.#child.kill("SIGKILL");
@@ -261,5 +266,34 @@ Deno.test("tcp: a dialing peer killed and restarted gets what the listener sent 
   assert.deepEqual(got.map((s) => s.n), range(0, 100));
   assert.equal(listener.links.get("worker"), link, "the restarted peer got its link back");
   assert.equal(link.stats.reconnects, 1);
+  assert.equal((await peer.stop()).code, 0);
+});
+
+Deno.test("unix: a frozen peer (SIGSTOP) is detected by heartbeats; after SIGCONT the link recovers", async () => {
+  const path = `${scratch.dir}/frozen.sock`;
+  const log = new RecordingLogger();
+  const echoes = new Inbox<Seen>();
+  const peer = new Peer("echo", "unix", path, "sleeper");
+  await peer.line();
+  const link = await Link.connect(new UnixTransport({ path }), {
+    registry: registry(),
+    identity: "parent",
+    logger: log,
+    heartbeatMs: 50,
+    peerTimeoutMs: 400,
+    handshakeTimeoutMs: 400,
+    reconnect: { initialMs: 20, maxMs: 100 },
+    handler: recorder(echoes),
+  });
+  link.write(Num, { n: 0, note: "" });
+  await echoes.count(1);
+  peer.signal("SIGSTOP");
+  const timeout = await log.waitForCode("TRANSPORT_TIMEOUT");
+  assert.equal((timeout.fields?.error as { peer?: string }).peer, "sleeper");
+  for (let n = 1; n < 20; n++) link.write(Num, { n, note: "" });
+  peer.signal("SIGCONT");
+  const got = await echoes.count(20);
+  assert.deepEqual(got.map((s) => s.n), range(0, 20));
+  await link.close();
   assert.equal((await peer.stop()).code, 0);
 });
