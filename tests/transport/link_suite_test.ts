@@ -423,4 +423,34 @@ for (const kind of KINDS) {
       (e) => e instanceof TransportError && e.code === "TRANSPORT_CONNECT",
     );
   });
+
+  Deno.test(`${kind.name}: a paused link pushes back on the sender, then delivers in order`, async () => {
+    const inbox = new Inbox<Seen>();
+    await using listener = await LinkListener.listen(kind.make(), {
+      registry: registry(),
+      identity: "server",
+      logger: new RecordingLogger(),
+      handler: recorder(inbox),
+    });
+    await using link = await Link.connect(listener.transport, {
+      registry: registry(),
+      identity: "client",
+      logger: new RecordingLogger(),
+      maxBufferedBytes: 64 * 1024,
+    });
+    link.write(Num, { n: 0, note: "" });
+    await inbox.count(1);
+    const receiving = listener.links.get("client")!;
+    receiving.pause();
+    const note = "x".repeat(100);
+    for (let n = 1; n <= 50; n++) link.write(Num, { n, note });
+    // While paused nothing is handled or acknowledged, however long we wait.
+    await assert.rejects(link.drained(AbortSignal.timeout(300)));
+    assert.equal(inbox.items.length, 1);
+    assert.ok(link.buffered > 50 * 100);
+    receiving.resume();
+    await link.drained();
+    const got = await inbox.count(51);
+    assert.deepEqual(got.map((s) => s.n), range(0, 51));
+  });
 }
