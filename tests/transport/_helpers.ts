@@ -147,11 +147,6 @@ export async function makeTestCertificate(dir: string): Promise<TestCertificate>
   return files;
 }
 
-/** Resolves when `check()` is true, re-checking after each `event` resolution. */
-export async function until(check: () => boolean, next: () => Promise<unknown>): Promise<void> {
-  while (!check()) await next();
-}
-
 /** A queue of values pushed by handlers that tests await one by one. */
 export class Inbox<T> {
   readonly items: T[] = [];
