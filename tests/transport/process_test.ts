@@ -172,15 +172,16 @@ Deno.test("unix: a child process dials us, and request/reply works from its side
   assert.equal((await child.exit()).code, 0);
 });
 
-Deno.test("tcp: three processes: a publisher fans out to two subscriber processes", async () => {
+Deno.test("tcp: three processes: a publisher fans out to two subscribers, which answer it", async () => {
   const links = new Map<string, Link>();
   const subscribed = Promise.withResolvers<void>();
+  const answers = new Inbox<Seen>();
   await using listener = await LinkListener.listen(new TcpTransport({ port: 0 }), {
     registry: registry(),
     identity: "publisher",
     logger: new RecordingLogger(),
     handler: {
-      message() {},
+      ...recorder(answers),
       announce(a, link) {
         if (a.topics.includes("numbers")) links.set(link.peer, link);
         if (links.size === 2) subscribed.resolve();
@@ -199,6 +200,11 @@ Deno.test("tcp: three processes: a publisher fans out to two subscriber processe
     `got sub-a 2000 ${sum} bad=0`,
     `got sub-b 2000 ${sum} bad=0`,
   ]);
+  const got = await answers.count(2);
+  assert.deepEqual(
+    got.map((s) => `${s.peer} ${s.kind} ${s.to} ${s.from} ${s.n} ${s.note}`).sort(),
+    [`sub-a send publisher sub-a 2000 sum ${sum}`, `sub-b send publisher sub-b 2000 sum ${sum}`],
+  );
   assert.equal((await a.exit()).code, 0);
   assert.equal((await b.exit()).code, 0);
 });
