@@ -226,7 +226,6 @@ export type {
   LinkState,
   LinkStats,
   ListenerStats,
-  LogFields as TransportLogFields,
   OutboundRoute,
   OverflowPolicy as LinkOverflowPolicy,
   ReconnectOptions,

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Fields, Infer, MessageType } from "../codec/mod.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../logger.ts";
 
 /** Options of {@linkcode Context.request}; `reply` is required. */
 export interface RequestOptions<R extends Fields = Fields> {

@@ -8,7 +8,7 @@
 export { consumedTypes, on } from "./actor.ts";
 export type { Actor, ActorSource, Handler, HandlerResult } from "./actor.ts";
 export type { Context, RequestOptions } from "./context.ts";
-export { NULL_LOGGER, sinkLogger } from "./logger.ts";
+export { NULL_LOGGER, sinkLogger } from "../logger.ts";
 export type {
   LogFields,
   Logger,
@@ -16,7 +16,7 @@ export type {
   LogRecord,
   LogSink,
   SinkLoggerOptions,
-} from "./logger.ts";
+} from "../logger.ts";
 export { DEFAULT_SUPERVISION } from "./supervision.ts";
 export type {
   ActorFailure,

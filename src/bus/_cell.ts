@@ -18,7 +18,7 @@
 import type { Fields, Infer, MessageType } from "../codec/mod.ts";
 import type { Actor, ActorSource, HandlerResult } from "../actor/actor.ts";
 import type { Context, RequestOptions } from "../actor/context.ts";
-import type { Logger } from "../actor/logger.ts";
+import type { Logger } from "../logger.ts";
 import {
   type ActorFailure,
   DEFAULT_SUPERVISION,

@@ -22,7 +22,7 @@
 import type { MessageType } from "../codec/mod.ts";
 import type { ActorSource } from "../actor/actor.ts";
 import type { RequestOptions } from "../actor/context.ts";
-import type { Logger } from "../actor/logger.ts";
+import type { Logger } from "../logger.ts";
 import type { ActorFailure } from "../actor/supervision.ts";
 import { BusError, type BusErrorCode, RequestTimeoutError } from "./bus_error.ts";
 import { Cell, type CellHost, type CellOptions, Envelope, type Sub } from "./_cell.ts";

@@ -9,7 +9,7 @@
 import type { Fields, Infer, MessageType } from "../codec/mod.ts";
 import type { ActorSource } from "../actor/actor.ts";
 import type { RequestOptions } from "../actor/context.ts";
-import { type Logger, NULL_LOGGER } from "../actor/logger.ts";
+import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { ActorFailure, SupervisionPolicy } from "../actor/supervision.ts";
 import { BusCore, type ShutdownReport } from "./_core.ts";
 import type { ActorStats, Cell } from "./_cell.ts";

@@ -8,7 +8,7 @@
 import type { Fields, Infer, MessageType } from "../codec/mod.ts";
 import type { Actor, Handler, HandlerResult } from "../actor/actor.ts";
 import type { Context, RequestOptions } from "../actor/context.ts";
-import { type Logger, NULL_LOGGER } from "../actor/logger.ts";
+import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { ActorFailure, SupervisionPolicy } from "../actor/supervision.ts";
 import type { BusCore } from "./_core.ts";
 import type { Cell, HandleFn } from "./_cell.ts";

@@ -5,18 +5,18 @@
  * @module
  */
 
-/** Structured details attached to a log line. */
-export type LogFields = Readonly<Record<string, unknown>>;
+import type { LogFields, Logger } from "../logger.ts";
 
-/** Where transports report what happened. */
-export interface TransportLogger {
-  /** Something failed (a link closed with an error, a peer was refused). */
-  error(message: string, fields?: LogFields): void;
-  /** Something recovered or was dropped (reconnects, policy drops). */
-  warn(message: string, fields?: LogFields): void;
-  /** Lifecycle events (link opened, listener started). */
-  info(message: string, fields?: LogFields): void;
-}
+export type { LogFields } from "../logger.ts";
+
+/**
+ * Where transports report what happened: the part of the project's
+ * {@linkcode Logger} they use, so the logger of a bus (or any `Logger`) can be
+ * passed as it is. `error`: something failed (a link closed with an error, a
+ * peer was refused); `warn`: something recovered or was dropped (reconnects,
+ * policy drops); `info`: lifecycle events (link opened, listener started).
+ */
+export type TransportLogger = Pick<Logger, "error" | "warn" | "info">;
 
 /**
  * A logger that writes `warn` and `error` as JSON lines to stderr and ignores
