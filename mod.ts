@@ -227,7 +227,6 @@ export type {
   LinkStats,
   ListenerStats,
   OutboundRoute,
-  OverflowPolicy as LinkOverflowPolicy,
   ReconnectOptions,
   RouteKind,
   SendOptions,

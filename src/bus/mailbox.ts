@@ -5,15 +5,10 @@
  */
 import { BusError } from "./bus_error.ts";
 
-/**
- * What a full mailbox does with one more message:
- * - `wait` (default): the sender's `send` returns a promise that resolves once
- *   there is room; senders queue in order, so FIFO per sender holds;
- * - `drop-newest`: the new message is discarded and counted;
- * - `drop-oldest`: the oldest queued message is discarded and counted;
- * - `error`: `send` throws `MailboxFullError` carrying the message.
- */
-export type OverflowPolicy = "wait" | "drop-newest" | "drop-oldest" | "error";
+import type { OverflowPolicy } from "../overflow_policy.ts";
+
+/** What a full mailbox does with one more message (`error` throws `MailboxFullError`). */
+export type { OverflowPolicy } from "../overflow_policy.ts";
 
 /** Options of a mailbox (per actor). */
 export interface MailboxOptions {

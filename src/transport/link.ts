@@ -37,11 +37,11 @@ import {
 } from "./_handshake.ts";
 import { Outbox } from "./_outbox.ts";
 import { stderrLogger, type TransportLogger } from "./logger.ts";
+import type { OverflowPolicy } from "../overflow_policy.ts";
 import type { ByteStream, Transport } from "./transport.ts";
 import { TransportError } from "./transport_error.ts";
 
-/** What a link does when its outbound buffer is full (the same policies as mailboxes). */
-export type OverflowPolicy = "wait" | "drop-newest" | "drop-oldest" | "error";
+export type { OverflowPolicy } from "../overflow_policy.ts";
 
 /** How a routed message is addressed. */
 export type RouteKind = "publish" | "send" | "request" | "reply";
