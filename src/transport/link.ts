@@ -158,7 +158,7 @@ export interface SendOptions {
 }
 
 /** Options of {@linkcode Link.close}. */
-export interface CloseOptions {
+export interface LinkCloseOptions {
   /** How long to wait for buffered messages to be acknowledged, in ms. Default: 5000. */
   drainMs?: number;
 }
@@ -603,7 +603,7 @@ export class Link implements AsyncDisposable {
    * acknowledged, says goodbye, closes the socket. Messages still buffered
    * then are counted in `stats.undelivered`. Idempotent.
    */
-  async close(options: CloseOptions = {}): Promise<void> {
+  async close(options: LinkCloseOptions = {}): Promise<void> {
     if (this.#closing || this.#state === "closed") {
       await this.#closed.promise;
       return;

@@ -77,7 +77,7 @@
  *
  * @module
  */
-export type { ByteListener, ByteStream, Transport, TransportKind } from "./transport.ts";
+export type { ByteListener, ByteStream, SocketKind, Transport } from "./transport.ts";
 export { UnixTransport } from "./unix.ts";
 export type { UnixTransportOptions } from "./unix.ts";
 export { TcpTransport } from "./tcp.ts";
@@ -85,9 +85,9 @@ export type { TcpTransportOptions, TlsOptions } from "./tcp.ts";
 export { Link, WRITE_RESULT } from "./link.ts";
 export type {
   Announcement,
-  CloseOptions,
   ConnectOptions,
   InboundRoute,
+  LinkCloseOptions,
   LinkHandler,
   LinkOptions,
   LinkState,

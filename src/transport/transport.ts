@@ -13,7 +13,7 @@
  */
 
 /** Which kind of socket a transport uses. */
-export type TransportKind = "unix" | "tcp";
+export type SocketKind = "unix" | "tcp";
 
 /** A connected byte stream: what `Deno.Conn` offers, reduced to what links use. */
 export interface ByteStream {
@@ -41,7 +41,7 @@ export interface ByteListener {
  */
 export interface Transport {
   /** `"unix"` or `"tcp"`. */
-  readonly kind: TransportKind;
+  readonly kind: SocketKind;
   /** The address, for logs: a socket path or `host:port` (with `tls+` in front for TLS). */
   readonly address: string;
   /** Starts listening. */
