@@ -1,0 +1,101 @@
+/**
+ * The receiving process of `transport_bench.ts`.
+ *
+ * Usage: `_transport_peer.ts <mode> <unix|tcp> <path|0> [batch]`; prints
+ * `ready <path|port>`, serves one client, and exits when stdin closes.
+ * - `raw-sink`: counts bytes; writes one byte back per `batch` 144-byte frames.
+ * - `raw-echo`: writes back every byte it reads.
+ * - `link-sink`: a link listener whose handler reads each V2Swap view and
+ *   answers with one V2Swap per `batch` received.
+ * - `link-echo`: answers each V2Swap with the same V2Swap.
+ *
+ * @module
+ */
+import { Registry } from "../src/codec/mod.ts";
+import { V2Swap } from "../src/pipeline/messages.ts";
+import { LinkListener } from "../src/transport/listener.ts";
+import { silentLogger } from "../src/transport/logger.ts";
+import { TcpTransport } from "../src/transport/tcp.ts";
+import { UnixTransport } from "../src/transport/unix.ts";
+
+const [mode, kind, address, batchText] = Deno.args;
+const batch = Number(batchText ?? "1");
+const FRAME = 144;
+const say = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+
+const stdinClosed = (async () => {
+  const buf = new Uint8Array(16);
+  while (await Deno.stdin.read(buf) !== null) { /* wait */ }
+})();
+
+if (mode === "raw-sink" || mode === "raw-echo") {
+  const listener = kind === "unix"
+    ? Deno.listen({ transport: "unix", path: address! })
+    : Deno.listen({ hostname: "127.0.0.1", port: Number(address) });
+  say(`ready ${kind === "unix" ? address : (listener.addr as Deno.NetAddr).port}`);
+  const conn = await listener.accept();
+  if (kind === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+  const buf = new Uint8Array(256 * 1024);
+  const one = new Uint8Array(1);
+  let bytes = 0;
+  const target = batch * FRAME;
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      if (mode === "raw-echo") {
+        let done = 0;
+        while (done < n) done += await conn.write(buf.subarray(done, n));
+      } else {
+        bytes += n;
+        while (bytes >= target) {
+          bytes -= target;
+          await conn.write(one);
+        }
+      }
+    }
+  } catch {
+    // The bench ended.
+  }
+  await stdinClosed;
+  listener.close();
+} else {
+  let count = 0;
+  let sum = 0n;
+  const reply = {
+    poolAddress: new Uint8Array(20),
+    token0: new Uint8Array(20),
+    token1: new Uint8Array(20),
+    amountIn: new Uint8Array(32),
+    amountOut: new Uint8Array(32),
+    timestampNs: 0n,
+  };
+  const transport = kind === "unix"
+    ? new UnixTransport({ path: address! })
+    : new TcpTransport({ port: Number(address) });
+  const listener = await LinkListener.listen(transport, {
+    registry: new Registry([V2Swap]),
+    identity: "bench-receiver",
+    logger: silentLogger,
+    handler: {
+      message(view, _route, link) {
+        if (!V2Swap.isView(view)) return;
+        if (mode === "link-echo") {
+          link.write(V2Swap, view);
+          return;
+        }
+        // Decode: read a field, as a handler would.
+        sum += view.timestampNs;
+        if (++count === batch) {
+          count = 0;
+          reply.timestampNs = sum & 0xffffn;
+          link.write(V2Swap, reply);
+        }
+      },
+    },
+  });
+  const bound = listener.transport.address;
+  say(`ready ${kind === "unix" ? bound : bound.slice(bound.lastIndexOf(":") + 1)}`);
+  await stdinClosed;
+  await listener.close();
+}

@@ -1,0 +1,378 @@
+/**
+ * Transport benchmarks: a Mycelium link against the raw Deno socket floor,
+ * sender (this process) and receiver (a child process running
+ * `_transport_peer.ts`) in separate processes, 144-byte V2Swap frames.
+ *
+ * - `stream <kind>`: N messages end to end (encode → socket → decode →
+ *   handler), timed until the receiver's handler has seen the last one (it
+ *   answers once per N). Baseline: the raw socket with 64 KiB writes of
+ *   pre-encoded frames and a receiver that only counts bytes.
+ * - `round trip <kind>`: one message out, its echo back. Baseline: raw socket
+ *   ping-pong of one 144-byte frame.
+ *
+ * - the same two measurements through NATS (a `nats-server` on 127.0.0.1
+ *   started by this file, client `@nats-io/transport-node`), the peer a user
+ *   would otherwise pick. Skipped, with a note, when `nats-server` is not
+ *   installed (Debian: `apt-get install -y nats-server`). The NATS publisher
+ *   sends one pre-encoded frame over and over (no encode cost: in NATS's favour).
+ *
+ * `deno bench` times each iteration; since one streaming iteration moves N
+ * messages, messages per second = N / time per iteration. At the end the file
+ * prints its own table: msg/s for streams, p50/p99 for round trips, and ratios
+ * to the floor measured in the same run.
+ *
+ * Run: `deno bench --allow-read --allow-write --allow-net --allow-run --allow-env bench/transport_bench.ts`
+ *
+ * @module
+ */
+import { connect } from "@nats-io/transport-node";
+import { Registry } from "../src/codec/mod.ts";
+import { V2Swap } from "../src/pipeline/messages.ts";
+import { Link, WRITE_RESULT } from "../src/transport/link.ts";
+import { silentLogger } from "../src/transport/logger.ts";
+import { TcpTransport } from "../src/transport/tcp.ts";
+import { UnixTransport } from "../src/transport/unix.ts";
+
+const N = 200_000;
+const FRAME = 144;
+const PEER = new URL("./_transport_peer.ts", import.meta.url).pathname;
+const NATS_PEER = new URL("./_nats_peer.ts", import.meta.url).pathname;
+const dir = await Deno.makeTempDir({ prefix: "mycelium-bench-" });
+const children: Deno.ChildProcess[] = [];
+const registry = new Registry([V2Swap]);
+
+const swap = {
+  poolAddress: new Uint8Array(20).fill(0x11),
+  token0: new Uint8Array(20).fill(0x22),
+  token1: new Uint8Array(20).fill(0x33),
+  amountIn: new Uint8Array(32).fill(0x44),
+  amountOut: new Uint8Array(32).fill(0x55),
+  timestampNs: 1_700_000_000_000_000_000n,
+};
+
+/** Starts a receiver; resolves with the address it printed. */
+async function peer(mode: string, kind: "unix" | "tcp", batch: number): Promise<string> {
+  const where = kind === "unix" ? `${dir}/${mode}.sock` : "0";
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      PEER,
+      mode,
+      kind,
+      where,
+      String(batch),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  children.push(child);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${mode} peer exited`);
+    text += value;
+  }
+  reader.releaseLock();
+  return text.trim().split(" ")[1]!;
+}
+
+async function rawConn(kind: "unix" | "tcp", address: string): Promise<Deno.Conn> {
+  if (kind === "unix") return await Deno.connect({ transport: "unix", path: address });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(address) });
+  conn.setNoDelay(true);
+  return conn;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await conn.write(bytes.subarray(done));
+}
+
+/** Bytes of N pre-encoded frames, in 64 KiB writes. */
+const chunkFrames = Math.floor(65536 / FRAME);
+const chunk = new Uint8Array(chunkFrames * FRAME);
+for (let i = 0; i < chunkFrames; i++) V2Swap.encode(swap, chunk, i * FRAME);
+
+/** Results for the closing table. */
+const streams = new Map<string, { messages: number; ms: number }>();
+const trips = new Map<string, number[]>();
+
+const STREAM_WARMUP = 5;
+const TRIP_WARMUP = 500;
+const calls = new Map<string, number>();
+
+/** Whether this call of `name` is past its warm-up (Deno's warm-up runs call `fn` too). */
+function measured(name: string, warmup: number): boolean {
+  const n = (calls.get(name) ?? 0) + 1;
+  calls.set(name, n);
+  return n > warmup;
+}
+
+function record(name: string, ms: number): void {
+  if (!measured(name, STREAM_WARMUP)) return;
+  const r = streams.get(name) ?? { messages: 0, ms: 0 };
+  r.messages += N;
+  r.ms += ms;
+  streams.set(name, r);
+}
+
+function sample(name: string, ms: number): void {
+  if (!measured(name, TRIP_WARMUP)) return;
+  let s = trips.get(name);
+  if (s === undefined) trips.set(name, s = []);
+  s.push(ms);
+}
+
+for (const kind of ["unix", "tcp"] as const) {
+  // --- streaming -----------------------------------------------------------
+  const rawSink = await rawConn(kind, await peer("raw-sink", kind, N));
+  const one = new Uint8Array(1);
+  Deno.bench({
+    name: `raw ${kind} socket, 64 KiB writes (floor)`,
+    group: `stream ${kind}`,
+    baseline: true,
+    n: 12,
+    warmup: STREAM_WARMUP,
+    async fn(b) {
+      b.start();
+      const t0 = performance.now();
+      let left = N;
+      while (left > 0) {
+        const frames = Math.min(left, chunkFrames);
+        await writeAll(rawSink, chunk.subarray(0, frames * FRAME));
+        left -= frames;
+      }
+      await rawSink.read(one);
+      record(`raw ${kind}`, performance.now() - t0);
+      b.end();
+    },
+  });
+
+  let sinkDone: PromiseWithResolvers<void> | undefined;
+  const sink = await Link.connect(
+    kind === "unix"
+      ? new UnixTransport({ path: await peer("link-sink", kind, N) })
+      : new TcpTransport({ port: Number(await peer("link-sink", kind, N)) }),
+    {
+      registry,
+      identity: `bench-sender-${kind}`,
+      logger: silentLogger,
+      handler: { message: () => sinkDone?.resolve() },
+    },
+  );
+  Deno.bench({
+    name: `Mycelium ${kind} link, V2Swap end to end`,
+    group: `stream ${kind}`,
+    n: 12,
+    warmup: STREAM_WARMUP,
+    async fn(b) {
+      b.start();
+      const t0 = performance.now();
+      sinkDone = Promise.withResolvers<void>();
+      for (let i = 0; i < N;) {
+        if (sink.write(V2Swap, swap) === WRITE_RESULT.full) await sink.room();
+        else i++;
+      }
+      await sinkDone.promise;
+      record(`link ${kind}`, performance.now() - t0);
+      b.end();
+    },
+  });
+
+  // --- round trip -------------------------------------------------------------
+  const rawEcho = await rawConn(kind, await peer("raw-echo", kind, 1));
+  const frame = V2Swap.toBytes(swap);
+  const back = new Uint8Array(FRAME * 4);
+  Deno.bench({
+    name: `raw ${kind} socket ping-pong (floor)`,
+    group: `round trip ${kind}`,
+    baseline: true,
+    n: 5000,
+    warmup: TRIP_WARMUP,
+    async fn() {
+      const t0 = performance.now();
+      await writeAll(rawEcho, frame);
+      let got = 0;
+      while (got < FRAME) {
+        const n = await rawEcho.read(back.subarray(got));
+        if (n === null) throw new Error("echo peer closed");
+        got += n;
+      }
+      sample(`raw ${kind}`, performance.now() - t0);
+    },
+  });
+
+  let echoed: PromiseWithResolvers<void> | undefined;
+  const echo = await Link.connect(
+    kind === "unix"
+      ? new UnixTransport({ path: await peer("link-echo", kind, 1) })
+      : new TcpTransport({ port: Number(await peer("link-echo", kind, 1)) }),
+    {
+      registry,
+      identity: `bench-pinger-${kind}`,
+      logger: silentLogger,
+      handler: { message: () => echoed?.resolve() },
+    },
+  );
+  Deno.bench({
+    name: `Mycelium ${kind} link, V2Swap echo`,
+    group: `round trip ${kind}`,
+    n: 5000,
+    warmup: TRIP_WARMUP,
+    async fn() {
+      const t0 = performance.now();
+      echoed = Promise.withResolvers<void>();
+      echo.write(V2Swap, swap);
+      await echoed.promise;
+      sample(`link ${kind}`, performance.now() - t0);
+    },
+  });
+}
+
+// --- NATS -----------------------------------------------------------------------
+const natsPort = freePort();
+let natsServer: Deno.ChildProcess | undefined;
+try {
+  natsServer = new Deno.Command("nats-server", {
+    args: ["-a", "127.0.0.1", "-p", String(natsPort)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+} catch {
+  // deno-lint-ignore no-console
+  console.log("nats-server not found: NATS rows skipped (apt-get install -y nats-server)");
+}
+if (natsServer !== undefined) {
+  children.push(natsServer);
+  const nc = await connectWithRetry(natsPort);
+  const peerChild = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-net",
+      "--allow-env",
+      NATS_PEER,
+      String(natsPort),
+      String(N),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  children.push(peerChild);
+  const reader = peerChild.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  await reader.read();
+  reader.releaseLock();
+  const frame = V2Swap.toBytes(swap);
+  let natsDone: PromiseWithResolvers<void> | undefined;
+  nc.subscribe("swaps.done", { callback: () => natsDone?.resolve() });
+  await nc.flush();
+  Deno.bench({
+    name: "NATS publish → subscriber process",
+    group: "stream tcp",
+    n: 12,
+    warmup: STREAM_WARMUP,
+    async fn(b) {
+      b.start();
+      const t0 = performance.now();
+      natsDone = Promise.withResolvers<void>();
+      for (let i = 0; i < N; i++) {
+        nc.publish("swaps", frame);
+        if ((i & 4095) === 4095) await nc.flush();
+      }
+      await natsDone.promise;
+      record("nats tcp", performance.now() - t0);
+      b.end();
+    },
+  });
+  Deno.bench({
+    name: "NATS request/reply",
+    group: "round trip tcp",
+    n: 5000,
+    warmup: TRIP_WARMUP,
+    async fn() {
+      const t0 = performance.now();
+      await nc.request("echo", frame, { timeout: 5000 });
+      sample("nats tcp", performance.now() - t0);
+    },
+  });
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function connectWithRetry(port: number) {
+  for (let i = 0;; i++) {
+    try {
+      return await connect({ servers: `127.0.0.1:${port}` });
+    } catch (e) {
+      if (i > 100) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+globalThis.addEventListener("unload", () => {
+  const lines = ["", "transport summary (same run; sender and receiver in separate processes)"];
+  for (const kind of ["unix", "tcp"]) {
+    const raw = streams.get(`raw ${kind}`);
+    const link = streams.get(`link ${kind}`);
+    if (raw && link) {
+      const rawRate = raw.messages / raw.ms * 1000;
+      const linkRate = link.messages / link.ms * 1000;
+      lines.push(
+        `stream ${kind}: raw floor ${(rawRate / 1e6).toFixed(2)} M msg/s, link ${
+          (linkRate / 1e6).toFixed(2)
+        } M msg/s (${(linkRate / rawRate).toFixed(2)}x floor)`,
+      );
+    }
+    const nats = streams.get(`nats ${kind}`);
+    if (raw && nats) {
+      const rate = nats.messages / nats.ms * 1000;
+      lines.push(`stream ${kind}: NATS ${(rate / 1e6).toFixed(2)} M msg/s`);
+    }
+    const ns = trips.get(`nats ${kind}`)?.sort((a, b) => a - b);
+    if (ns) {
+      lines.push(
+        `round trip ${kind}: NATS p50 ${(percentile(ns, 0.5) * 1000).toFixed(1)} µs p99 ${
+          (percentile(ns, 0.99) * 1000).toFixed(1)
+        } µs`,
+      );
+    }
+    const rs = trips.get(`raw ${kind}`)?.sort((a, b) => a - b);
+    const ls = trips.get(`link ${kind}`)?.sort((a, b) => a - b);
+    if (rs && ls) {
+      const us = (ms: number) => (ms * 1000).toFixed(1);
+      lines.push(
+        `round trip ${kind}: raw p50 ${us(percentile(rs, 0.5))} µs p99 ${
+          us(percentile(rs, 0.99))
+        } µs; ` +
+          `link p50 ${us(percentile(ls, 0.5))} µs p99 ${us(percentile(ls, 0.99))} µs ` +
+          `(p50 ${(percentile(ls, 0.5) / percentile(rs, 0.5)).toFixed(2)}x floor)`,
+      );
+    }
+  }
+  // deno-lint-ignore no-console
+  console.log(lines.join("\n"));
+  for (const c of children) {
+    try {
+      c.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  }
+  Deno.removeSync(dir, { recursive: true });
+});

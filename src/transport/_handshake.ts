@@ -1,0 +1,448 @@
+/**
+ * The link handshake, run once per connection before any message is handled:
+ *
+ * ```
+ * dialer                                acceptor
+ *   Hello(version, boot, nonce, identity, types) ─►
+ *                                       ◄─ Hello, Auth(proof)
+ *   (checks version, schemas, proof)
+ *   Auth(proof, received, ref) ─►
+ *                                       (checks version, schemas, proof)
+ *                                       ◄─ Ready(received, ref)
+ * ```
+ *
+ * A proof is HMAC-SHA256 under the shared key over a role label and both
+ * Hello frames, so it binds both nonces (no replay), the role (no reflection)
+ * and what each side declared (no tampering with the type lists). Without a key
+ * the proof is empty and no check is made. `received`/`ref` say how many data
+ * frames the sender of them already has from the other side's boot `ref`: the
+ * resume point after a reconnect.
+ *
+ * Handshake frames are read into a small buffer of their own, capped at
+ * {@linkcode HANDSHAKE_MAX_FRAME}, so an unauthenticated peer cannot make the
+ * process allocate a large read slab.
+ *
+ * @module
+ */
+import type { MessageType, Registry } from "../codec/mod.ts";
+import { checkHeader, HEADER_OFFSET, HEADER_SIZE } from "../codec/wire.ts";
+import { Auth, ErrorFrame, Hello, LINK_PROTOCOL_VERSION, Ready } from "./_control.ts";
+import type { ByteStream } from "./transport.ts";
+import { TransportError, type TransportErrorCode } from "./transport_error.ts";
+
+/** Largest handshake frame accepted (256 KiB: room for thousands of type lines). */
+export const HANDSHAKE_MAX_FRAME = 256 * 1024;
+
+/** What the peer said in its Hello. */
+export interface PeerHello {
+  readonly identity: string;
+  readonly bootId: number;
+  readonly maxFrameSize: number;
+  /** Type ids the peer knows. */
+  readonly types: ReadonlySet<number>;
+}
+
+/** The receive state a side reports: frames held from the peer's boot `ref`. */
+export interface ResumePoint {
+  readonly received: number;
+  readonly ref: number;
+}
+
+/** Inputs of a handshake. */
+export interface HandshakeSide {
+  readonly role: "dialer" | "acceptor";
+  readonly identity: string;
+  readonly registry: Registry;
+  readonly key: CryptoKey | undefined;
+  readonly maxFrameSize: number;
+  /** Deadline for the whole handshake. */
+  readonly timeoutMs: number;
+  /**
+   * Called once the peer's Hello is in and checked. The dialer returns its
+   * fixed boot id; the acceptor picks (or creates) the link for that peer.
+   */
+  bind(peer: PeerHello): number;
+  /** Called after the peer is authenticated: this side's receive state for the peer. */
+  resumePoint(peer: PeerHello): ResumePoint;
+  /** The dialer's boot id (sent before the peer is known). */
+  readonly bootId?: number;
+}
+
+/** What a successful handshake yields. */
+export interface HandshakeResult {
+  readonly peer: PeerHello;
+  /** Where the peer's receive state for this side stands. */
+  readonly peerResume: ResumePoint;
+  /** Bytes read past the handshake: the start of the data stream. */
+  readonly leftover: Uint8Array;
+}
+
+/** Imports a shared key for HMAC-SHA256. */
+export function importKey(key: string | Uint8Array): Promise<CryptoKey> {
+  const raw = typeof key === "string" ? new TextEncoder().encode(key) : key;
+  return crypto.subtle.importKey(
+    "raw",
+    raw as Uint8Array<ArrayBuffer>,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+}
+
+/** A random boot id: a positive integer below 2^53. */
+export function newBootId(): number {
+  const w = crypto.getRandomValues(new Uint32Array(2));
+  return (w[0]! & 0x1fffff) * 0x1_0000_0000 + w[1]! + 1;
+}
+
+/** Type lines of a registry: `id name fingerprint`. */
+export function typeLines(registry: Registry): string {
+  const lines: string[] = [];
+  for (const t of registry) lines.push(`${t.id} ${t.name} ${t.fingerprint}`);
+  return lines.join("\n");
+}
+
+/** Runs the handshake on `stream`. Closes nothing; throws a TransportError on failure. */
+export async function handshake(stream: ByteStream, side: HandshakeSide): Promise<HandshakeResult> {
+  const reader = new HandshakeReader(stream);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    reader.abort();
+  }, side.timeoutMs);
+  try {
+    return side.role === "dialer"
+      ? await dial(stream, reader, side)
+      : await accept(stream, reader, side);
+  } catch (e) {
+    if (timedOut) {
+      throw new TransportError(
+        "TRANSPORT_TIMEOUT",
+        `handshake did not complete within ${side.timeoutMs} ms`,
+        { cause: e },
+      );
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function dial(
+  stream: ByteStream,
+  reader: HandshakeReader,
+  side: HandshakeSide,
+): Promise<HandshakeResult> {
+  const myHello = helloBytes(side, side.bootId ?? 0);
+  await writeAll(stream, myHello);
+  const peerHelloAt = await reader.expect(Hello, undefined);
+  const peerHelloBytes = reader.frame(peerHelloAt);
+  const peer = checkHello(reader, peerHelloAt, side);
+  side.bind(peer);
+  const authAt = await reader.expect(Auth, peer.identity);
+  const auth = Auth.decode(reader.buf, authAt);
+  await verify(stream, side, "acceptor", myHello, peerHelloBytes, auth.proof, peer.identity);
+  const resume = side.resumePoint(peer);
+  const proof = await prove(side, "dialer", myHello, peerHelloBytes);
+  await writeAll(
+    stream,
+    Auth.toBytes({ received: resume.received, ref: resume.ref, proof }),
+  );
+  const readyAt = await reader.expect(Ready, peer.identity);
+  const ready = Ready.decode(reader.buf, readyAt);
+  return {
+    peer,
+    peerResume: { received: ready.received, ref: ready.ref },
+    leftover: reader.leftover(),
+  };
+}
+
+async function accept(
+  stream: ByteStream,
+  reader: HandshakeReader,
+  side: HandshakeSide,
+): Promise<HandshakeResult> {
+  const peerHelloAt = await reader.expect(Hello, undefined);
+  const peerHelloBytes = reader.frame(peerHelloAt).slice();
+  const peer = checkHello(reader, peerHelloAt, side);
+  const bootId = side.bind(peer);
+  const myHello = helloBytes(side, bootId);
+  const proof = await prove(side, "acceptor", peerHelloBytes, myHello);
+  const auth = Auth.toBytes({ received: 0, ref: 0, proof });
+  const out = new Uint8Array(myHello.length + auth.length);
+  out.set(myHello);
+  out.set(auth, myHello.length);
+  await writeAll(stream, out);
+  const authAt = await reader.expect(Auth, peer.identity);
+  const peerAuth = Auth.decode(reader.buf, authAt);
+  await verify(stream, side, "dialer", peerHelloBytes, myHello, peerAuth.proof, peer.identity);
+  const resume = side.resumePoint(peer);
+  await writeAll(stream, Ready.toBytes({ received: resume.received, ref: resume.ref }));
+  return {
+    peer,
+    peerResume: { received: peerAuth.received, ref: peerAuth.ref },
+    leftover: reader.leftover(),
+  };
+}
+
+function helloBytes(side: HandshakeSide, bootId: number): Uint8Array {
+  return Hello.toBytes({
+    protocol: LINK_PROTOCOL_VERSION,
+    bootId,
+    maxFrameSize: side.maxFrameSize,
+    nonce: crypto.getRandomValues(new Uint8Array(32)),
+    identity: side.identity,
+    types: typeLines(side.registry),
+  });
+}
+
+function checkHello(reader: HandshakeReader, at: number, side: HandshakeSide): PeerHello {
+  const hello = Hello.decode(reader.buf, at);
+  if (hello.protocol !== LINK_PROTOCOL_VERSION) {
+    throw new TransportError(
+      "TRANSPORT_VERSION",
+      `peer '${hello.identity}' speaks link protocol ${hello.protocol}; ` +
+        `'${side.identity}' speaks ${LINK_PROTOCOL_VERSION}. Run the same Mycelium version on both`,
+      { peer: hello.identity },
+    );
+  }
+  const types = checkSchemas(side.registry, side.identity, hello.identity, hello.types);
+  return {
+    identity: hello.identity,
+    bootId: hello.bootId,
+    maxFrameSize: hello.maxFrameSize,
+    types,
+  };
+}
+
+/**
+ * Refuses a peer that knows a shared type id or name with another schema,
+ * naming the type and both sides. Returns the ids the peer knows.
+ */
+export function checkSchemas(
+  registry: Registry,
+  local: string,
+  remote: string,
+  lines: string,
+): Set<number> {
+  const ids = new Set<number>();
+  if (lines === "") return ids;
+  for (const line of lines.split("\n")) {
+    const [idText, name, fp] = line.split(" ");
+    const id = Number(idText);
+    ids.add(id);
+    const mine: MessageType | undefined = registry.get(id) ??
+      (name === undefined ? undefined : registry.byName(name));
+    if (mine === undefined) continue;
+    if (mine.id !== id || mine.name !== name || mine.fingerprint !== fp) {
+      throw new TransportError(
+        "TRANSPORT_SCHEMA_MISMATCH",
+        `message type '${mine.name}' differs: '${local}' has id ${mine.id} name ${mine.name} ` +
+          `fingerprint ${mine.fingerprint}; '${remote}' has id ${id} name ${name} fingerprint ${fp}. ` +
+          `Deploy the same message definitions on both sides`,
+        { peer: remote, messageType: mine.name },
+      );
+    }
+  }
+  return ids;
+}
+
+const LABELS = {
+  dialer: new TextEncoder().encode("mycelium-link-1 dialer proof"),
+  acceptor: new TextEncoder().encode("mycelium-link-1 acceptor proof"),
+};
+
+function transcript(role: "dialer" | "acceptor", a: Uint8Array, b: Uint8Array): Uint8Array {
+  const label = LABELS[role];
+  const out = new Uint8Array(label.length + a.length + b.length);
+  out.set(label);
+  out.set(a, label.length);
+  out.set(b, label.length + a.length);
+  return out;
+}
+
+async function prove(
+  side: HandshakeSide,
+  role: "dialer" | "acceptor",
+  dialerHello: Uint8Array,
+  acceptorHello: Uint8Array,
+): Promise<Uint8Array> {
+  if (side.key === undefined) return new Uint8Array(0);
+  const data = transcript(role, dialerHello, acceptorHello) as Uint8Array<ArrayBuffer>;
+  return new Uint8Array(await crypto.subtle.sign("HMAC", side.key, data));
+}
+
+async function verify(
+  stream: ByteStream,
+  side: HandshakeSide,
+  role: "dialer" | "acceptor",
+  dialerHello: Uint8Array,
+  acceptorHello: Uint8Array,
+  proof: Uint8Array,
+  peer: string,
+): Promise<void> {
+  if (side.key === undefined) return;
+  const data = transcript(role, dialerHello, acceptorHello) as Uint8Array<ArrayBuffer>;
+  const ok = proof.length === 32 &&
+    await crypto.subtle.verify("HMAC", side.key, proof as Uint8Array<ArrayBuffer>, data);
+  if (ok) return;
+  const error = new TransportError(
+    "TRANSPORT_AUTH",
+    proof.length === 0
+      ? `peer '${peer}' sent no key proof; '${side.identity}' requires the shared key`
+      : `peer '${peer}' failed the shared-key challenge`,
+    { peer },
+  );
+  await sendError(stream, error);
+  throw error;
+}
+
+/** Tells the peer why the link is being closed; ignores a peer that is already gone. */
+export async function sendError(stream: ByteStream, error: TransportError): Promise<void> {
+  try {
+    await writeAll(
+      stream,
+      ErrorFrame.toBytes({
+        code: error.code,
+        message: error.message,
+        messageType: error.messageType ?? "",
+      }),
+    );
+  } catch {
+    // The peer went away first; the caller closes anyway.
+  }
+}
+
+/** Writes all of `bytes`. */
+export async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    done += await stream.write(done === 0 ? bytes : bytes.subarray(done));
+  }
+}
+
+const PEER_CODES: ReadonlySet<string> = new Set<TransportErrorCode>([
+  "TRANSPORT_AUTH",
+  "TRANSPORT_VERSION",
+  "TRANSPORT_SCHEMA_MISMATCH",
+  "TRANSPORT_HANDSHAKE",
+  "TRANSPORT_TIMEOUT",
+  "TRANSPORT_PROTOCOL",
+  "TRANSPORT_FLOOD",
+  "TRANSPORT_CLOSED",
+]);
+
+/** The error a peer's Error frame reports, as a TransportError of the same code. */
+export function peerError(
+  code: string,
+  message: string,
+  peer: string | undefined,
+  messageType = "",
+): TransportError {
+  const known = PEER_CODES.has(code) ? code as TransportErrorCode : "TRANSPORT_PEER_ERROR";
+  const who = peer === undefined ? "the peer" : `peer '${peer}'`;
+  return new TransportError(known, `${who} closed the link: ${message}`, {
+    ...(peer === undefined ? {} : { peer }),
+    ...(messageType === "" ? {} : { messageType }),
+  });
+}
+
+/** Reads whole handshake frames into a small growing buffer. */
+class HandshakeReader {
+  buf = new Uint8Array(4096);
+  #dv = new DataView(this.buf.buffer);
+  #start = 0;
+  #end = 0;
+  readonly #stream: ByteStream;
+  #aborted = false;
+
+  constructor(stream: ByteStream) {
+    this.#stream = stream;
+  }
+
+  abort(): void {
+    this.#aborted = true;
+    try {
+      this.#stream.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** Offset of the next frame, which must be of `type` (an Error frame is thrown as such). */
+  async expect(type: MessageType, peer: string | undefined): Promise<number> {
+    const at = await this.#next();
+    const id = this.#dv.getUint16(at + HEADER_OFFSET.typeId, true);
+    if (id === type.id) return at;
+    if (id === ErrorFrame.id) {
+      const e = ErrorFrame.decode(this.buf, at);
+      throw peerError(e.code, e.message, peer, e.messageType);
+    }
+    throw new TransportError(
+      "TRANSPORT_HANDSHAKE",
+      `expected a ${type.name} frame during the handshake, got type id ${id}`,
+      peer === undefined ? {} : { peer },
+    );
+  }
+
+  /** The bytes of the frame at `at` (a view into the buffer). */
+  frame(at: number): Uint8Array {
+    return this.buf.subarray(at, at + HEADER_SIZE + this.#dv.getUint32(at + 8, true));
+  }
+
+  leftover(): Uint8Array {
+    return this.buf.slice(this.#start, this.#end);
+  }
+
+  async #next(): Promise<number> {
+    for (;;) {
+      const have = this.#end - this.#start;
+      if (have >= HEADER_SIZE) {
+        let length: number;
+        try {
+          length = checkHeader(this.buf, this.#dv, this.#start, HANDSHAKE_MAX_FRAME);
+        } catch (e) {
+          throw new TransportError(
+            "TRANSPORT_HANDSHAKE",
+            `malformed handshake frame: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }
+        if (have >= length) {
+          const at = this.#start;
+          this.#start += length;
+          return at;
+        }
+        this.#room(length);
+      } else {
+        this.#room(HEADER_SIZE);
+      }
+      let n: number | null;
+      try {
+        n = await this.#stream.read(this.buf.subarray(this.#end));
+      } catch (e) {
+        if (this.#aborted) throw e;
+        throw new TransportError("TRANSPORT_CLOSED", `connection failed during the handshake`, {
+          cause: e,
+        });
+      }
+      if (n === null) {
+        throw new TransportError(
+          "TRANSPORT_CLOSED",
+          "the peer closed the connection during the handshake",
+        );
+      }
+      this.#end += n;
+    }
+  }
+
+  /** Makes room for a frame of `length` bytes at the read position. */
+  #room(length: number): void {
+    if (this.buf.length - this.#start >= length && this.#end < this.buf.length) return;
+    // Frames before #start stay readable until the handshake returns: keep them, grow.
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.#start + length));
+    next.set(this.buf.subarray(0, this.#end));
+    this.buf = next;
+    this.#dv = new DataView(next.buffer);
+  }
+}

@@ -1,0 +1,146 @@
+import type { ByteListener, ByteStream, Transport } from "./transport.ts";
+import { TransportError } from "./transport_error.ts";
+
+/** TLS settings of a {@linkcode TcpTransport}: PEM files. */
+export interface TlsOptions {
+  /** Certificate chain presented by a listener (PEM file). Required to listen. */
+  certFile?: string;
+  /** Private key of `certFile` (PEM file). Required to listen. */
+  keyFile?: string;
+  /** CA certificate(s) a dialer trusts (PEM file). Default: the system's roots. */
+  caFile?: string;
+}
+
+/** Options of {@linkcode TcpTransport}. */
+export interface TcpTransportOptions {
+  /** Host to listen on or dial. Default: `"127.0.0.1"`. */
+  hostname?: string;
+  /** Port; 0 lets a listener pick one (read it from `listener.transport`). */
+  port: number;
+  /** Run the connection over TLS. Default: plain TCP. */
+  tls?: TlsOptions;
+}
+
+/**
+ * TCP between machines, plain or TLS (`Deno.listenTls` / `Deno.connectTls`).
+ * Nagle's algorithm is off: links coalesce writes themselves.
+ *
+ * @example
+ * ```ts
+ * import { TcpTransport } from "./tcp.ts";
+ * const listener = await new TcpTransport({ port: 0 }).listen();
+ * const address = listener.transport.address; // "127.0.0.1:<port>"
+ * listener.close();
+ * if (!address.startsWith("127.0.0.1:")) throw new Error(address);
+ * ```
+ */
+export class TcpTransport implements Transport {
+  /** Always `"tcp"`. */
+  readonly kind = "tcp" as const;
+  /** `host:port`, with `tls+` in front when TLS is on. */
+  readonly address: string;
+  readonly #hostname: string;
+  readonly #port: number;
+  readonly #tls: TlsOptions | undefined;
+
+  /** Creates a transport for `hostname:port`; nothing is opened yet. */
+  constructor(options: TcpTransportOptions) {
+    this.#hostname = options.hostname ?? "127.0.0.1";
+    this.#port = options.port;
+    this.#tls = options.tls;
+    this.address = `${this.#tls ? "tls+" : ""}${this.#hostname}:${this.#port}`;
+  }
+
+  /** Listens on the address (TLS when configured). */
+  async listen(): Promise<ByteListener> {
+    const tls = this.#tls;
+    let listener: Deno.Listener;
+    try {
+      if (tls) {
+        if (tls.certFile === undefined || tls.keyFile === undefined) {
+          throw new TransportError(
+            "TRANSPORT_CONNECT",
+            `TLS listener on ${this.address} needs tls.certFile and tls.keyFile`,
+            { address: this.address },
+          );
+        }
+        const [cert, key] = await Promise.all([
+          Deno.readTextFile(tls.certFile),
+          Deno.readTextFile(tls.keyFile),
+        ]);
+        listener = Deno.listenTls({ hostname: this.#hostname, port: this.#port, cert, key });
+      } else {
+        listener = Deno.listen({ hostname: this.#hostname, port: this.#port });
+      }
+    } catch (e) {
+      if (e instanceof TransportError) throw e;
+      const code = e instanceof Deno.errors.AddrInUse
+        ? "TRANSPORT_ADDRESS_IN_USE"
+        : "TRANSPORT_CONNECT";
+      throw new TransportError(code, `cannot listen on ${this.address}: ${msg(e)}`, {
+        address: this.address,
+        cause: e,
+      });
+    }
+    const port = (listener.addr as Deno.NetAddr).port;
+    const bound = new TcpTransport({
+      hostname: this.#hostname,
+      port,
+      ...(tls ? { tls } : {}),
+    });
+    return new TcpByteListener(listener, bound);
+  }
+
+  /** Connects (and runs the TLS handshake when configured). */
+  async dial(signal?: AbortSignal): Promise<ByteStream> {
+    signal?.throwIfAborted();
+    try {
+      const tls = this.#tls;
+      if (tls) {
+        const caCerts = tls.caFile === undefined ? [] : [await Deno.readTextFile(tls.caFile)];
+        const conn = await Deno.connectTls({ hostname: this.#hostname, port: this.#port, caCerts });
+        await conn.handshake();
+        return conn;
+      }
+      const conn = await Deno.connect({ hostname: this.#hostname, port: this.#port });
+      conn.setNoDelay(true);
+      return conn;
+    } catch (e) {
+      throw new TransportError(
+        "TRANSPORT_CONNECT",
+        `cannot connect to ${this.address}: ${msg(e)}`,
+        {
+          address: this.address,
+          cause: e,
+        },
+      );
+    }
+  }
+}
+
+class TcpByteListener implements ByteListener {
+  readonly #listener: Deno.Listener;
+  readonly transport: Transport;
+  #closed = false;
+
+  constructor(listener: Deno.Listener, transport: Transport) {
+    this.#listener = listener;
+    this.transport = transport;
+  }
+
+  async accept(): Promise<ByteStream> {
+    const conn = await this.#listener.accept();
+    if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
+    return conn;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listener.close();
+  }
+}
+
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
