@@ -223,12 +223,15 @@ const CODE_KIND: readonly (RouteKind | undefined)[] = [
 class Session {
   open = false;
   closed = false;
+  /** Resolves when the session closes (wakes a paused read loop). */
+  readonly ended = Promise.withResolvers<void>();
   /** Why the session ended, when the link (not the socket) decided it. */
   error: TransportError | undefined;
   lastRecvAt = Date.now();
   lastSentAt = Date.now();
   constructor(readonly stream: ByteStream, readonly splitter: FrameSplitter) {}
   close(): void {
+    this.ended.resolve();
     if (this.closed) return;
     this.closed = true;
     this.open = false;
@@ -331,6 +334,7 @@ export class Link implements AsyncDisposable {
   #room: PromiseWithResolvers<void> | undefined;
   #ackRequested = false;
   #ackSoon = false;
+  #paused: PromiseWithResolvers<void> | undefined;
 
   // Control frames: written before data, double-buffered.
   #ctl = new Uint8Array(4096);
@@ -561,6 +565,30 @@ export class Link implements AsyncDisposable {
     }
   }
 
+  /**
+   * Stops handing inbound messages to the handler (and so stops
+   * acknowledging them) until {@linkcode resume}: the peer's buffer fills and
+   * its overflow policy applies. For a consumer that is full (a bus whose
+   * mailbox policy is `wait`). Heartbeats go on, so the peer stays connected.
+   */
+  pause(): void {
+    this.#paused ??= Promise.withResolvers<void>();
+  }
+
+  /** Hands inbound messages to the handler again (those that arrived meanwhile first). */
+  resume(): void {
+    const p = this.#paused;
+    if (p === undefined) return;
+    this.#paused = undefined;
+    if (this.#session !== undefined) this.#session.lastRecvAt = Date.now();
+    p.resolve();
+  }
+
+  /** Whether inbound delivery is paused. */
+  get paused(): boolean {
+    return this.#paused !== undefined;
+  }
+
   /** Replaces what this process announces, and tells the peer now if connected. */
   announce(announcement: Announcement): void {
     this.#announcement = announcement;
@@ -615,6 +643,7 @@ export class Link implements AsyncDisposable {
   ): Promise<void> {
     let attempt = 0;
     let opened = false;
+    let last: TransportError | undefined;
     const stop = signal === undefined
       ? this.#stop.signal
       : AbortSignal.any([this.#stop.signal, signal]);
@@ -633,9 +662,21 @@ export class Link implements AsyncDisposable {
         error = toTransportError(e, this.#peer);
       }
       if (this.#stop.signal.aborted) break;
+      if (stop.aborted) {
+        const gaveUp = new TransportError(
+          "TRANSPORT_CONNECT",
+          `gave up connecting to ${this.#transport.address}: the caller's signal aborted` +
+            (last === undefined ? "" : ` (last error: ${last.message})`),
+          { address: this.#transport.address, cause: last ?? error },
+        );
+        if (!opened) first.reject(gaveUp);
+        this.#finish(gaveUp);
+        break;
+      }
+      last = error;
       const fatal = error.code === "TRANSPORT_AUTH" || error.code === "TRANSPORT_VERSION" ||
         error.code === "TRANSPORT_SCHEMA_MISMATCH";
-      if (fatal || this.#reconnect === false || stop.aborted) {
+      if (fatal || this.#reconnect === false) {
         if (!opened) first.reject(error);
         this.#finish(error);
         break;
@@ -786,6 +827,14 @@ export class Link implements AsyncDisposable {
     try {
       if (splitter.buffered > 0) this.#dispatch(s);
       while (!s.closed) {
+        const paused = this.#paused;
+        if (paused !== undefined) {
+          // Stop reading: the kernel buffers fill and the peer feels the backpressure.
+          await Promise.race([paused.promise, s.ended.promise]);
+          if (s.closed) break;
+          this.#dispatch(s);
+          continue;
+        }
         const n = await s.stream.read(splitter.reserve(READ_MIN));
         if (s.closed) break;
         if (n === null) {
@@ -859,6 +908,7 @@ export class Link implements AsyncDisposable {
     let frames = 0;
     let p: number;
     for (;;) {
+      if (this.#paused !== undefined) break;
       try {
         p = splitter.next();
       } catch (e) {
@@ -1190,15 +1240,16 @@ export class Link implements AsyncDisposable {
     } finally {
       this.#writing = false;
     }
-    // Work queued while the last write finished, on a connection that is still current.
-    if (s === this.#session && s.open && (this.#ctlAt > 0 || this.#outbox.hasWork)) this.#kick();
+    // Work queued while the last write finished, or a new connection that attached meanwhile
+    // (its kick found this loop still busy): start again on the current connection.
+    if (this.#ctlAt > 0 || this.#outbox.hasWork) this.#kick();
   }
 
   #tick(): void {
     const s = this.#session;
     if (s === undefined || !s.open) return;
     const now = Date.now();
-    if (now - s.lastRecvAt > this.#peerTimeoutMs) {
+    if (this.#paused === undefined && now - s.lastRecvAt > this.#peerTimeoutMs) {
       const error = new TransportError(
         "TRANSPORT_TIMEOUT",
         `no whole frame from peer '${this.#peer}' for ${this.#peerTimeoutMs} ms (dead, stalled or stuck mid-frame)`,

@@ -111,12 +111,14 @@ export class LinkListener implements AsyncDisposable {
       try {
         stream = await this.#listener.accept();
       } catch (e) {
-        if (this.#closed) return;
+        if (this.#closed || e instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: report, breathe, keep serving.
         this.#log.error("listener accept failed", {
           address: this.transport.address,
           error: toTransportError(e, ""),
         });
-        return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
       }
       this.stats.accepted++;
       if (this.#pending >= this.#maxPending) {

@@ -12,6 +12,7 @@ import type { Transport } from "../../src/transport/transport.ts";
 import type { TransportError } from "../../src/transport/transport_error.ts";
 import { UnixTransport } from "../../src/transport/unix.ts";
 import { V2Swap } from "../../src/pipeline/messages.ts";
+import { generateTestCertificate } from "./_x509.ts";
 
 /** A numbered message. */
 export const Num = defineMessage({
@@ -129,78 +130,21 @@ export interface TestCertificate {
 }
 
 /**
- * Generates a throwaway CA and a server certificate for 127.0.0.1 with the
- * `openssl` command (CI needs it installed; Debian: `apt-get install openssl`).
+ * Writes a throwaway CA and a server certificate for 127.0.0.1/localhost
+ * signed by it into `dir` (made with `crypto.subtle` and a small DER writer:
+ * no `openssl` needed).
  */
 export async function makeTestCertificate(dir: string): Promise<TestCertificate> {
-  const f = (name: string) => `${dir}/${name}`;
-  await openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=mycelium test CA",
-    "-keyout",
-    f("ca.key"),
-    "-out",
-    f("ca.pem"),
-  );
-  await openssl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-subj",
-    "/CN=localhost",
-    "-keyout",
-    f("server.key"),
-    "-out",
-    f("server.csr"),
-  );
-  await Deno.writeTextFile(
-    f("server.ext"),
-    "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n" +
-      "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-  );
-  await openssl(
-    "x509",
-    "-req",
-    "-in",
-    f("server.csr"),
-    "-CA",
-    f("ca.pem"),
-    "-CAkey",
-    f("ca.key"),
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    f("server.ext"),
-    "-out",
-    f("server.pem"),
-  );
-  return { certFile: f("server.pem"), keyFile: f("server.key"), caFile: f("ca.pem") };
-}
-
-async function openssl(...args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
-    .output();
-  if (!out.success) {
-    throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
-/** Resolves when `check()` is true, re-checking after each `event` resolution. */
-export async function until(check: () => boolean, next: () => Promise<unknown>): Promise<void> {
-  while (!check()) await next();
+  const { ca, cert, key } = await generateTestCertificate();
+  const files = {
+    certFile: `${dir}/server.pem`,
+    keyFile: `${dir}/server.key`,
+    caFile: `${dir}/ca.pem`,
+  };
+  await Deno.writeTextFile(files.certFile, cert);
+  await Deno.writeTextFile(files.keyFile, key, { mode: 0o600 });
+  await Deno.writeTextFile(files.caFile, ca);
+  return files;
 }
 
 /** A queue of values pushed by handlers that tests await one by one. */

@@ -12,7 +12,8 @@
  * - role `echo-dialer`: dials, answers every `Num` with a publish of the same
  *   `n`, prints `ready`; runs until killed or stdin closes.
  * - role `subscriber`: dials, announces topic `numbers`, waits for `count`
- *   numbers, checks their order, prints `got <identity> <count> <sum>`.
+ *   numbers, checks their order, sends the publisher a `Num` (count, and the
+ *   sum in its note), prints `got <identity> <count> <sum>`.
  *
  * @module
  */
@@ -144,6 +145,13 @@ if (role === "echo") {
     },
   });
   await done.promise;
+  // Answer the publisher: how many, and their sum.
+  await link.send(Num, { n: next, note: `sum ${sum}` }, {
+    kind: "send",
+    to: "publisher",
+    from: identity!,
+  });
+  await link.drained();
   say(`got ${identity} ${next} ${sum} bad=${bad}`);
   await link.close();
 }

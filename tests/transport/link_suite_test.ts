@@ -397,4 +397,60 @@ for (const kind of KINDS) {
     assert.equal(link.write(Num, { n: 1, note: "" }), 0);
     await link.drained();
   });
+
+  Deno.test(`${kind.name}: connect gives up when its signal aborts; close is idempotent`, async () => {
+    const listener = await LinkListener.listen(kind.make(), {
+      registry: registry(),
+      identity: "server",
+      logger: new RecordingLogger(),
+    });
+    const address = listener.transport;
+    await listener.close();
+    await listener.close();
+    const controller = new AbortController();
+    const log = new RecordingLogger();
+    const attempt = Link.connect(address, {
+      registry: registry(),
+      identity: "client",
+      logger: log,
+      reconnect: { initialMs: 5, maxMs: 20 },
+      signal: controller.signal,
+    });
+    await log.waitFor((e) => e.message === "link reconnecting");
+    controller.abort();
+    await assert.rejects(
+      attempt,
+      (e) => e instanceof TransportError && e.code === "TRANSPORT_CONNECT",
+    );
+  });
+
+  Deno.test(`${kind.name}: a paused link pushes back on the sender, then delivers in order`, async () => {
+    const inbox = new Inbox<Seen>();
+    await using listener = await LinkListener.listen(kind.make(), {
+      registry: registry(),
+      identity: "server",
+      logger: new RecordingLogger(),
+      handler: recorder(inbox),
+    });
+    await using link = await Link.connect(listener.transport, {
+      registry: registry(),
+      identity: "client",
+      logger: new RecordingLogger(),
+      maxBufferedBytes: 64 * 1024,
+    });
+    link.write(Num, { n: 0, note: "" });
+    await inbox.count(1);
+    const receiving = listener.links.get("client")!;
+    receiving.pause();
+    const note = "x".repeat(100);
+    for (let n = 1; n <= 50; n++) link.write(Num, { n, note });
+    // While paused nothing is handled or acknowledged, however long we wait.
+    await assert.rejects(link.drained(AbortSignal.timeout(300)));
+    assert.equal(inbox.items.length, 1);
+    assert.ok(link.buffered > 50 * 100);
+    receiving.resume();
+    await link.drained();
+    const got = await inbox.count(51);
+    assert.deepEqual(got.map((s) => s.n), range(0, 51));
+  });
 }

@@ -64,6 +64,11 @@ class Peer {
     return await this.#finish();
   }
 
+  /** Sends a signal (SIGSTOP freezes the process with its sockets open). */
+  signal(sig: Deno.Signal): void {
+    this.#child.kill(sig);
+  }
+
   /** SIGKILL: no goodbye, no flush. */
   async kill(): Promise<void> {
     this.#child.kill("SIGKILL");
@@ -167,15 +172,16 @@ Deno.test("unix: a child process dials us, and request/reply works from its side
   assert.equal((await child.exit()).code, 0);
 });
 
-Deno.test("tcp: three processes: a publisher fans out to two subscriber processes", async () => {
+Deno.test("tcp: three processes: a publisher fans out to two subscribers, which answer it", async () => {
   const links = new Map<string, Link>();
   const subscribed = Promise.withResolvers<void>();
+  const answers = new Inbox<Seen>();
   await using listener = await LinkListener.listen(new TcpTransport({ port: 0 }), {
     registry: registry(),
     identity: "publisher",
     logger: new RecordingLogger(),
     handler: {
-      message() {},
+      ...recorder(answers),
       announce(a, link) {
         if (a.topics.includes("numbers")) links.set(link.peer, link);
         if (links.size === 2) subscribed.resolve();
@@ -194,6 +200,11 @@ Deno.test("tcp: three processes: a publisher fans out to two subscriber processe
     `got sub-a 2000 ${sum} bad=0`,
     `got sub-b 2000 ${sum} bad=0`,
   ]);
+  const got = await answers.count(2);
+  assert.deepEqual(
+    got.map((s) => `${s.peer} ${s.kind} ${s.to} ${s.from} ${s.n} ${s.note}`).sort(),
+    [`sub-a send publisher sub-a 2000 sum ${sum}`, `sub-b send publisher sub-b 2000 sum ${sum}`],
+  );
   assert.equal((await a.exit()).code, 0);
   assert.equal((await b.exit()).code, 0);
 });
@@ -261,5 +272,34 @@ Deno.test("tcp: a dialing peer killed and restarted gets what the listener sent 
   assert.deepEqual(got.map((s) => s.n), range(0, 100));
   assert.equal(listener.links.get("worker"), link, "the restarted peer got its link back");
   assert.equal(link.stats.reconnects, 1);
+  assert.equal((await peer.stop()).code, 0);
+});
+
+Deno.test("unix: a frozen peer (SIGSTOP) is detected by heartbeats; after SIGCONT the link recovers", async () => {
+  const path = `${scratch.dir}/frozen.sock`;
+  const log = new RecordingLogger();
+  const echoes = new Inbox<Seen>();
+  const peer = new Peer("echo", "unix", path, "sleeper");
+  await peer.line();
+  const link = await Link.connect(new UnixTransport({ path }), {
+    registry: registry(),
+    identity: "parent",
+    logger: log,
+    heartbeatMs: 50,
+    peerTimeoutMs: 400,
+    handshakeTimeoutMs: 400,
+    reconnect: { initialMs: 20, maxMs: 100 },
+    handler: recorder(echoes),
+  });
+  link.write(Num, { n: 0, note: "" });
+  await echoes.count(1);
+  peer.signal("SIGSTOP");
+  const timeout = await log.waitForCode("TRANSPORT_TIMEOUT");
+  assert.equal((timeout.fields?.error as { peer?: string }).peer, "sleeper");
+  for (let n = 1; n < 20; n++) link.write(Num, { n, note: "" });
+  peer.signal("SIGCONT");
+  const got = await echoes.count(20);
+  assert.deepEqual(got.map((s) => s.n), range(0, 20));
+  await link.close();
   assert.equal((await peer.stop()).code, 0);
 });
