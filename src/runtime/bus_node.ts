@@ -1,0 +1,503 @@
+/**
+ * {@linkcode BusNode}: one process of a split deployment. It joins a local
+ * {@linkcode MessageBus} to the buses of other processes: listens, dials,
+ * announces what the bus hosts, and attaches what peers announce, so actors
+ * anywhere are reachable by name and by subscription.
+ *
+ * @module
+ */
+import type { Registry } from "../codec/mod.ts";
+import { type Logger, NULL_LOGGER } from "../actor/logger.ts";
+import type { MessageBus } from "../bus/message_bus.ts";
+import {
+  LinkPeer,
+  type LinkPeerOptions,
+  REQUEST_FAILED_TYPE_ID,
+  RequestFailed,
+  routesToAnnouncement,
+} from "../bus/link_peer.ts";
+import {
+  type Announcement,
+  Link,
+  type LinkHandler,
+  type LinkState,
+  type OverflowPolicy,
+  type ReconnectOptions,
+} from "../transport/link.ts";
+import { LinkListener, type LinkListenerOptions } from "../transport/listener.ts";
+import type { Transport } from "../transport/transport.ts";
+import type { TransportLogger } from "../transport/logger.ts";
+import { RuntimeError } from "./runtime_error.ts";
+
+/** A peer process to dial: the identity it must present, and where it listens. */
+export interface DialTarget {
+  /** The peer's identity (its process group's name). */
+  readonly identity: string;
+  /** Its address. */
+  readonly transport: Transport;
+}
+
+/** Link settings shared by every link of a node (see `LinkOptions` for each default). */
+export interface LinkTuning {
+  /** Bound of each link's outbound buffer, in bytes. Default: 8 MiB. */
+  maxBufferedBytes?: number;
+  /** What a full link buffer does. Default: `"wait"` (senders get a promise). */
+  overflow?: OverflowPolicy;
+  /** Heartbeat interval, in ms. Default: 1000. */
+  heartbeatMs?: number;
+  /** A peer silent this long is considered gone, in ms. Default: 5000. */
+  peerTimeoutMs?: number;
+  /** Handshake deadline, in ms. Default: 5000. */
+  handshakeTimeoutMs?: number;
+  /** Reconnect schedule of dialed links. Default: 50 ms doubling to 5 s, jitter 0.5. */
+  reconnect?: ReconnectOptions;
+}
+
+/** Options of {@linkcode BusNode.start}. */
+export interface BusNodeOptions {
+  /** The local bus. The node does not close it. */
+  bus: MessageBus;
+  /** This process's identity, unique in the deployment (its process group's name). */
+  identity: string;
+  /**
+   * Every message type crossing a link from or to this process. The runtime's
+   * `RequestFailed` type (id 0xFEFF) is added when missing.
+   */
+  registry: Registry;
+  /** Addresses to accept peers on. Default: none. */
+  listen?: readonly Transport[];
+  /** Peers to dial (each redialed with backoff until the node closes). Default: none. */
+  dial?: readonly DialTarget[];
+  /** Shared secret every peer must prove (HMAC). Default: none. */
+  key?: string | Uint8Array;
+  /** Where the node and its links log. Default: links log to stderr, the node nowhere. */
+  logger?: Logger;
+  /** Closes the node when aborted. */
+  signal?: AbortSignal;
+  /** Link settings. */
+  link?: LinkTuning;
+  /** Per-peer settings (inbound queue, parked outbound messages). */
+  peer?: LinkPeerOptions;
+}
+
+/** Options of {@linkcode BusNode.ready}. */
+export interface ReadyOptions {
+  /** Stops waiting (rejects with `RUNTIME_ABORTED`). */
+  signal?: AbortSignal;
+  /** Gives up after this long, in ms (rejects with `RUNTIME_NOT_READY`). Default: no limit. */
+  timeoutMs?: number;
+}
+
+/** Options of {@linkcode BusNode.close}. */
+export interface BusNodeCloseOptions {
+  /** How long each link may take to have its buffer acknowledged, in ms. Default: 5000. */
+  drainMs?: number;
+}
+
+/** Counters of one link of a node. */
+export interface LinkReport {
+  /** The peer's identity. */
+  readonly peer: string;
+  /** The transport's address. */
+  readonly address: string;
+  /** `open`, `away`, `connecting` or `closed`. */
+  readonly state: LinkState;
+  /** Messages written to the link. */
+  readonly sent: number;
+  /** Messages received from it. */
+  readonly received: number;
+  /** Messages dropped: by the link's overflow policy, or inbound for a full queue. */
+  readonly dropped: number;
+  /** Messages still buffered when the link closed for good. */
+  readonly undelivered: number;
+  /** Inbound messages the bus refused (no such actor or handler). */
+  readonly refused: number;
+  /** Connections after the first. */
+  readonly reconnects: number;
+}
+
+interface ReadyWaiter {
+  readonly names: readonly string[];
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
+ * One process's bus, joined to other processes' buses over links.
+ *
+ * Spawn the actors other processes send to before `start` (a restarted
+ * process then gets what was buffered for them the moment it reconnects),
+ * then `start`, then `await node.ready([...])` for the actors this process
+ * sends to before producing. Close the bus first (actors drain, still
+ * sending), then the node (link buffers drain).
+ *
+ * @example Two nodes in one process over a Unix socket
+ * ```ts
+ * import { MessageBus } from "../bus/message_bus.ts";
+ * import { on } from "../actor/mod.ts";
+ * import { defineMessage, field, Registry } from "../codec/mod.ts";
+ * import { UnixTransport } from "../transport/unix.ts";
+ * import { BusNode } from "./bus_node.ts";
+ *
+ * const Ping = defineMessage({ id: 1, name: "Ping", fields: { n: field.u32() } });
+ * const dir = await Deno.makeTempDir();
+ * const got = Promise.withResolvers<number>();
+ * const a = new MessageBus();
+ * a.spawn("pong", { handlers: [on(Ping, (m) => got.resolve(m.n))] });
+ * const nodeA = await BusNode.start({
+ *   bus: a, identity: "a", registry: new Registry([Ping]),
+ *   listen: [new UnixTransport({ path: `${dir}/a.sock` })],
+ * });
+ * const b = new MessageBus();
+ * const nodeB = await BusNode.start({
+ *   bus: b, identity: "b", registry: new Registry([Ping]),
+ *   dial: [{ identity: "a", transport: nodeA.transports[0]! }],
+ * });
+ * await nodeB.ready(["pong"]);
+ * await b.send("pong", Ping, { n: 7 });
+ * if (await got.promise !== 7) throw new Error("not delivered");
+ * await b.close();
+ * await nodeB.close();
+ * await a.close();
+ * await nodeA.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class BusNode implements AsyncDisposable {
+  readonly #bus: MessageBus;
+  readonly #identity: string;
+  readonly #registry: Registry;
+  readonly #log: Logger;
+  readonly #peerOptions: LinkPeerOptions;
+  readonly #stop = new AbortController();
+  readonly #peers = new Map<Link, LinkPeer>();
+  readonly #dialed = new Set<Link>();
+  readonly #dials: Promise<void>[] = [];
+  readonly #waiters = new Set<ReadyWaiter>();
+  readonly #linkOptions: LinkListenerOptions;
+  #listeners: LinkListener[] = [];
+  #unlisten: () => void = () => {};
+  #announcement: Announcement = { actors: [], topics: [] };
+  #announcementKey = "";
+  #announceQueued = false;
+  #failure: RuntimeError | undefined;
+  #closing: Promise<void> | undefined;
+  #lastLink: Link | undefined;
+  #lastPeer: LinkPeer | undefined;
+
+  private constructor(options: BusNodeOptions) {
+    this.#bus = options.bus;
+    this.#identity = options.identity;
+    this.#registry = options.registry;
+    this.#log = options.logger ?? NULL_LOGGER;
+    this.#peerOptions = { logger: this.#log, ...options.peer };
+    const handler: LinkHandler = {
+      message: (view, route, link) => this.#peerOf(link).receive(view, route),
+      announce: (a, link) => this.#peerOf(link).announced(a),
+      up: (link) => this.#up(link),
+      closed: (link) => this.#closed(link),
+    };
+    const t = options.link ?? {};
+    this.#linkOptions = {
+      registry: this.#registry,
+      identity: this.#identity,
+      handler,
+      ...(options.key === undefined ? {} : { key: options.key }),
+      ...(options.logger === undefined ? {} : { logger: options.logger as TransportLogger }),
+      ...(t.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: t.maxBufferedBytes }),
+      ...(t.overflow === undefined ? {} : { overflow: t.overflow }),
+      ...(t.heartbeatMs === undefined ? {} : { heartbeatMs: t.heartbeatMs }),
+      ...(t.peerTimeoutMs === undefined ? {} : { peerTimeoutMs: t.peerTimeoutMs }),
+      ...(t.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: t.handshakeTimeoutMs }),
+    };
+  }
+
+  /**
+   * Starts listening and dialing; resolves once every listener is bound
+   * (dials go on in the background: see {@linkcode BusNode.ready}).
+   *
+   * @throws {RuntimeError} `RUNTIME_PLAN` when the registry holds another
+   *   type under the reserved id 0xFEFF.
+   * @throws {TransportError} when a listener cannot bind.
+   */
+  static async start(options: BusNodeOptions): Promise<BusNode> {
+    const reserved = options.registry.get(REQUEST_FAILED_TYPE_ID);
+    if (reserved === undefined) options.registry.add(RequestFailed);
+    else if (reserved !== RequestFailed) {
+      throw new RuntimeError(
+        "RUNTIME_PLAN",
+        `message type '${reserved.name}' uses id ${REQUEST_FAILED_TYPE_ID} (0xFEFF), which ` +
+          `Mycelium reserves for request failures; give it another id`,
+      );
+    }
+    const node = new BusNode(options);
+    node.#refreshAnnouncement();
+    node.#unlisten = options.bus.onRoutesChange(() => node.#routesChanged());
+    try {
+      for (const t of options.listen ?? []) {
+        node.#listeners.push(await LinkListener.listen(t, node.#linkOptions));
+      }
+    } catch (e) {
+      await node.close({ drainMs: 0 });
+      throw e;
+    }
+    const reconnect = options.link?.reconnect;
+    for (const target of options.dial ?? []) {
+      node.#dials.push(node.#dial(target, reconnect));
+    }
+    if (options.signal !== undefined) {
+      const signal = options.signal;
+      const abort = () => void node.close().catch(() => {});
+      if (signal.aborted) abort();
+      else signal.addEventListener("abort", abort, { once: true });
+    }
+    return node;
+  }
+
+  /** This process's identity. */
+  get identity(): string {
+    return this.#identity;
+  }
+
+  /** Where this node listens (with real ports when it listened on port 0). */
+  get transports(): Transport[] {
+    return this.#listeners.map((l) => l.transport);
+  }
+
+  /** Whether `actor` is reachable now: hosted here, or announced by a linked process. */
+  routable(actor: string): boolean {
+    if (this.#bus.ref(actor) !== undefined) return true;
+    for (const peer of this.#peers.values()) if (peer.routes.actors.includes(actor)) return true;
+    return false;
+  }
+
+  /**
+   * Resolves once every actor in `actors` is reachable (local, or announced
+   * by a linked process): start producers only then.
+   *
+   * @throws {RuntimeError} `RUNTIME_NOT_READY` at the deadline (naming the
+   *   missing actors), `RUNTIME_ABORTED` (signal, or the node closed),
+   *   `RUNTIME_DIAL_FAILED` (a peer refused us for good).
+   */
+  ready(actors: readonly string[], options: ReadyOptions = {}): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (this.#closing !== undefined) return Promise.reject(this.#closedError());
+    if (actors.every((a) => this.routable(a))) return Promise.resolve();
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) {
+      return Promise.reject(
+        new RuntimeError("RUNTIME_ABORTED", "waiting for actors was aborted", {
+          cause: signal.reason,
+        }),
+      );
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const cleanup = () => {
+      this.#waiters.delete(waiter);
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const waiter: ReadyWaiter = {
+      names: actors,
+      resolve: () => {
+        cleanup();
+        resolve();
+      },
+      reject: (e) => {
+        cleanup();
+        reject(e);
+      },
+    };
+    const onAbort = () =>
+      waiter.reject(
+        new RuntimeError("RUNTIME_ABORTED", "waiting for actors was aborted", {
+          cause: signal?.reason,
+        }),
+      );
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        const missing = actors.filter((a) => !this.routable(a));
+        waiter.reject(
+          new RuntimeError(
+            "RUNTIME_NOT_READY",
+            `after ${timeoutMs} ms these actors are still unreachable from '${this.#identity}': ` +
+              `${missing.join(", ")} (is their process running and linked?)`,
+            { actors: missing },
+          ),
+        );
+      }, timeoutMs);
+    }
+    this.#waiters.add(waiter);
+    return promise;
+  }
+
+  /** Counters of every link, in the order the links opened. */
+  stats(): LinkReport[] {
+    const reports: LinkReport[] = [];
+    for (const [link, peer] of this.#peers) {
+      const l = link.stats;
+      const p = peer.stats();
+      reports.push({
+        peer: link.peer,
+        address: link.transport.address,
+        state: link.state,
+        sent: l.sent,
+        received: l.received,
+        dropped: l.dropped + p.inboundDropped,
+        undelivered: l.undelivered,
+        refused: p.refused,
+        reconnects: l.reconnects,
+      });
+    }
+    return reports;
+  }
+
+  /**
+   * Drains and closes every link (each waits up to `drainMs` for its buffer
+   * to be acknowledged), then the listeners. Peers' routes are detached.
+   * Idempotent. Close the bus before, so actors can still send while draining.
+   */
+  close(options: BusNodeCloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.drainMs ?? 5000);
+    return this.#closing;
+  }
+
+  /** `close()` with the default drain time. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(drainMs: number): Promise<void> {
+    this.#unlisten();
+    const closedError = this.#closedError();
+    for (const w of [...this.#waiters]) w.reject(closedError);
+    // Messages parked for room go into the link buffers first (within the drain time).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#peers.values()].map((p) => p.flushed().catch(() => {}))),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, Math.max(0, drainMs))),
+    ]);
+    clearTimeout(timer);
+    this.#stop.abort();
+    await Promise.all([...this.#dialed].map((l) => l.close({ drainMs })));
+    await Promise.all(this.#dials);
+    for (const l of this.#listeners) {
+      await Promise.all([...l.links.values()].map((link) => link.close({ drainMs })));
+    }
+    await Promise.all(this.#listeners.map((l) => l.close()));
+    for (const peer of this.#peers.values()) peer.closed();
+  }
+
+  #closedError(): RuntimeError {
+    return new RuntimeError("RUNTIME_ABORTED", `node '${this.#identity}' is closing`);
+  }
+
+  async #dial(target: DialTarget, reconnect: ReconnectOptions | undefined): Promise<void> {
+    let link: Link;
+    try {
+      link = await Link.connect(target.transport, {
+        ...this.#linkOptions,
+        signal: this.#stop.signal,
+        ...(reconnect === undefined ? {} : { reconnect }),
+      });
+    } catch (e) {
+      if (this.#stop.signal.aborted) return;
+      this.#fail(
+        new RuntimeError(
+          "RUNTIME_DIAL_FAILED",
+          `'${this.#identity}' cannot link to '${target.identity}' at ${target.transport.address}: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+          { peer: target.identity, cause: e },
+        ),
+      );
+      return;
+    }
+    if (link.peer !== target.identity) {
+      this.#fail(
+        new RuntimeError(
+          "RUNTIME_DIAL_FAILED",
+          `${target.transport.address} is '${link.peer}', expected '${target.identity}': ` +
+            `check the topology's addresses`,
+          { peer: target.identity },
+        ),
+      );
+      await link.close({ drainMs: 0 });
+      return;
+    }
+    if (this.#stop.signal.aborted) {
+      await link.close({ drainMs: 0 });
+      return;
+    }
+    this.#dialed.add(link);
+  }
+
+  #fail(error: RuntimeError): void {
+    this.#log.error(error.message, { code: error.code, peer: error.peer });
+    this.#failure ??= error;
+    for (const w of [...this.#waiters]) w.reject(error);
+  }
+
+  #peerOf(link: Link): LinkPeer {
+    if (link === this.#lastLink) return this.#lastPeer!;
+    let peer = this.#peers.get(link);
+    if (peer === undefined) {
+      peer = new LinkPeer(this.#bus, link, this.#registry, this.#peerOptions);
+      this.#peers.set(link, peer);
+    }
+    this.#lastLink = link;
+    this.#lastPeer = peer;
+    return peer;
+  }
+
+  #up(link: Link): void {
+    this.#peerOf(link);
+    link.announce(this.#announcement);
+  }
+
+  #closed(link: Link): void {
+    const peer = this.#peers.get(link);
+    if (peer === undefined) return;
+    peer.closed();
+    if (this.#lastLink === link) {
+      this.#lastLink = undefined;
+      this.#lastPeer = undefined;
+    }
+    this.#checkWaiters();
+  }
+
+  #routesChanged(): void {
+    this.#checkWaiters();
+    if (this.#announceQueued) return;
+    this.#announceQueued = true;
+    // Several spawns in a row make one announcement.
+    queueMicrotask(() => {
+      this.#announceQueued = false;
+      if (this.#closing !== undefined) return;
+      if (!this.#refreshAnnouncement()) return;
+      for (const link of this.#peers.keys()) {
+        if (link.state !== "closed") link.announce(this.#announcement);
+      }
+    });
+  }
+
+  /** Recomputes what to announce; true when it changed. */
+  #refreshAnnouncement(): boolean {
+    const a = routesToAnnouncement(this.#bus.hostedRoutes());
+    const key = `${a.actors.join("\n")}\0${a.topics.join("\n")}`;
+    if (key === this.#announcementKey) return false;
+    this.#announcementKey = key;
+    this.#announcement = a;
+    // Links a listener accepts later start with it.
+    this.#linkOptions.announcement = a;
+    return true;
+  }
+
+  #checkWaiters(): void {
+    for (const w of [...this.#waiters]) {
+      if (w.names.every((a) => this.routable(a))) w.resolve();
+    }
+  }
+}

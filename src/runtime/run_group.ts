@@ -1,0 +1,378 @@
+/**
+ * {@linkcode runGroup}: one process group of the reference pipeline in a split
+ * deployment, and {@linkcode mergeGroupSummaries}: the groups' reports summed
+ * into the summary a monolith run prints.
+ *
+ * How the groups end together: the group hosting the audit trail publishes
+ * `RunComplete` when the end of the stream reaches it (every upstream stage
+ * has handled everything by then: the end marker follows the last message on
+ * every hop). Each group, on `RunComplete`, waits for its actors to be idle and
+ * publishes `GroupDrained`. Links keep order, so a group holding
+ * `GroupDrained` from every peer has received everything they sent it; once
+ * its actors are idle again, its counters are final.
+ *
+ * @module
+ */
+import { on } from "../actor/mod.ts";
+import type { Logger } from "../actor/logger.ts";
+import { Registry } from "../codec/mod.ts";
+import type { ShutdownReport } from "../bus/_core.ts";
+import { type ActorRef, MessageBus } from "../bus/message_bus.ts";
+import { LatencyRecorder } from "../metrics/latency_recorder.ts";
+import {
+  ACTOR,
+  ArbitrageStrategy,
+  type AuditSink,
+  AuditTrail,
+  MarketRelay,
+  MetricsCollector,
+  OrderExecutor,
+  PIPELINE_ACTORS,
+  PolygonCollector,
+  Produce,
+  RiskManager,
+  SUBSCRIPTIONS,
+  type SwapFeed,
+} from "../pipeline/actors.ts";
+import { SwapSource } from "../pipeline/market.ts";
+import { PIPELINE_TYPES, type V2Swap } from "../pipeline/messages.ts";
+import type { ActorSummary, PipelineSummary } from "../pipeline/pipeline.ts";
+import type { Topology } from "../topology/topology.ts";
+import type { TlsOptions } from "../transport/tcp.ts";
+import { BusNode, type LinkReport, type LinkTuning } from "./bus_node.ts";
+import { groupPlan, transportOf } from "./group_plan.ts";
+import { GroupDrained, RunComplete } from "./run_messages.ts";
+import { RuntimeError } from "./runtime_error.ts";
+
+/** Options of {@linkcode runGroup}. */
+export interface RunGroupOptions {
+  /** The deployment. */
+  topology: Topology;
+  /** The process group this process runs. */
+  group: string;
+  /** Where the audit trail writes. Required in the group hosting `audit_trail`. */
+  audit?: AuditSink;
+  /** Swaps to generate. Default: 20,000. Ignored with `replay`. */
+  swaps?: number;
+  /** Seed of the market. Default: 1. */
+  seed?: number;
+  /** Swaps to replay instead of generating them. */
+  replay?: readonly V2Swap[];
+  /** Directory of relative socket paths. Default: the topology's `socket_dir`. */
+  socketDir?: string;
+  /** Shared secret of the deployment's links. Default: none. */
+  key?: string | Uint8Array;
+  /** TLS for tcp links. Default: plain TCP. */
+  tls?: TlsOptions;
+  /** Host tcp listeners bind to. Default: the address's host. */
+  bindHostname?: string;
+  /** Link settings. */
+  link?: LinkTuning;
+  /** Where the bus and links log. */
+  logger?: Logger;
+  /** Stops the run early (the summary then says `completed: false`). */
+  signal?: AbortSignal;
+  /** How long to wait for every other group to be reachable, in ms. Default: 60,000. */
+  readyTimeoutMs?: number;
+  /** How long shutdown may drain mailboxes and links, in ms. Default: 5000. */
+  drainMs?: number;
+}
+
+/**
+ * What one group did: the counters of the actors it hosts (fields of actors
+ * hosted elsewhere are absent), its shutdown report and its links.
+ */
+export interface GroupSummary {
+  /** The group's name. */
+  readonly group: string;
+  /** Swaps produced (the collector's group). */
+  readonly swaps?: number;
+  /** Signals found (the strategy's group). */
+  readonly signals?: number;
+  /** Orders filled (the executor's group). */
+  readonly fills?: number;
+  /** Orders refused (the executor's group). */
+  readonly refused?: number;
+  /** Realised P&L in micro-units (the executor's group). */
+  readonly pnlMicro?: bigint;
+  /** Whether risk halted trading (the risk manager's group). */
+  readonly halted?: boolean;
+  /** Exposure in micro-units (the risk manager's group). */
+  readonly exposureMicro?: bigint;
+  /** Audit lines written (the audit trail's group). */
+  readonly auditLines?: number;
+  /** Whether this group saw the run complete (and every peer drained). */
+  readonly completed: boolean;
+  /** Counters of the actors it hosts. */
+  readonly actors: readonly ActorSummary[];
+  /** Its bus's shutdown. */
+  readonly shutdown: ShutdownReport;
+  /** Its links' counters. */
+  readonly links: readonly LinkReport[];
+  /** Wall time of the group, in ms. */
+  readonly elapsedMs: number;
+}
+
+/** Every message type a split pipeline run sends over links. */
+export function pipelineRegistry(): Registry {
+  return new Registry([...PIPELINE_TYPES, Produce, RunComplete, GroupDrained]);
+}
+
+/** Name of a group's run monitor (it hears `RunComplete` and `GroupDrained`). */
+export function runMonitorName(group: string): string {
+  return `mycelium.run.${group}`;
+}
+
+/**
+ * Runs process group `group` of the reference pipeline: spawns its actors,
+ * links to the other groups, waits until every pipeline actor is reachable
+ * before the collector (if hosted here) starts, and returns once the run
+ * completed everywhere (or `signal` aborted).
+ *
+ * @throws {RuntimeError} `RUNTIME_PLAN` (no such group, no audit sink where
+ *   the audit trail runs), `RUNTIME_NOT_READY`, `RUNTIME_DIAL_FAILED`.
+ */
+export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> {
+  const started = performance.now();
+  const { topology, group } = options;
+  const plan = groupPlan(
+    topology,
+    group,
+    options.socketDir === undefined ? {} : { socketDir: options.socketDir },
+  );
+  const hosted = new Set(plan.actors);
+  if (hosted.has(ACTOR.audit) && options.audit === undefined) {
+    throw new RuntimeError(
+      "RUNTIME_PLAN",
+      `group '${group}' hosts ${ACTOR.audit} but no audit sink was given`,
+      { peer: group },
+    );
+  }
+  const bus = new MessageBus(options.logger === undefined ? {} : { logger: options.logger });
+  const peers = new Set(plan.peers);
+  const drainedPeers = new Set<string>();
+  const complete = Promise.withResolvers<void>();
+  const allDrained = Promise.withResolvers<void>();
+  const checkDrained = () => {
+    if ([...peers].every((p) => drainedPeers.has(p))) allDrained.resolve();
+  };
+  bus.spawn(runMonitorName(group), {
+    handlers: [
+      on(RunComplete, () => complete.resolve()),
+      on(GroupDrained, (m) => {
+        drainedPeers.add(m.group);
+        checkDrained();
+      }),
+    ],
+  });
+
+  const collector = new PolygonCollector(feedOf(options));
+  const strategy = new ArbitrageStrategy();
+  const executor = new OrderExecutor();
+  const risk = new RiskManager();
+  const audit = new AuditTrail(options.audit ?? { write() {} }, (swaps) => {
+    const r = bus.publish(RunComplete, { swaps });
+    if (r !== undefined) r.catch(() => complete.resolve());
+  });
+  // The monolith's spawn order, the producer last.
+  const actors = [
+    [ACTOR.relay, new MarketRelay()],
+    [ACTOR.strategy, strategy],
+    [ACTOR.executor, executor],
+    [ACTOR.risk, risk],
+    [ACTOR.audit, audit],
+    [ACTOR.metrics, new MetricsCollector()],
+    [ACTOR.collector, collector],
+  ] as const;
+  const latency = new Map<string, LatencyRecorder>();
+  const refs: ActorRef[] = [];
+  const spawn = (name: string, actor: (typeof actors)[number][1]) => {
+    const recorder = new LatencyRecorder();
+    latency.set(name, recorder);
+    refs.push(bus.spawn(name, actor, {
+      subscribe: SUBSCRIPTIONS[name] ?? [],
+      latency: recorder,
+      supervision: { strategy: "stop" },
+    }));
+  };
+  for (const [name, actor] of actors) {
+    if (hosted.has(name) && name !== ACTOR.collector) spawn(name, actor);
+  }
+
+  const node = await BusNode.start({
+    bus,
+    identity: group,
+    registry: pipelineRegistry(),
+    listen: plan.listen.map((a) =>
+      transportOf(a, {
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
+        ...(options.bindHostname === undefined ? {} : { bindHostname: options.bindHostname }),
+      })
+    ),
+    dial: plan.dial.map((d) => ({
+      identity: d.group,
+      transport: transportOf(d.address, options.tls === undefined ? {} : { tls: options.tls }),
+    })),
+    ...(options.key === undefined ? {} : { key: options.key }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.link === undefined ? {} : { link: options.link }),
+  });
+  let completed = false;
+  const signal = options.signal;
+  const aborted = Promise.withResolvers<void>();
+  const onAbort = () => aborted.resolve();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    // Everything downstream, and every group's monitor, reachable before the first swap.
+    await node.ready(
+      [
+        ...PIPELINE_ACTORS.filter((a) => a !== ACTOR.collector),
+        ...[...peers].map(runMonitorName),
+      ],
+      {
+        timeoutMs: options.readyTimeoutMs ?? 60_000,
+        ...(signal === undefined ? {} : { signal }),
+      },
+    );
+    if (hosted.has(ACTOR.collector)) spawn(ACTOR.collector, collector);
+    await Promise.race([complete.promise, aborted.promise]);
+    if (!signal?.aborted) {
+      await bus.idle();
+      await bus.publish(GroupDrained, { group });
+      checkDrained();
+      await Promise.race([allDrained.promise, aborted.promise]);
+      await bus.idle();
+      completed = !signal?.aborted;
+    }
+  } catch (e) {
+    await bus.close({ deadlineMs: 0 });
+    await node.close({ drainMs: 0 });
+    throw e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  const shutdown = await bus.close({ deadlineMs: options.drainMs ?? 5_000 });
+  await node.close({ drainMs: options.drainMs ?? 5_000 });
+  const summaries = refs.map((ref) => ref.stats()).map((s): ActorSummary => {
+    const r = latency.get(s.name);
+    return {
+      name: s.name,
+      handled: s.handled,
+      failed: s.failed,
+      dropped: s.dropped,
+      discarded: s.discarded,
+      restarts: s.restarts,
+      p50Ns: r?.percentile(0.5) ?? 0,
+      p99Ns: r?.percentile(0.99) ?? 0,
+    };
+  });
+  return {
+    group,
+    ...(hosted.has(ACTOR.collector) ? { swaps: collector.sent } : {}),
+    ...(hosted.has(ACTOR.strategy) ? { signals: strategy.detector.signals } : {}),
+    ...(hosted.has(ACTOR.executor)
+      ? { fills: executor.fills, refused: executor.refused, pnlMicro: executor.pnlMicro }
+      : {}),
+    ...(hosted.has(ACTOR.risk)
+      ? { halted: risk.book.halted, exposureMicro: risk.book.exposureMicro }
+      : {}),
+    ...(hosted.has(ACTOR.audit) ? { auditLines: audit.lines } : {}),
+    completed,
+    actors: summaries,
+    shutdown,
+    links: node.stats(),
+    elapsedMs: performance.now() - started,
+  };
+}
+
+/**
+ * The groups' summaries as one {@linkcode PipelineSummary}: each figure from
+ * the group hosting its actor, actors in the monolith's order, shutdown
+ * counts summed; `completed` only if every group completed; `elapsedMs` the
+ * longest group's.
+ *
+ * @throws {RuntimeError} `RUNTIME_RUN_FAILED` when no part hosts some actor.
+ */
+export function mergeGroupSummaries(parts: readonly GroupSummary[]): PipelineSummary {
+  const pick = <K extends keyof GroupSummary>(key: K): NonNullable<GroupSummary[K]> => {
+    for (const p of parts) {
+      const v = p[key];
+      if (v !== undefined) return v as NonNullable<GroupSummary[K]>;
+    }
+    throw new RuntimeError(
+      "RUNTIME_RUN_FAILED",
+      `no group reported '${String(key)}': is every group's summary there?`,
+    );
+  };
+  const byName = new Map(parts.flatMap((p) => p.actors).map((a) => [a.name, a]));
+  const order = [
+    ACTOR.relay,
+    ACTOR.strategy,
+    ACTOR.executor,
+    ACTOR.risk,
+    ACTOR.audit,
+    ACTOR.metrics,
+    ACTOR.collector,
+  ];
+  return {
+    swaps: pick("swaps"),
+    signals: pick("signals"),
+    fills: pick("fills"),
+    refused: pick("refused"),
+    pnlMicro: pick("pnlMicro"),
+    halted: pick("halted"),
+    exposureMicro: pick("exposureMicro"),
+    auditLines: pick("auditLines"),
+    completed: parts.length > 0 && parts.every((p) => p.completed),
+    actors: order.flatMap((name) => byName.get(name) ?? []),
+    shutdown: {
+      drained: parts.every((p) => p.shutdown.drained),
+      discarded: parts.reduce((n, p) => n + p.shutdown.discarded, 0),
+      abandonedRequests: parts.reduce((n, p) => n + p.shutdown.abandonedRequests, 0),
+    },
+    elapsedMs: Math.max(0, ...parts.map((p) => p.elapsedMs)),
+  };
+}
+
+/** A group summary as one JSON line (bigints as decimal strings), for a parent process. */
+export function groupSummaryToJson(summary: GroupSummary): string {
+  return JSON.stringify(summary, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+}
+
+/**
+ * Reads what {@linkcode groupSummaryToJson} wrote.
+ *
+ * @throws {RuntimeError} `RUNTIME_RUN_FAILED` when `text` is not such a summary.
+ */
+export function groupSummaryFromJson(text: string): GroupSummary {
+  let value: unknown;
+  try {
+    value = JSON.parse(
+      text,
+      (_k, v) => typeof v === "string" && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v,
+    );
+  } catch (e) {
+    throw new RuntimeError("RUNTIME_RUN_FAILED", `a group's summary is not JSON: ${text}`, {
+      cause: e,
+    });
+  }
+  const s = value as Partial<GroupSummary> | null;
+  if (
+    s === null || typeof s !== "object" || typeof s.group !== "string" ||
+    !Array.isArray(s.actors) || typeof s.completed !== "boolean"
+  ) {
+    throw new RuntimeError("RUNTIME_RUN_FAILED", `not a group summary: ${text.slice(0, 200)}`);
+  }
+  return s as GroupSummary;
+}
+
+function feedOf(options: RunGroupOptions): SwapFeed {
+  if (options.replay !== undefined) {
+    const swaps = options.replay;
+    let i = 0;
+    return { next: () => swaps[i++] };
+  }
+  const source = new SwapSource({ seed: options.seed ?? 1 });
+  let left = options.swaps ?? 20_000;
+  return { next: () => (left-- > 0 ? source.next() : undefined) };
+}

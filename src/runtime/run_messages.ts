@@ -1,0 +1,32 @@
+/**
+ * Messages the runtime exchanges to end a split run together. Their ids sit
+ * at the top of the user range, which Mycelium reserves (0xFEF0 to 0xFEFF;
+ * 0xFEFF is `RequestFailed`).
+ *
+ * @module
+ */
+import { defineMessage, field, type MessageOf } from "../codec/mod.ts";
+
+/** Published by the group whose audit trail saw the end of the stream. */
+export const RunComplete = defineMessage({
+  id: 0xfefe,
+  name: "MyceliumRunComplete",
+  topic: "mycelium.run",
+  fields: { swaps: field.u64() },
+});
+/** A run-complete message. */
+export type RunComplete = MessageOf<typeof RunComplete>;
+
+/**
+ * Published by each group once its actors are idle after the run completed.
+ * Links keep order, so a group that has this from every peer has received
+ * everything those peers sent it.
+ */
+export const GroupDrained = defineMessage({
+  id: 0xfefd,
+  name: "MyceliumGroupDrained",
+  topic: "mycelium.run",
+  fields: { group: field.string() },
+});
+/** A group-drained message. */
+export type GroupDrained = MessageOf<typeof GroupDrained>;

@@ -1,0 +1,163 @@
+/**
+ * BusNode within one process: two buses joined over real sockets (unix and
+ * tcp): send, publish, request and its failure, readiness, closing.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { on } from "../../src/actor/mod.ts";
+import { Registry } from "../../src/codec/mod.ts";
+import { BusError } from "../../src/bus/bus_error.ts";
+import { MessageBus } from "../../src/bus/message_bus.ts";
+import { BusNode } from "../../src/runtime/bus_node.ts";
+import { RuntimeError } from "../../src/runtime/runtime_error.ts";
+import { TcpTransport } from "../../src/transport/tcp.ts";
+import { silentLogger } from "../../src/transport/logger.ts";
+import type { Transport } from "../../src/transport/transport.ts";
+import { UnixTransport } from "../../src/transport/unix.ts";
+import { Answer, Ask, gate, Tick, tick, Tock } from "../bus/_messages.ts";
+
+const types = () => new Registry([Tick, Tock, Ask, Answer]);
+
+async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium-node-" });
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Two buses and their nodes: `a` listens on `transport`, `b` dials it. */
+async function pair(transport: Transport, setup: (a: MessageBus, b: MessageBus) => void) {
+  const a = new MessageBus();
+  const b = new MessageBus();
+  setup(a, b);
+  const nodeA = await BusNode.start({
+    bus: a,
+    identity: "a",
+    registry: types(),
+    listen: [transport],
+    logger: quiet,
+  });
+  const nodeB = await BusNode.start({
+    bus: b,
+    identity: "b",
+    registry: types(),
+    dial: [{ identity: "a", transport: nodeA.transports[0]! }],
+    logger: quiet,
+  });
+  return {
+    a,
+    b,
+    nodeA,
+    nodeB,
+    async [Symbol.asyncDispose]() {
+      await a.close();
+      await b.close();
+      await nodeB.close();
+      await nodeA.close();
+    },
+  };
+}
+
+const quiet = {
+  ...silentLogger,
+  debug() {},
+  child() {
+    return quiet;
+  },
+};
+
+for (const kind of ["unix", "tcp"] as const) {
+  Deno.test(`BusNode (${kind}): messages by name cross both ways, in order`, async () => {
+    await withDir(async (dir) => {
+      const atA: number[] = [];
+      const atB: number[] = [];
+      const doneA = gate();
+      const doneB = gate();
+      const transport = kind === "unix"
+        ? new UnixTransport({ path: `${dir}/a.sock` })
+        : new TcpTransport({ port: 0 });
+      await using p = await pair(transport, (a, b) => {
+        a.spawn("sink-a", {
+          handlers: [on(Tick, (m) => {
+            atA.push(m.seq);
+            if (atA.length === 500) doneA.open();
+          })],
+        }, { subscribe: [] });
+        b.spawn("sink-b", {
+          handlers: [on(Tick, (m) => {
+            atB.push(m.seq);
+            if (atB.length === 500) doneB.open();
+          })],
+        }, { subscribe: [] });
+      });
+      await p.nodeB.ready(["sink-a"], { timeoutMs: 10_000 });
+      await p.nodeA.ready(["sink-b"], { timeoutMs: 10_000 });
+      for (let i = 0; i < 500; i++) {
+        await p.b.send("sink-a", Tick, tick(i, "to a"));
+        await p.a.send("sink-b", Tick, tick(i, "to b"));
+      }
+      await doneA.promise;
+      await doneB.promise;
+      const expected = Array.from({ length: 500 }, (_, i) => i);
+      assert.deepEqual(atA, expected);
+      assert.deepEqual(atB, expected);
+      const stats = p.nodeB.stats();
+      assert.equal(stats.length, 1);
+      assert.equal(stats[0]!.peer, "a");
+      assert.equal(stats[0]!.sent, 500);
+      assert.equal(stats[0]!.received, 500);
+    });
+  });
+}
+
+Deno.test("BusNode: publish reaches type and topic subscribers in the other process only once", async () => {
+  await withDir(async (dir) => {
+    const got: string[] = [];
+    const all = gate();
+    await using p = await pair(new UnixTransport({ path: `${dir}/a.sock` }), (a, _b) => {
+      const note = (s: string) => {
+        got.push(s);
+        if (got.length === 2) all.open();
+      };
+      a.spawn("by-type", { handlers: [on(Tick, (m) => note(`type ${m.seq}`))] });
+      a.spawn("by-topic", { handlers: [on(Tock, (m) => note(`topic ${m.seq}`))] }, {
+        subscribe: ["ticks"],
+      });
+    });
+    await p.nodeB.ready(["by-type", "by-topic"], { timeoutMs: 10_000 });
+    await p.b.publish(Tick, tick(1));
+    await p.b.publish(Tock, { seq: 2 });
+    await all.promise;
+    assert.deepEqual(got.sort(), ["topic 2", "type 1"]);
+  });
+});
+
+Deno.test("BusNode: a request crosses and its reply comes back; a remote failure is typed", async () => {
+  await withDir(async (dir) => {
+    await using p = await pair(new UnixTransport({ path: `${dir}/a.sock` }), (a, _b) => {
+      a.spawn("doubler", { handlers: [on(Ask, (q, ctx) => ctx.reply(Answer, { n: q.n * 2 }))] });
+      a.spawn("mute", { handlers: [on(Ask, () => {})] });
+    });
+    await p.nodeB.ready(["doubler", "mute"], { timeoutMs: 10_000 });
+    const answer = await p.b.request("doubler", Ask, { n: 21 }, { reply: Answer });
+    assert.equal(answer.n, 42);
+    await assert.rejects(
+      p.b.request("mute", Ask, { n: 1 }, { reply: Answer }),
+      (e: unknown) => e instanceof BusError && e.code === "BUS_NO_REPLY",
+    );
+  });
+});
+
+Deno.test("BusNode: ready names the actors still unreachable at its deadline", async () => {
+  await withDir(async (dir) => {
+    await using p = await pair(new UnixTransport({ path: `${dir}/a.sock` }), () => {});
+    await assert.rejects(
+      p.nodeB.ready(["nobody"], { timeoutMs: 50 }),
+      (e: unknown) =>
+        e instanceof RuntimeError && e.code === "RUNTIME_NOT_READY" && e.actors[0] === "nobody",
+    );
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * The reference pipeline split across real processes gives what the monolith
+ * gives: the same audit file and the same deterministic summary.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { runPipeline } from "../../src/pipeline/pipeline.ts";
+import type { PipelineSummary } from "../../src/pipeline/pipeline.ts";
+import {
+  type GroupSummary,
+  groupSummaryFromJson,
+  groupSummaryToJson,
+  mergeGroupSummaries,
+} from "../../src/runtime/run_group.ts";
+import { RuntimeError } from "../../src/runtime/runtime_error.ts";
+
+const GROUP = new URL("./_group.ts", import.meta.url).pathname;
+
+/** Everything in a summary that must not depend on the deployment. */
+function deterministicPart(s: PipelineSummary) {
+  return {
+    swaps: s.swaps,
+    signals: s.signals,
+    fills: s.fills,
+    refused: s.refused,
+    pnlMicro: s.pnlMicro,
+    halted: s.halted,
+    exposureMicro: s.exposureMicro,
+    auditLines: s.auditLines,
+    completed: s.completed,
+    actors: s.actors.map((a) => [a.name, a.handled, a.failed, a.dropped, a.discarded]),
+    discarded: s.shutdown.discarded,
+  };
+}
+
+/** Two consecutive free ports on 127.0.0.1 (bound and released at once). */
+function freePorts(): number {
+  for (;;) {
+    const a = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (a.addr as Deno.NetAddr).port;
+    a.close();
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: port + 1 }).close();
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+}
+
+async function runSplit(dir: string, swaps: number, seed: number) {
+  const base = freePorts();
+  const file = `${dir}/hybrid.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `topology:
+  mode: hybrid
+  socket_dir: ${dir}/sockets
+  base_port: ${base}
+  hosts: { local: "127.0.0.1", compliance: "127.0.0.1" }
+  process_groups:
+    hot_path:
+      actors: [polygon_collector, market_relay, arbitrage_strategy, metrics_collector]
+      transport: channel
+    execution:
+      actors: [order_executor]
+      transport: unix_socket
+    compliance:
+      actors: [audit_trail, risk_manager]
+      host: compliance
+`,
+  );
+  const audit = `${dir}/audit.log`;
+  const children = ["hot_path", "execution", "compliance"].map((group) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-net",
+        "--allow-env=LOG_TOKENS,LOG_STREAM",
+        GROUP,
+        file,
+        group,
+        audit,
+        String(swaps),
+        String(seed),
+      ],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output()
+  );
+  const outputs = await Promise.all(children);
+  const parts: GroupSummary[] = outputs.map((o) => {
+    const err = new TextDecoder().decode(o.stderr);
+    assert.equal(o.code, 0, err);
+    return groupSummaryFromJson(new TextDecoder().decode(o.stdout).trim());
+  });
+  return { parts, audit: await Deno.readTextFile(audit) };
+}
+
+Deno.test("the pipeline split across three processes (unix and tcp) matches the monolith exactly", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium-split-" });
+  try {
+    const swaps = 3_000;
+    const seed = 5;
+    const lines: string[] = [];
+    const monolith = await runPipeline({
+      audit: { write: (l) => void lines.push(l) },
+      swaps,
+      seed,
+    });
+    const split = await runSplit(dir, swaps, seed);
+    const merged = mergeGroupSummaries(split.parts);
+    assert.ok(monolith.signals > 20, "the market should produce signals");
+    assert.equal(split.audit, lines.join(""));
+    assert.deepEqual(deterministicPart(merged), deterministicPart(monolith));
+    for (const part of split.parts) {
+      assert.equal(part.completed, true, part.group);
+      for (const link of part.links) {
+        assert.equal(
+          link.dropped + link.undelivered + link.refused,
+          0,
+          `${part.group}→${link.peer}`,
+        );
+      }
+    }
+    const compliance = split.parts.find((p) => p.group === "compliance")!;
+    assert.ok(compliance.links.every((l) => !l.address.startsWith("/")), "compliance is on tcp");
+    const execution = split.parts.find((p) => p.group === "execution")!;
+    assert.ok(
+      execution.links.some((l) => l.peer === "hot_path" && l.address.startsWith("/")),
+      "execution reaches hot_path over a unix socket",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("group summaries survive their JSON line; a bad line is a typed error", () => {
+  const part: GroupSummary = {
+    group: "g",
+    pnlMicro: -12n,
+    completed: true,
+    actors: [],
+    shutdown: { drained: true, discarded: 0, abandonedRequests: 0 },
+    links: [],
+    elapsedMs: 1,
+  };
+  assert.deepEqual(groupSummaryFromJson(groupSummaryToJson(part)), part);
+  assert.throws(
+    () => groupSummaryFromJson("{not json"),
+    (e: unknown) => e instanceof RuntimeError && e.code === "RUNTIME_RUN_FAILED",
+  );
+  assert.throws(
+    () => mergeGroupSummaries([part]),
+    (e: unknown) => e instanceof RuntimeError && /swaps/.test(e.message),
+  );
+});
