@@ -29,7 +29,7 @@ import {
   type MessageView,
   type Registry,
 } from "../codec/mod.ts";
-import { type Logger, NULL_LOGGER } from "../actor/logger.ts";
+import { type Logger, NULL_LOGGER } from "../logger.ts";
 import {
   type Announcement,
   type InboundRoute,

@@ -162,6 +162,27 @@ const runCmd = command(
     replay: optional(option("--replay", string({ metavar: "FILE" }), {
       description: message`Replay swaps from a file of V2Swap frames instead of generating them.`,
     })),
+    group: optional(option("--group", string({ metavar: "NAME" }), {
+      description: message`Run only this process group, linked to the others.`,
+    })),
+    allHosts: withDefault(
+      flag("--all-hosts", {
+        description:
+          message`Supervise the groups of every host here, not only this host's (to try a split deployment on one machine).`,
+      }),
+      false,
+    ),
+    socketDir: optional(option("--socket-dir", string({ metavar: "DIR" }), {
+      description:
+        message`Directory for Unix sockets. Default: the topology's socket_dir, else a private temporary directory.`,
+    })),
+    supervised: withDefault(
+      flag("--supervised", {
+        description:
+          message`Set by the supervisor on the groups it starts: print a machine-readable summary and stop when the supervisor goes away.`,
+      }),
+      false,
+    ),
     faithful: withDefault(
       flag("--faithful", {
         description:
@@ -173,7 +194,7 @@ const runCmd = command(
   {
     brief: message`Run the reference trading pipeline as a topology places it.`,
     description:
-      message`Runs the market-data collector, relay, arbitrage strategy, order executor, risk manager, audit trail and metrics collector, then prints a summary: swaps, signals, fills, P&L, the audit file's checksum, and per-actor counts and latency. Today every actor runs in this process; a hybrid or distributed topology needs --mode monolith.`,
+      message`Runs the market-data collector, relay, arbitrage strategy, order executor, risk manager, audit trail and metrics collector, then prints a summary: swaps, signals, fills, P&L, the audit file's checksum, and per-actor counts and latency. A monolith topology (or --mode monolith) runs every actor in this process; --group NAME runs one process group; otherwise this process supervises one child process per process group of this host (--all-hosts: of every host), restarting a crashed group with backoff, and merges their summaries.`,
   },
 );
 

@@ -1,13 +1,34 @@
 /**
  * `mycelium run`: runs the reference trading pipeline as a topology places
- * it, and prints the summary. Today every actor runs in this process (the
- * monolith deployment); a hybrid or distributed topology needs the process
- * links, so it is refused with a clear message unless `--mode monolith` says
- * to run it in one process anyway.
+ * it, and prints the summary.
+ *
+ * - A monolith topology (or `--mode monolith`) runs every actor here.
+ * - `--group NAME` runs one process group, linked to the others over Unix
+ *   sockets and TCP as the topology says.
+ * - Otherwise this process supervises one child per process group of this
+ *   host (every host with `--all-hosts`): the same program re-run with
+ *   `--group NAME`, restarted with backoff if it crashes. Each child prints a
+ *   machine-readable summary line; the supervisor merges them into one.
  *
  * @module
  */
-import { loadTopology, type Topology, TopologyResolver } from "../topology/mod.ts";
+import { loadTopology, LOCAL_HOST, type Topology, TopologyResolver } from "../topology/mod.ts";
+import {
+  type GroupSummary,
+  groupSummaryFromJson,
+  groupSummaryToJson,
+  mergeGroupSummaries,
+  runGroup,
+} from "../runtime/run_group.ts";
+import {
+  formatSupervisorEvent,
+  onShutdownSignals,
+  selfCommand,
+  Supervisor,
+} from "../supervisor/mod.ts";
+
+/** Environment variables a group child reads: the config's, and the yaml package's two switches. */
+const CHILD_ENV = ["MYCELIUM_CONFIG", "LOG_TOKENS", "LOG_STREAM"];
 import { PIPELINE_ACTORS } from "../pipeline/actors.ts";
 import { readSwapFile } from "../pipeline/market.ts";
 import { type PipelineSummary, runPipeline } from "../pipeline/pipeline.ts";
@@ -33,7 +54,18 @@ export interface RunCommandOptions {
   replay?: string | undefined;
   /** Round-trip every message through the codec. */
   faithful: boolean;
+  /** Run only this process group. */
+  group?: string | undefined;
+  /** Supervise the groups of every host, not only this one's. */
+  allHosts?: boolean;
+  /** Directory for Unix sockets. Default: the topology's `socket_dir`, else a private temp dir. */
+  socketDir?: string | undefined;
+  /** Set by the supervisor on its children: end when the supervisor's pipe closes. */
+  supervised?: boolean;
 }
+
+/** Starts the machine-readable summary line a group prints for its supervisor. */
+export const GROUP_SUMMARY_MARK = "@mycelium-group-summary ";
 
 /** Bytes buffered before the audit file is written to. */
 const AUDIT_BUFFER = 64 * 1024;
@@ -201,13 +233,9 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   for (const w of topology.warnings) {
     io.err(`warning: ${topology.file}:${w.line}:${w.column}: ${w.path}: ${w.problem}`);
   }
+  if (options.group !== undefined) return await runOneGroup(topology, options, options.group, io);
   if (topology.mode !== "monolith" && options.mode !== "monolith") {
-    io.err(
-      `mycelium run: ${options.config} is a ${topology.mode} topology; running its groups as ` +
-        `separate processes needs the process links, which are not built yet\n` +
-        `  fix: add --mode monolith to run every actor in this process`,
-    );
-    return EXIT_CODES.USAGE;
+    return await superviseGroups(topology, options, io);
   }
   const replay = options.replay === undefined
     ? undefined
@@ -247,5 +275,159 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   io.out(formatSummary(summary, options.audit, await sha256Hex(options.audit)));
   io.out("");
   io.out(formatBudgets(checkBudgets(topology, summary), options.rate !== undefined));
+  return summary.completed ? EXIT_CODES.OK : EXIT_CODES.FAILED;
+}
+
+/** Opens the audit file and gives a sink that appends to it, plus how to finish. */
+async function openAudit(path: string): Promise<{ sink: FileSink; close(): void }> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const sink = new FileSink(file);
+  return {
+    sink,
+    close() {
+      try {
+        sink.flush();
+      } finally {
+        file.close();
+      }
+    },
+  };
+}
+
+/** `run CONFIG --group NAME`: one process group, linked to the others. */
+async function runOneGroup(
+  topology: Topology,
+  options: RunCommandOptions,
+  group: string,
+  io: CliIo,
+): Promise<number> {
+  using shutdown = onShutdownSignals(undefined, { lifeline: options.supervised === true });
+  const hostsAudit = topology.groups.get(group)?.actors.includes("audit_trail") === true;
+  const audit = hostsAudit ? await openAudit(options.audit) : undefined;
+  const replay = options.replay === undefined
+    ? undefined
+    : readSwapFile(await Deno.readFile(options.replay));
+  let summary: GroupSummary;
+  try {
+    summary = await runGroup({
+      topology,
+      group,
+      swaps: options.swaps,
+      seed: options.seed,
+      signal: shutdown.signal,
+      ...(audit === undefined ? {} : { audit: audit.sink }),
+      ...(replay === undefined ? {} : { replay }),
+      ...(options.socketDir === undefined ? {} : { socketDir: options.socketDir }),
+    });
+  } finally {
+    audit?.close();
+  }
+  if (options.supervised === true) io.out(GROUP_SUMMARY_MARK + groupSummaryToJson(summary));
+  else {
+    io.out(
+      `mycelium run ${options.config} --group ${group}: ${
+        summary.completed ? "completed" : "stopped early"
+      } in ${summary.elapsedMs.toFixed(0)} ms`,
+    );
+    io.out(formatTable([
+      ["actor", "handled", "failed", "dropped", "discarded"],
+      ...summary.actors.map((a) => [
+        a.name,
+        String(a.handled),
+        String(a.failed),
+        String(a.dropped),
+        String(a.discarded),
+      ]),
+    ]));
+  }
+  return summary.completed ? EXIT_CODES.OK : EXIT_CODES.FAILED;
+}
+
+/** `run CONFIG` of a split topology: one supervised child per process group. */
+async function superviseGroups(
+  topology: Topology,
+  options: RunCommandOptions,
+  io: CliIo,
+): Promise<number> {
+  const groups = [...topology.groups.values()].filter((g) =>
+    options.allHosts === true || g.host === LOCAL_HOST
+  );
+  if (groups.length === 0) {
+    io.err(
+      `mycelium run: ${options.config} places no process group on this host\n` +
+        `  fix: run the groups on their hosts with --group NAME, or add --all-hosts`,
+    );
+    return EXIT_CODES.USAGE;
+  }
+  const ownSocketDir = options.socketDir === undefined && topology.socketDir === undefined
+    ? await Deno.makeTempDir({ prefix: "mycelium-sockets-" })
+    : undefined;
+  const socketDir = options.socketDir ?? ownSocketDir;
+  const common = [
+    "run",
+    options.config,
+    "--supervised",
+    "--swaps",
+    String(options.swaps),
+    "--seed",
+    String(options.seed),
+    "--audit",
+    options.audit,
+    ...(options.replay === undefined ? [] : ["--replay", options.replay]),
+    ...(socketDir === undefined ? [] : ["--socket-dir", socketDir]),
+  ];
+  const probe = {
+    env: CHILD_ENV,
+    read: [options.config, ...(options.replay === undefined ? [] : [options.replay])],
+    write: [options.audit, ...(socketDir === undefined ? [] : [socketDir])],
+    // Hosts the groups listen on and dial: enough when this process holds net only for them.
+    net: [
+      ...new Set(
+        [...topology.groups.values()].flatMap((g) => g.tcp === undefined ? [] : [g.tcp.host]),
+      ),
+    ],
+  };
+  const parts = new Map<string, GroupSummary>();
+  using shutdown = onShutdownSignals();
+  const supervisor = new Supervisor(
+    groups.map((g) => ({
+      name: g.name,
+      ...selfCommand([...common, "--group", g.name], { probe }),
+    })),
+    {
+      signal: shutdown.signal,
+      onOutput: (line) => {
+        if (line.stream === "stdout" && line.text.startsWith(GROUP_SUMMARY_MARK)) {
+          parts.set(line.child, groupSummaryFromJson(line.text.slice(GROUP_SUMMARY_MARK.length)));
+        } else io.err(line.prefixed);
+      },
+      onEvent: (event) => io.err(formatSupervisorEvent(event)),
+      // Usage and configuration errors will not mend with a restart.
+      restart: { fatalExitCodes: [EXIT_CODES.USAGE, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] },
+    },
+  );
+  const started = performance.now();
+  try {
+    await supervisor.done();
+  } finally {
+    await supervisor.close();
+    if (ownSocketDir !== undefined) await Deno.remove(ownSocketDir, { recursive: true });
+  }
+  const missing = groups.filter((g) => !parts.has(g.name)).map((g) => g.name);
+  if (missing.length > 0) {
+    io.err(`mycelium run: no summary from group(s) ${missing.join(", ")}: the run did not finish`);
+    return EXIT_CODES.FAILED;
+  }
+  const summary = mergeGroupSummaries([...parts.values()]);
+  io.out(
+    `mycelium run ${options.config}: ${topology.mode}, ${groups.length} process groups ` +
+      `(${groups.map((g) => g.name).join(", ")}) in ${
+        (performance.now() - started).toFixed(0)
+      } ms; seed ${options.seed}, ${options.swaps} generated swaps`,
+  );
+  const checksum = parts.size > 0 && [...parts.values()].some((p) => p.auditLines !== undefined)
+    ? await sha256Hex(options.audit)
+    : "(audit trail runs on another host)";
+  io.out(formatSummary(summary, options.audit, checksum));
   return summary.completed ? EXIT_CODES.OK : EXIT_CODES.FAILED;
 }

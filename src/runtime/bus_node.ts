@@ -7,7 +7,7 @@
  * @module
  */
 import type { Registry } from "../codec/mod.ts";
-import { type Logger, NULL_LOGGER } from "../actor/logger.ts";
+import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { MessageBus } from "../bus/message_bus.ts";
 import {
   LinkPeer,

@@ -14,7 +14,7 @@
  * @module
  */
 import { on } from "../actor/mod.ts";
-import type { Logger } from "../actor/logger.ts";
+import type { Logger } from "../logger.ts";
 import { Registry } from "../codec/mod.ts";
 import type { ShutdownReport } from "../bus/_core.ts";
 import { type ActorRef, MessageBus } from "../bus/message_bus.ts";
