@@ -14,7 +14,7 @@
  * @module
  */
 import { on } from "../actor/mod.ts";
-import type { Logger } from "../logger.ts";
+import { type Logger, NULL_LOGGER } from "../logger.ts";
 import { Registry } from "../codec/mod.ts";
 import type { ShutdownReport } from "../bus/_core.ts";
 import { type ActorRef, MessageBus } from "../bus/message_bus.ts";
@@ -149,6 +149,7 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
     );
   }
   const bus = new MessageBus(options.logger === undefined ? {} : { logger: options.logger });
+  const log = options.logger ?? NULL_LOGGER;
   const peers = new Set(plan.peers);
   const drainedPeers = new Set<string>();
   const complete = Promise.withResolvers<void>();
@@ -156,23 +157,22 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
   const checkDrained = () => {
     if ([...peers].every((p) => drainedPeers.has(p))) allDrained.resolve();
   };
-  bus.spawn(runMonitorName(group), {
-    handlers: [
-      on(RunComplete, () => complete.resolve()),
-      on(GroupDrained, (m) => {
-        drainedPeers.add(m.group);
-        checkDrained();
-      }),
-    ],
-  });
-
   const collector = new PolygonCollector(feedOf(options));
   const strategy = new ArbitrageStrategy();
   const executor = new OrderExecutor();
   const risk = new RiskManager();
+  const peerMonitors = [...peers].map(runMonitorName);
+  const readyOptions = {
+    timeoutMs: options.readyTimeoutMs ?? 60_000,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  };
+  let node: BusNode | undefined = undefined;
+  let ending: Promise<void> | undefined;
   const audit = new AuditTrail(options.audit ?? { write() {} }, (swaps) => {
-    const r = bus.publish(RunComplete, { swaps });
-    if (r !== undefined) r.catch(() => complete.resolve());
+    // Every group's monitor must hear it (they all exist before the first swap).
+    ending = node!.ready(peerMonitors, readyOptions)
+      .then(() => bus.publish(RunComplete, { swaps }))
+      .catch((e) => complete.reject(e));
   });
   // The monolith's spawn order, the producer last.
   const actors = [
@@ -199,7 +199,7 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
     if (hosted.has(name) && name !== ACTOR.collector) spawn(name, actor);
   }
 
-  const node = await BusNode.start({
+  node = await BusNode.start({
     bus,
     identity: group,
     registry: pipelineRegistry(),
@@ -223,25 +223,34 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
   const onAbort = () => aborted.resolve();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    // Everything downstream, and every group's monitor, reachable before the first swap.
-    await node.ready(
-      [
-        ...PIPELINE_ACTORS.filter((a) => a !== ACTOR.collector),
-        ...[...peers].map(runMonitorName),
+    // This group can reach every pipeline actor: its monitor tells the others so.
+    await node.ready(PIPELINE_ACTORS.filter((a) => a !== ACTOR.collector), readyOptions);
+    bus.spawn(runMonitorName(group), {
+      handlers: [
+        on(RunComplete, () => complete.resolve()),
+        on(GroupDrained, (m) => {
+          drainedPeers.add(m.group);
+          checkDrained();
+        }),
       ],
-      {
-        timeoutMs: options.readyTimeoutMs ?? 60_000,
-        ...(signal === undefined ? {} : { signal }),
-      },
-    );
-    if (hosted.has(ACTOR.collector)) spawn(ACTOR.collector, collector);
+    });
+    log.info("every pipeline actor is reachable", { group });
+    if (hosted.has(ACTOR.collector)) {
+      // Every group reaches everything it sends to before the first swap.
+      await node.ready(peerMonitors, readyOptions);
+      spawn(ACTOR.collector, collector);
+    }
     await Promise.race([complete.promise, aborted.promise]);
+    await ending;
     if (!signal?.aborted) {
+      log.info("run complete; draining", { group });
       await bus.idle();
+      await node.ready(peerMonitors, readyOptions);
       await bus.publish(GroupDrained, { group });
       checkDrained();
       await Promise.race([allDrained.promise, aborted.promise]);
       await bus.idle();
+      log.info("every group drained", { group });
       completed = !signal?.aborted;
     }
   } catch (e) {

@@ -14,6 +14,7 @@ import {
   mergeGroupSummaries,
 } from "../../src/runtime/run_group.ts";
 import { RuntimeError } from "../../src/runtime/runtime_error.ts";
+import { parseTopology } from "../../src/topology/parse_topology.ts";
 
 const GROUP = new URL("./_group.ts", import.meta.url).pathname;
 
@@ -34,14 +35,14 @@ function deterministicPart(s: PipelineSummary) {
   };
 }
 
-/** Two consecutive free ports on 127.0.0.1 (bound and released at once). */
-function freePorts(): number {
+/** The first of `n` consecutive free ports on 127.0.0.1 (bound and released at once). */
+function freePorts(n: number): number {
   for (;;) {
     const a = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (a.addr as Deno.NetAddr).port;
     a.close();
     try {
-      Deno.listen({ hostname: "127.0.0.1", port: port + 1 }).close();
+      for (let i = 1; i < n; i++) Deno.listen({ hostname: "127.0.0.1", port: port + i }).close();
       return port;
     } catch {
       // taken: try another
@@ -49,12 +50,8 @@ function freePorts(): number {
   }
 }
 
-async function runSplit(dir: string, swaps: number, seed: number) {
-  const base = freePorts();
-  const file = `${dir}/hybrid.yaml`;
-  await Deno.writeTextFile(
-    file,
-    `topology:
+const HYBRID = (dir: string, base: number) =>
+  `topology:
   mode: hybrid
   socket_dir: ${dir}/sockets
   base_port: ${base}
@@ -69,17 +66,46 @@ async function runSplit(dir: string, swaps: number, seed: number) {
     compliance:
       actors: [audit_trail, risk_manager]
       host: compliance
-`,
-  );
+`;
+
+const DISTRIBUTED = (_dir: string, base: number) =>
+  `topology:
+  mode: distributed
+  actors:
+${
+    [
+      "polygon_collector",
+      "market_relay",
+      "arbitrage_strategy",
+      "order_executor",
+      "risk_manager",
+      "audit_trail",
+      "metrics_collector",
+    ].map((a, i) => `    ${a}: { transport: tcp, endpoint: "127.0.0.1:${base + i}" }`).join("\n")
+  }
+`;
+
+async function runSplit(
+  dir: string,
+  swaps: number,
+  seed: number,
+  yaml: (dir: string, base: number) => string,
+  ports: number,
+) {
+  const base = freePorts(ports);
+  const file = `${dir}/topology.yaml`;
+  const text = yaml(dir, base);
+  await Deno.writeTextFile(file, text);
+  const groups = parseTopology(text).groups.keys();
   const audit = `${dir}/audit.log`;
-  const children = ["hot_path", "execution", "compliance"].map((group) =>
+  const children = [...groups].map((group) =>
     new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--allow-read",
         "--allow-write",
         "--allow-net",
-        "--allow-env=LOG_TOKENS,LOG_STREAM",
+        "--allow-env=LOG_TOKENS,LOG_STREAM,MYCELIUM_DEBUG",
         GROUP,
         file,
         group,
@@ -113,7 +139,7 @@ Deno.test("the pipeline split across three processes (unix and tcp) matches the 
       swaps,
       seed,
     });
-    const split = await runSplit(dir, swaps, seed);
+    const split = await runSplit(dir, swaps, seed, HYBRID, 2);
     const merged = mergeGroupSummaries(split.parts);
     assert.ok(monolith.signals > 20, "the market should produce signals");
     assert.equal(split.audit, lines.join(""));
@@ -134,6 +160,27 @@ Deno.test("the pipeline split across three processes (unix and tcp) matches the 
     assert.ok(
       execution.links.some((l) => l.peer === "hot_path" && l.address.startsWith("/")),
       "execution reaches hot_path over a unix socket",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the pipeline distributed over seven processes (one per actor, tcp) matches the monolith", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium-split-" });
+  try {
+    const lines: string[] = [];
+    const monolith = await runPipeline({
+      audit: { write: (l) => void lines.push(l) },
+      swaps: 2_000,
+      seed: 9,
+    });
+    const split = await runSplit(dir, 2_000, 9, DISTRIBUTED, 7);
+    assert.equal(split.parts.length, 7);
+    assert.equal(split.audit, lines.join(""));
+    assert.deepEqual(
+      deterministicPart(mergeGroupSummaries(split.parts)),
+      deterministicPart(monolith),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
