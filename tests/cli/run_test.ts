@@ -87,18 +87,6 @@ Deno.test("mycelium run gives identical results from the monolith and the hybrid
   }
 });
 
-Deno.test("mycelium run refuses a split topology it cannot run yet and says how to run it anyway", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mycelium_run_" });
-  try {
-    const r = await run(["config/prod.yaml", "--swaps", "10", "--audit", `${dir}/x.log`], dir);
-    assert.equal(r.code, EXIT_CODES.USAGE);
-    assert.match(r.stderr, /config\/prod\.yaml is a hybrid topology/);
-    assert.match(r.stderr, /fix: add --mode monolith/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
 async function validateMeasure(config: string, dir: string) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
