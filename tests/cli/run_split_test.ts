@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
+import { mycelium, sha256File as sha256 } from "./_mycelium.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const ACTORS = [
   "polygon_collector",
   "market_relay",
@@ -17,27 +17,9 @@ const ACTORS = [
   "metrics_collector",
 ];
 
-async function mycelium(args: string[], dir: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-net",
-      `--allow-run=${Deno.execPath()}`,
-      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
-      "cli.ts",
-      "run",
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+/** `mycelium run ARGS`, writing only in `dir`, with sockets and child processes. */
+function run(args: string[], dir: string) {
+  return mycelium(["run", ...args], dir, ["--allow-net", `--allow-run=${Deno.execPath()}`]);
 }
 
 /** A free range of `n` ports on 127.0.0.1 (bound and released). */
@@ -94,23 +76,18 @@ function results(stdout: string): string[] {
   return [...summary, ...actors];
 }
 
-async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 for (const [mode, config] of [["hybrid", HYBRID], ["distributed", DISTRIBUTED]] as const) {
   Deno.test(`mycelium run of a ${mode} topology supervises one process per group and matches the monolith`, async () => {
     const dir = await Deno.makeTempDir({ prefix: `mycelium_${mode}_` });
     try {
       const common = ["--swaps", "2500", "--seed", "7"];
-      const mono = await mycelium(
+      const mono = await run(
         ["config/dev.yaml", ...common, "--audit", `${dir}/mono.log`],
         dir,
       );
       assert.equal(mono.code, EXIT_CODES.OK, mono.stderr);
       await Deno.writeTextFile(`${dir}/split.yaml`, config(freePorts(ACTORS.length)));
-      const split = await mycelium(
+      const split = await run(
         [
           `${dir}/split.yaml`,
           "--all-hosts",
@@ -143,7 +120,7 @@ Deno.test("mycelium run of a topology with no group on this host says how to run
       `${dir}/far.yaml`,
       DISTRIBUTED(7000).replaceAll("127.0.0.1", "10.9.9.9"),
     );
-    const r = await mycelium([`${dir}/far.yaml`, "--audit", `${dir}/x.log`], dir);
+    const r = await run([`${dir}/far.yaml`, "--audit", `${dir}/x.log`], dir);
     assert.equal(r.code, EXIT_CODES.USAGE);
     assert.match(r.stderr, /places no process group on this host/);
     assert.match(

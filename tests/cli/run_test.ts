@@ -4,32 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
+import { mycelium, ROOT, sha256File as sha256 } from "./_mycelium.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-async function run(args: string[], dir: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
-      "cli.ts",
-      "run",
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
-async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** `mycelium run ARGS`, writing only in `dir`. */
+function run(args: string[], dir: string) {
+  return mycelium(["run", ...args], dir);
 }
 
 /** The summary lines that must not depend on timing. */
@@ -87,25 +66,8 @@ Deno.test("mycelium run gives identical results from the monolith and the hybrid
   }
 });
 
-async function validateMeasure(config: string, dir: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
-      "cli.ts",
-      "validate",
-      config,
-      "--measure",
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+function validateMeasure(config: string, dir: string) {
+  return mycelium(["validate", config, "--measure"], dir);
 }
 
 Deno.test("validate --measure passes within generous budgets and fails, naming the route, over tight ones", async () => {
