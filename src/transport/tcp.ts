@@ -1,5 +1,6 @@
 import type { ByteListener, ByteStream, Transport } from "./transport.ts";
 import { TransportError } from "./transport_error.ts";
+import { connectError, DenoByteListener, messageOf } from "./_deno_listener.ts";
 
 /** TLS settings of a {@linkcode TcpTransport}: PEM files. */
 export interface TlsOptions {
@@ -77,7 +78,7 @@ export class TcpTransport implements Transport {
       const code = e instanceof Deno.errors.AddrInUse
         ? "TRANSPORT_ADDRESS_IN_USE"
         : "TRANSPORT_CONNECT";
-      throw new TransportError(code, `cannot listen on ${this.address}: ${msg(e)}`, {
+      throw new TransportError(code, `cannot listen on ${this.address}: ${messageOf(e)}`, {
         address: this.address,
         cause: e,
       });
@@ -88,7 +89,11 @@ export class TcpTransport implements Transport {
       port,
       ...(tls ? { tls } : {}),
     });
-    return new TcpByteListener(listener, bound);
+    return new DenoByteListener(
+      listener,
+      bound,
+      (conn) => (conn as Deno.TcpConn).setNoDelay?.(true),
+    );
   }
 
   /** Connects (and runs the TLS handshake when configured). */
@@ -106,41 +111,7 @@ export class TcpTransport implements Transport {
       conn.setNoDelay(true);
       return conn;
     } catch (e) {
-      throw new TransportError(
-        "TRANSPORT_CONNECT",
-        `cannot connect to ${this.address}: ${msg(e)}`,
-        {
-          address: this.address,
-          cause: e,
-        },
-      );
+      throw connectError(this.address, e);
     }
   }
-}
-
-class TcpByteListener implements ByteListener {
-  readonly #listener: Deno.Listener;
-  readonly transport: Transport;
-  #closed = false;
-
-  constructor(listener: Deno.Listener, transport: Transport) {
-    this.#listener = listener;
-    this.transport = transport;
-  }
-
-  async accept(): Promise<ByteStream> {
-    const conn = await this.#listener.accept();
-    if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
-    return conn;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#listener.close();
-  }
-}
-
-function msg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,5 +1,6 @@
 import type { ByteListener, ByteStream, Transport } from "./transport.ts";
 import { TransportError } from "./transport_error.ts";
+import { connectError, DenoByteListener, messageOf } from "./_deno_listener.ts";
 
 /** Options of {@linkcode UnixTransport}. */
 export interface UnixTransportOptions {
@@ -51,13 +52,13 @@ export class UnixTransport implements Transport {
     try {
       listener = Deno.listen({ transport: "unix", path });
     } catch (e) {
-      throw new TransportError("TRANSPORT_CONNECT", `cannot listen on ${path}: ${msg(e)}`, {
+      throw new TransportError("TRANSPORT_CONNECT", `cannot listen on ${path}: ${messageOf(e)}`, {
         address: path,
         cause: e,
       });
     }
     await Deno.chmod(path, 0o600);
-    return new UnixByteListener(listener, this);
+    return new DenoByteListener(listener, this);
   }
 
   /** Connects to the socket file. */
@@ -66,36 +67,8 @@ export class UnixTransport implements Transport {
     try {
       return await Deno.connect({ transport: "unix", path: this.address });
     } catch (e) {
-      throw new TransportError(
-        "TRANSPORT_CONNECT",
-        `cannot connect to ${this.address}: ${msg(e)}`,
-        {
-          address: this.address,
-          cause: e,
-        },
-      );
+      throw connectError(this.address, e);
     }
-  }
-}
-
-class UnixByteListener implements ByteListener {
-  readonly #listener: Deno.UnixListener;
-  readonly transport: Transport;
-  #closed = false;
-
-  constructor(listener: Deno.UnixListener, transport: Transport) {
-    this.#listener = listener;
-    this.transport = transport;
-  }
-
-  accept(): Promise<ByteStream> {
-    return this.#listener.accept();
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#listener.close();
   }
 }
 
@@ -153,8 +126,4 @@ async function removeStaleSocket(path: string): Promise<void> {
     `another process already listens on ${path}`,
     { address: path },
   );
-}
-
-function msg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
