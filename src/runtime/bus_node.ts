@@ -174,9 +174,11 @@ export class BusNode implements AsyncDisposable {
   readonly #dialed = new Set<Link>();
   readonly #dials: Promise<void>[] = [];
   readonly #waiters = new Set<ReadyWaiter>();
+  readonly #finished: LinkReport[] = [];
   readonly #linkOptions: LinkListenerOptions;
   #listeners: LinkListener[] = [];
   #unlisten: () => void = () => {};
+  #forget: () => void = () => {};
   #announcement: Announcement = { actors: [], topics: [] };
   #announcementKey = "";
   #announceQueued = false;
@@ -249,7 +251,10 @@ export class BusNode implements AsyncDisposable {
       const signal = options.signal;
       const abort = () => void node.close().catch(() => {});
       if (signal.aborted) abort();
-      else signal.addEventListener("abort", abort, { once: true });
+      else {
+        signal.addEventListener("abort", abort, { once: true });
+        node.#forget = () => signal.removeEventListener("abort", abort);
+      }
     }
     return node;
   }
@@ -333,25 +338,12 @@ export class BusNode implements AsyncDisposable {
     return promise;
   }
 
-  /** Counters of every link, in the order the links opened. */
+  /** Counters of every link: those closed for good first, then the live ones. */
   stats(): LinkReport[] {
-    const reports: LinkReport[] = [];
-    for (const [link, peer] of this.#peers) {
-      const l = link.stats;
-      const p = peer.stats();
-      reports.push({
-        peer: link.peer,
-        address: link.transport.address,
-        state: link.state,
-        sent: l.sent,
-        received: l.received,
-        dropped: l.dropped + p.inboundDropped,
-        undelivered: l.undelivered,
-        refused: p.refused,
-        reconnects: l.reconnects,
-      });
-    }
-    return reports;
+    return [
+      ...this.#finished,
+      ...[...this.#peers].map(([link, peer]) => report(link, peer)),
+    ];
   }
 
   /**
@@ -371,6 +363,7 @@ export class BusNode implements AsyncDisposable {
 
   async #close(drainMs: number): Promise<void> {
     this.#unlisten();
+    this.#forget();
     const closedError = this.#closedError();
     for (const w of [...this.#waiters]) w.reject(closedError);
     // Messages parked for room go into the link buffers first (within the drain time).
@@ -460,6 +453,9 @@ export class BusNode implements AsyncDisposable {
   #closed(link: Link): void {
     const peer = this.#peers.get(link);
     if (peer === undefined) return;
+    // Out of the map first: detaching announces the change, and routable() must see it.
+    this.#finished.push(report(link, peer));
+    this.#peers.delete(link);
     peer.closed();
     if (this.#lastLink === link) {
       this.#lastLink = undefined;
@@ -500,4 +496,20 @@ export class BusNode implements AsyncDisposable {
       if (w.names.every((a) => this.routable(a))) w.resolve();
     }
   }
+}
+
+function report(link: Link, peer: LinkPeer): LinkReport {
+  const l = link.stats;
+  const p = peer.stats();
+  return {
+    peer: link.peer,
+    address: link.transport.address,
+    state: link.state,
+    sent: l.sent,
+    received: l.received,
+    dropped: l.dropped + p.inboundDropped,
+    undelivered: l.undelivered,
+    refused: p.refused,
+    reconnects: l.reconnects,
+  };
 }

@@ -161,3 +161,84 @@ Deno.test("BusNode: ready names the actors still unreachable at its deadline", a
     );
   });
 });
+
+Deno.test("BusNode: a peer without the key is refused and ready says why", async () => {
+  await withDir(async (dir) => {
+    await using a = new MessageBus();
+    await using b = new MessageBus();
+    a.spawn("sink", { handlers: [on(Tick, () => {})] });
+    await using nodeA = await BusNode.start({
+      bus: a,
+      identity: "a",
+      registry: types(),
+      listen: [new UnixTransport({ path: `${dir}/a.sock` })],
+      key: "right key",
+      logger: quiet,
+    });
+    await using nodeB = await BusNode.start({
+      bus: b,
+      identity: "b",
+      registry: types(),
+      dial: [{ identity: "a", transport: nodeA.transports[0]! }],
+      key: "wrong key",
+      logger: quiet,
+    });
+    await assert.rejects(
+      nodeB.ready(["sink"], { timeoutMs: 10_000 }),
+      (e: unknown) =>
+        e instanceof RuntimeError && e.code === "RUNTIME_DIAL_FAILED" && e.peer === "a",
+    );
+    assert.equal(nodeB.routable("sink"), false);
+  });
+});
+
+Deno.test("BusNode: dialing an address that answers with another identity is refused", async () => {
+  await withDir(async (dir) => {
+    await using a = new MessageBus();
+    await using b = new MessageBus();
+    await using nodeA = await BusNode.start({
+      bus: a,
+      identity: "a",
+      registry: types(),
+      listen: [new UnixTransport({ path: `${dir}/a.sock` })],
+      logger: quiet,
+    });
+    await using nodeB = await BusNode.start({
+      bus: b,
+      identity: "b",
+      registry: types(),
+      dial: [{ identity: "execution", transport: nodeA.transports[0]! }],
+      logger: quiet,
+    });
+    await assert.rejects(
+      nodeB.ready(["anything"], { timeoutMs: 10_000 }),
+      (e: unknown) =>
+        e instanceof RuntimeError && e.code === "RUNTIME_DIAL_FAILED" &&
+        /is 'a', expected 'execution'/.test(e.message),
+    );
+  });
+});
+
+Deno.test("BusNode: an actor spawned later is announced; a peer that closes is detached", async () => {
+  await withDir(async (dir) => {
+    await using p = await pair(new UnixTransport({ path: `${dir}/a.sock` }), () => {});
+    const later = p.nodeA.ready(["late"], { timeoutMs: 10_000 });
+    p.b.spawn("late", { handlers: [on(Tick, () => {})] });
+    await later;
+    assert.equal(p.nodeA.routable("late"), true);
+    const detached = new Promise<void>((resolve) => {
+      const off = p.a.onRoutesChange(() => {
+        if (!p.nodeA.routable("late")) {
+          off();
+          resolve();
+        }
+      });
+    });
+    await p.nodeB.close();
+    await detached;
+    assert.throws(
+      () => p.a.send("late", Tick, tick(1)),
+      (e: unknown) => e instanceof BusError && e.code === "BUS_NO_ROUTE",
+    );
+  });
+});
