@@ -10,9 +10,9 @@ import type { Registry } from "../codec/mod.ts";
 import { type Logger, NULL_LOGGER } from "../actor/logger.ts";
 import type { MessageBus } from "../bus/message_bus.ts";
 import {
+  LinkCredit,
   LinkPeer,
   type LinkPeerOptions,
-  REQUEST_FAILED_TYPE_ID,
   RequestFailed,
   routesToAnnouncement,
 } from "../bus/link_peer.ts";
@@ -60,8 +60,9 @@ export interface BusNodeOptions {
   /** This process's identity, unique in the deployment (its process group's name). */
   identity: string;
   /**
-   * Every message type crossing a link from or to this process. The runtime's
-   * `RequestFailed` type (id 0xFEFF) is added when missing.
+   * Every message type crossing a link from or to this process. The
+   * runtime's own types (`RequestFailed` 0xFEFF, `LinkCredit` 0xFEFC) are
+   * added when missing; ids 0xFEF0 to 0xFEFF are reserved.
    */
   registry: Registry;
   /** Addresses to accept peers on. Default: none. */
@@ -102,9 +103,9 @@ export interface LinkReport {
   readonly address: string;
   /** `open`, `away`, `connecting` or `closed`. */
   readonly state: LinkState;
-  /** Messages written to the link. */
+  /** Messages written to the link (not counting the runtime's credit frames). */
   readonly sent: number;
-  /** Messages received from it. */
+  /** Messages received from it (not counting credit frames). */
   readonly received: number;
   /** Messages dropped: by the link's overflow policy, or inbound for a full queue. */
   readonly dropped: number;
@@ -219,18 +220,20 @@ export class BusNode implements AsyncDisposable {
    * (dials go on in the background: see {@linkcode BusNode.ready}).
    *
    * @throws {RuntimeError} `RUNTIME_PLAN` when the registry holds another
-   *   type under the reserved id 0xFEFF.
+   *   type under a reserved id.
    * @throws {TransportError} when a listener cannot bind.
    */
   static async start(options: BusNodeOptions): Promise<BusNode> {
-    const reserved = options.registry.get(REQUEST_FAILED_TYPE_ID);
-    if (reserved === undefined) options.registry.add(RequestFailed);
-    else if (reserved !== RequestFailed) {
-      throw new RuntimeError(
-        "RUNTIME_PLAN",
-        `message type '${reserved.name}' uses id ${REQUEST_FAILED_TYPE_ID} (0xFEFF), which ` +
-          `Mycelium reserves for request failures; give it another id`,
-      );
+    for (const type of [RequestFailed, LinkCredit]) {
+      const reserved = options.registry.get(type.id);
+      if (reserved === undefined) options.registry.add(type);
+      else if (reserved !== type) {
+        throw new RuntimeError(
+          "RUNTIME_PLAN",
+          `message type '${reserved.name}' uses id ${type.id} (0x${type.id.toString(16)}), ` +
+            `which Mycelium reserves (0xFEF0 to 0xFEFF); give it another id`,
+        );
+      }
     }
     const node = new BusNode(options);
     node.#refreshAnnouncement();
@@ -446,7 +449,7 @@ export class BusNode implements AsyncDisposable {
   }
 
   #up(link: Link): void {
-    this.#peerOf(link);
+    this.#peerOf(link).up();
     link.announce(this.#announcement);
   }
 
@@ -505,8 +508,8 @@ function report(link: Link, peer: LinkPeer): LinkReport {
     peer: link.peer,
     address: link.transport.address,
     state: link.state,
-    sent: l.sent,
-    received: l.received,
+    sent: l.sent - p.creditFramesSent,
+    received: l.received - p.creditFramesReceived,
     dropped: l.dropped + p.inboundDropped,
     undelivered: l.undelivered,
     refused: p.refused,

@@ -242,3 +242,55 @@ Deno.test("BusNode: an actor spawned later is announced; a peer that closes is d
     );
   });
 });
+
+Deno.test("BusNode: a slow consumer in the other process slows its sender; nothing is dropped", async () => {
+  await withDir(async (dir) => {
+    const a = new MessageBus();
+    const b = new MessageBus();
+    const seen: number[] = [];
+    const all = gate();
+    a.spawn("slow", {
+      handlers: [on(Tick, async (m) => {
+        // A handler that yields to the event loop: slower than the socket.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        seen.push(m.seq);
+        if (seen.length === 600) all.open();
+      })],
+    }, { mailbox: { capacity: 4 }, subscribe: [] });
+    const peer = { window: 16 };
+    await using nodeA = await BusNode.start({
+      bus: a,
+      identity: "a",
+      registry: types(),
+      listen: [new UnixTransport({ path: `${dir}/a.sock` })],
+      logger: quiet,
+      peer,
+    });
+    await using nodeB = await BusNode.start({
+      bus: b,
+      identity: "b",
+      registry: types(),
+      dial: [{ identity: "a", transport: nodeA.transports[0]! }],
+      logger: quiet,
+      peer,
+    });
+    await nodeB.ready(["slow"], { timeoutMs: 10_000 });
+    let waited = 0;
+    for (let i = 0; i < 600; i++) {
+      const r = b.send("slow", Tick, tick(i));
+      if (r !== undefined) {
+        waited++;
+        await r;
+      }
+    }
+    await all.promise;
+    assert.deepEqual(seen, Array.from({ length: 600 }, (_, i) => i));
+    assert.ok(waited > 0, "the sender had to wait for credit");
+    const [toA] = nodeB.stats();
+    assert.equal(toA!.sent, 600);
+    assert.equal(toA!.dropped, 0);
+    assert.equal(nodeA.stats()[0]!.dropped, 0);
+    await b.close();
+    await a.close();
+  });
+});
