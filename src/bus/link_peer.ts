@@ -14,6 +14,15 @@
  *   {@linkcode RequestFailed} message (type id {@linkcode REQUEST_FAILED_TYPE_ID},
  *   0xFEFF: the last user type id, reserved by Mycelium).
  *
+ * Flow control: a link reads whatever arrives, so the receiving side cannot
+ * push back by not reading. Instead each direction runs on credit: a sender
+ * has at most `window` messages the receiving bus has not yet accepted
+ * (accepted = in a mailbox, or refused/dropped and counted); the receiver
+ * returns credit in {@linkcode LinkCredit} frames (type id 0xFEFC) as its bus
+ * accepts messages. Out of credit, messages park in order and their senders
+ * get a promise, so a slow consumer slows its producers across processes
+ * exactly as a full mailbox does in one process.
+ *
  * What a process hosts travels in the link's announcement: actor names, and
  * subscriptions as topics. A subscription to a message type is announced as
  * the topic `#` + the type's name ({@linkcode TYPE_TOPIC_PREFIX}), so topics
@@ -45,6 +54,17 @@ import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
 
 /** Type id of {@linkcode RequestFailed}: the last user id, reserved by Mycelium. */
 export const REQUEST_FAILED_TYPE_ID = 0xfeff;
+
+/** Type id of {@linkcode LinkCredit}. */
+export const LINK_CREDIT_TYPE_ID = 0xfefc;
+
+/** Credit returned to a sender: `n` more messages its peer's bus accepted. */
+export const LinkCredit = defineMessage({
+  id: LINK_CREDIT_TYPE_ID,
+  name: "MyceliumLinkCredit",
+  topic: "mycelium.credit",
+  fields: { n: field.u32() },
+});
 
 /** Topic prefix under which a subscription to a message type is announced. */
 export const TYPE_TOPIC_PREFIX = "#";
@@ -96,15 +116,22 @@ export interface LinkPeerOptions {
   /** Where refused and dropped deliveries are reported. Default: nowhere. */
   logger?: Logger;
   /**
-   * Inbound messages held while a local mailbox makes the link wait (the
-   * link keeps reading; order is kept by queueing behind the waiting one).
-   * One more is dropped and counted (`inboundDropped`; a request is failed
-   * back with `BUS_MAILBOX_FULL`). Default: 4096.
+   * Messages this side may have in flight that the peer's bus has not yet
+   * accepted (both sides should agree). Default: 1024.
+   */
+  window?: number;
+  /**
+   * Inbound messages held while a local mailbox makes the link wait (order
+   * is kept by queueing behind the waiting one). Credit keeps a well-behaved
+   * peer within `window`; a reconnect may resend up to a window more. One
+   * more is dropped and counted (`inboundDropped`; a request is failed back
+   * with `BUS_MAILBOX_FULL`). Default: 3 × `window`.
    */
   inboundCapacity?: number;
   /**
-   * Outbound messages held, in order, while the link's buffer is full under
-   * its `wait` policy; one more throws `TRANSPORT_BUFFER_FULL`. Default: 4096.
+   * Outbound messages held, in order, while out of credit or while the
+   * link's buffer is full under its `wait` policy; one more throws
+   * `TRANSPORT_BUFFER_FULL`. Default: 4096.
    */
   maxParked?: number;
 }
@@ -117,8 +144,12 @@ export interface LinkPeerStats {
   readonly inboundDropped: number;
   /** Inbound messages queued behind a waiting mailbox now. */
   readonly inboundQueued: number;
-  /** Outbound messages waiting for room in the link's buffer now. */
+  /** Outbound messages waiting for credit or room now. */
   readonly parked: number;
+  /** Credit frames written (the link counts them among its messages). */
+  readonly creditFramesSent: number;
+  /** Credit frames received (the link counts them among its messages). */
+  readonly creditFramesReceived: number;
 }
 
 interface Parked {
@@ -169,6 +200,17 @@ export class LinkPeer implements RemotePeer {
   readonly #log: Logger;
   readonly #inboundCapacity: number;
   readonly #maxParked: number;
+  readonly #window: number;
+  readonly #creditBatch: number;
+  /** Messages this side may still send before the peer returns credit. */
+  #credit: number;
+  #creditArrived: PromiseWithResolvers<void> | undefined;
+  /** Messages accepted by the local bus and not yet credited back. */
+  #unreported = 0;
+  #creditOwed = 0;
+  #creditFramesSent = 0;
+  #creditFramesReceived = 0;
+  #creditPump: Promise<void> | undefined;
   readonly #route: { kind: RouteKind; to: string; correlation: number } = {
     kind: "send",
     to: "",
@@ -196,7 +238,10 @@ export class LinkPeer implements RemotePeer {
     this.#link = link;
     this.#registry = registry;
     this.#log = options.logger ?? NULL_LOGGER;
-    this.#inboundCapacity = options.inboundCapacity ?? 4096;
+    this.#window = options.window ?? 1024;
+    this.#creditBatch = Math.max(1, Math.floor(this.#window / 4));
+    this.#credit = this.#window;
+    this.#inboundCapacity = options.inboundCapacity ?? 3 * this.#window;
     this.#maxParked = options.maxParked ?? 4096;
   }
 
@@ -222,6 +267,8 @@ export class LinkPeer implements RemotePeer {
       inboundDropped: this.#inboundDropped,
       inboundQueued: this.#inbound.length - this.#inboundHead,
       parked: this.#parked.length - this.#parkedHead,
+      creditFramesSent: this.#creditFramesSent,
+      creditFramesReceived: this.#creditFramesReceived,
     };
   }
 
@@ -269,8 +316,8 @@ export class LinkPeer implements RemotePeer {
     message: AnyMessage,
     route: OutboundRoute | undefined,
   ): void | Promise<void> {
-    if (this.#parked.length === this.#parkedHead) {
-      if (this.#link.write(type, message, route) !== WRITE_RESULT.full) return;
+    if (this.#parked.length === this.#parkedHead && this.#credit > 0) {
+      if (this.#tryWrite(type, message, route) !== WRITE_RESULT.full) return;
     }
     const waiting = this.#parked.length - this.#parkedHead;
     if (waiting >= this.#maxParked) {
@@ -293,14 +340,31 @@ export class LinkPeer implements RemotePeer {
     return promise;
   }
 
+  /** Writes one data message, keeping the credit count. */
+  #tryWrite(type: MessageType, message: AnyMessage, route: OutboundRoute | undefined): number {
+    const link = this.#link;
+    const before = link.stats.dropped;
+    const r = link.write(type, message, route);
+    if (r === WRITE_RESULT.full) return r;
+    if (r === WRITE_RESULT.queued) this.#credit--;
+    // Older messages a drop policy threw away will never be accepted: their credit returns.
+    this.#credit += link.stats.dropped - before - (r === WRITE_RESULT.dropped ? 1 : 0);
+    return r;
+  }
+
   async #drainParked(): Promise<void> {
     const parked = this.#parked;
     try {
       while (this.#parkedHead < parked.length) {
         const p = parked[this.#parkedHead]!;
+        if (this.#credit <= 0) {
+          this.#creditArrived ??= Promise.withResolvers<void>();
+          await this.#creditArrived.promise;
+          continue;
+        }
         let r: number;
         try {
-          r = this.#link.write(p.type, p.message, p.route);
+          r = this.#tryWrite(p.type, p.message, p.route);
         } catch (e) {
           this.#parkedHead++;
           p.reject(e);
@@ -331,11 +395,31 @@ export class LinkPeer implements RemotePeer {
    * `view` stays valid (link read slabs are never rewritten).
    */
   receive(view: MessageView<Fields>, route: InboundRoute): void {
+    if (LinkCredit.isView(view)) {
+      this.#creditFramesReceived++;
+      this.#credit += view.n;
+      const waiter = this.#creditArrived;
+      this.#creditArrived = undefined;
+      waiter?.resolve();
+      return;
+    }
     if (this.#blocked) {
       this.#queue(view, route.kind, route.to, route.correlation);
       return;
     }
     this.#deliver(view, route.kind, route.to, route.correlation);
+  }
+
+  /**
+   * A connection (re)opened. Credit starts afresh: what the previous
+   * connection had in flight is resent by the link or was accepted already.
+   */
+  up(): void {
+    this.#credit = this.#window;
+    this.#unreported = 0;
+    const waiter = this.#creditArrived;
+    this.#creditArrived = undefined;
+    waiter?.resolve();
   }
 
   /** The remote process announced what it hosts: its routes replace the previous ones. */
@@ -354,6 +438,11 @@ export class LinkPeer implements RemotePeer {
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const waiter = this.#creditArrived;
+    this.#creditArrived = undefined;
+    waiter?.reject(
+      new TransportError("TRANSPORT_CLOSED", `link to '${this.id}' is closed`, { peer: this.id }),
+    );
     if (this.#attached) this.#bus.detach(this);
     this.#attached = false;
   }
@@ -366,6 +455,7 @@ export class LinkPeer implements RemotePeer {
   #queue(view: MessageView<Fields>, kind: RouteKind, to: string, correlation: number): void {
     if (this.#inbound.length - this.#inboundHead >= this.#inboundCapacity) {
       this.#inboundDropped++;
+      this.#accepted();
       this.#log.warn("inbound queue full: message dropped", {
         peer: this.id,
         to,
@@ -386,7 +476,7 @@ export class LinkPeer implements RemotePeer {
   }
 
   #deliver(view: MessageView<Fields>, kind: RouteKind, to: string, correlation: number): void {
-    let r: void | Promise<void>;
+    let r: void | Promise<void> = undefined;
     try {
       switch (kind) {
         case "publish":
@@ -404,21 +494,66 @@ export class LinkPeer implements RemotePeer {
           } else {
             this.#bus.deliverReply(correlation, view.type, view);
           }
-          return;
+          break;
       }
     } catch (e) {
       this.#refuse(e, view, to);
+    }
+    if (r === undefined) {
+      this.#accepted();
       return;
     }
-    if (r === undefined) return;
     this.#blocked = true;
     r.then(
-      () => this.#resume(),
+      () => {
+        this.#accepted();
+        this.#resume();
+      },
       (e) => {
         this.#refuse(e, view, to);
+        this.#accepted();
         this.#resume();
       },
     );
+  }
+
+  /** The local bus took one message (or it was refused or dropped): credit it back in batches. */
+  #accepted(): void {
+    if (++this.#unreported < this.#creditBatch) return;
+    const n = this.#unreported;
+    this.#unreported = 0;
+    try {
+      // Credit never waits behind data (that could deadlock two busy peers).
+      // Under a drop policy a full buffer drops it: it is retried like under `wait`.
+      if (this.#link.write(LinkCredit, { n }) === WRITE_RESULT.queued) this.#creditFramesSent++;
+      else this.#parkCredit(n);
+    } catch (e) {
+      this.#log.warn("credit could not be returned", { peer: this.id, error: e });
+    }
+  }
+
+  /** Credit that found the link's buffer full: written as soon as there is room, before data. */
+  #parkCredit(n: number): void {
+    this.#creditOwed += n;
+    this.#creditPump ??= this.#payCredit();
+  }
+
+  async #payCredit(): Promise<void> {
+    try {
+      while (this.#creditOwed > 0) {
+        await this.#link.room();
+        const n = this.#creditOwed;
+        if (this.#link.write(LinkCredit, { n }) === WRITE_RESULT.queued) {
+          this.#creditOwed -= n;
+          this.#creditFramesSent++;
+        }
+      }
+    } catch {
+      // The link closed: nothing left to pay.
+      this.#creditOwed = 0;
+    } finally {
+      this.#creditPump = undefined;
+    }
   }
 
   #resume(): void {

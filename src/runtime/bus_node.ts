@@ -10,9 +10,9 @@ import type { Registry } from "../codec/mod.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { MessageBus } from "../bus/message_bus.ts";
 import {
+  LinkCredit,
   LinkPeer,
   type LinkPeerOptions,
-  REQUEST_FAILED_TYPE_ID,
   RequestFailed,
   routesToAnnouncement,
 } from "../bus/link_peer.ts";
@@ -60,8 +60,9 @@ export interface BusNodeOptions {
   /** This process's identity, unique in the deployment (its process group's name). */
   identity: string;
   /**
-   * Every message type crossing a link from or to this process. The runtime's
-   * `RequestFailed` type (id 0xFEFF) is added when missing.
+   * Every message type crossing a link from or to this process. The
+   * runtime's own types (`RequestFailed` 0xFEFF, `LinkCredit` 0xFEFC) are
+   * added when missing; ids 0xFEF0 to 0xFEFF are reserved.
    */
   registry: Registry;
   /** Addresses to accept peers on. Default: none. */
@@ -102,9 +103,9 @@ export interface LinkReport {
   readonly address: string;
   /** `open`, `away`, `connecting` or `closed`. */
   readonly state: LinkState;
-  /** Messages written to the link. */
+  /** Messages written to the link (not counting the runtime's credit frames). */
   readonly sent: number;
-  /** Messages received from it. */
+  /** Messages received from it (not counting credit frames). */
   readonly received: number;
   /** Messages dropped: by the link's overflow policy, or inbound for a full queue. */
   readonly dropped: number;
@@ -174,9 +175,11 @@ export class BusNode implements AsyncDisposable {
   readonly #dialed = new Set<Link>();
   readonly #dials: Promise<void>[] = [];
   readonly #waiters = new Set<ReadyWaiter>();
+  readonly #finished: LinkReport[] = [];
   readonly #linkOptions: LinkListenerOptions;
   #listeners: LinkListener[] = [];
   #unlisten: () => void = () => {};
+  #forget: () => void = () => {};
   #announcement: Announcement = { actors: [], topics: [] };
   #announcementKey = "";
   #announceQueued = false;
@@ -217,18 +220,20 @@ export class BusNode implements AsyncDisposable {
    * (dials go on in the background: see {@linkcode BusNode.ready}).
    *
    * @throws {RuntimeError} `RUNTIME_PLAN` when the registry holds another
-   *   type under the reserved id 0xFEFF.
+   *   type under a reserved id.
    * @throws {TransportError} when a listener cannot bind.
    */
   static async start(options: BusNodeOptions): Promise<BusNode> {
-    const reserved = options.registry.get(REQUEST_FAILED_TYPE_ID);
-    if (reserved === undefined) options.registry.add(RequestFailed);
-    else if (reserved !== RequestFailed) {
-      throw new RuntimeError(
-        "RUNTIME_PLAN",
-        `message type '${reserved.name}' uses id ${REQUEST_FAILED_TYPE_ID} (0xFEFF), which ` +
-          `Mycelium reserves for request failures; give it another id`,
-      );
+    for (const type of [RequestFailed, LinkCredit]) {
+      const reserved = options.registry.get(type.id);
+      if (reserved === undefined) options.registry.add(type);
+      else if (reserved !== type) {
+        throw new RuntimeError(
+          "RUNTIME_PLAN",
+          `message type '${reserved.name}' uses id ${type.id} (0x${type.id.toString(16)}), ` +
+            `which Mycelium reserves (0xFEF0 to 0xFEFF); give it another id`,
+        );
+      }
     }
     const node = new BusNode(options);
     node.#refreshAnnouncement();
@@ -249,7 +254,10 @@ export class BusNode implements AsyncDisposable {
       const signal = options.signal;
       const abort = () => void node.close().catch(() => {});
       if (signal.aborted) abort();
-      else signal.addEventListener("abort", abort, { once: true });
+      else {
+        signal.addEventListener("abort", abort, { once: true });
+        node.#forget = () => signal.removeEventListener("abort", abort);
+      }
     }
     return node;
   }
@@ -333,25 +341,12 @@ export class BusNode implements AsyncDisposable {
     return promise;
   }
 
-  /** Counters of every link, in the order the links opened. */
+  /** Counters of every link: those closed for good first, then the live ones. */
   stats(): LinkReport[] {
-    const reports: LinkReport[] = [];
-    for (const [link, peer] of this.#peers) {
-      const l = link.stats;
-      const p = peer.stats();
-      reports.push({
-        peer: link.peer,
-        address: link.transport.address,
-        state: link.state,
-        sent: l.sent,
-        received: l.received,
-        dropped: l.dropped + p.inboundDropped,
-        undelivered: l.undelivered,
-        refused: p.refused,
-        reconnects: l.reconnects,
-      });
-    }
-    return reports;
+    return [
+      ...this.#finished,
+      ...[...this.#peers].map(([link, peer]) => report(link, peer)),
+    ];
   }
 
   /**
@@ -371,6 +366,7 @@ export class BusNode implements AsyncDisposable {
 
   async #close(drainMs: number): Promise<void> {
     this.#unlisten();
+    this.#forget();
     const closedError = this.#closedError();
     for (const w of [...this.#waiters]) w.reject(closedError);
     // Messages parked for room go into the link buffers first (within the drain time).
@@ -453,13 +449,16 @@ export class BusNode implements AsyncDisposable {
   }
 
   #up(link: Link): void {
-    this.#peerOf(link);
+    this.#peerOf(link).up();
     link.announce(this.#announcement);
   }
 
   #closed(link: Link): void {
     const peer = this.#peers.get(link);
     if (peer === undefined) return;
+    // Out of the map first: detaching announces the change, and routable() must see it.
+    this.#finished.push(report(link, peer));
+    this.#peers.delete(link);
     peer.closed();
     if (this.#lastLink === link) {
       this.#lastLink = undefined;
@@ -500,4 +499,20 @@ export class BusNode implements AsyncDisposable {
       if (w.names.every((a) => this.routable(a))) w.resolve();
     }
   }
+}
+
+function report(link: Link, peer: LinkPeer): LinkReport {
+  const l = link.stats;
+  const p = peer.stats();
+  return {
+    peer: link.peer,
+    address: link.transport.address,
+    state: link.state,
+    sent: l.sent - p.creditFramesSent,
+    received: l.received - p.creditFramesReceived,
+    dropped: l.dropped + p.inboundDropped,
+    undelivered: l.undelivered,
+    refused: p.refused,
+    reconnects: l.reconnects,
+  };
 }

@@ -131,6 +131,13 @@ export function runMonitorName(group: string): string {
  *
  * @throws {RuntimeError} `RUNTIME_PLAN` (no such group, no audit sink where
  *   the audit trail runs), `RUNTIME_NOT_READY`, `RUNTIME_DIAL_FAILED`.
+ *
+ * @example One process per group (what `mycelium run CONFIG --group NAME` does)
+ * ```ts ignore
+ * const topology = await loadTopology("config/prod.yaml", { knownActors: PIPELINE_ACTORS });
+ * const summary = await runGroup({ topology, group: "execution", seed: 1, swaps: 20_000 });
+ * console.log(groupSummaryToJson(summary)); // one line for the parent to merge
+ * ```
  */
 export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> {
   const started = performance.now();
@@ -301,6 +308,12 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
  * longest group's.
  *
  * @throws {RuntimeError} `RUNTIME_RUN_FAILED` when no part hosts some actor.
+ *
+ * @example
+ * ```ts ignore
+ * const parts = childOutputs.map(groupSummaryFromJson);
+ * const summary = mergeGroupSummaries(parts); // the same shape runPipeline returns
+ * ```
  */
 export function mergeGroupSummaries(parts: readonly GroupSummary[]): PipelineSummary {
   const pick = <K extends keyof GroupSummary>(key: K): NonNullable<GroupSummary[K]> => {

@@ -161,3 +161,136 @@ Deno.test("BusNode: ready names the actors still unreachable at its deadline", a
     );
   });
 });
+
+Deno.test("BusNode: a peer without the key is refused and ready says why", async () => {
+  await withDir(async (dir) => {
+    await using a = new MessageBus();
+    await using b = new MessageBus();
+    a.spawn("sink", { handlers: [on(Tick, () => {})] });
+    await using nodeA = await BusNode.start({
+      bus: a,
+      identity: "a",
+      registry: types(),
+      listen: [new UnixTransport({ path: `${dir}/a.sock` })],
+      key: "right key",
+      logger: quiet,
+    });
+    await using nodeB = await BusNode.start({
+      bus: b,
+      identity: "b",
+      registry: types(),
+      dial: [{ identity: "a", transport: nodeA.transports[0]! }],
+      key: "wrong key",
+      logger: quiet,
+    });
+    await assert.rejects(
+      nodeB.ready(["sink"], { timeoutMs: 10_000 }),
+      (e: unknown) =>
+        e instanceof RuntimeError && e.code === "RUNTIME_DIAL_FAILED" && e.peer === "a",
+    );
+    assert.equal(nodeB.routable("sink"), false);
+  });
+});
+
+Deno.test("BusNode: dialing an address that answers with another identity is refused", async () => {
+  await withDir(async (dir) => {
+    await using a = new MessageBus();
+    await using b = new MessageBus();
+    await using nodeA = await BusNode.start({
+      bus: a,
+      identity: "a",
+      registry: types(),
+      listen: [new UnixTransport({ path: `${dir}/a.sock` })],
+      logger: quiet,
+    });
+    await using nodeB = await BusNode.start({
+      bus: b,
+      identity: "b",
+      registry: types(),
+      dial: [{ identity: "execution", transport: nodeA.transports[0]! }],
+      logger: quiet,
+    });
+    await assert.rejects(
+      nodeB.ready(["anything"], { timeoutMs: 10_000 }),
+      (e: unknown) =>
+        e instanceof RuntimeError && e.code === "RUNTIME_DIAL_FAILED" &&
+        /is 'a', expected 'execution'/.test(e.message),
+    );
+  });
+});
+
+Deno.test("BusNode: an actor spawned later is announced; a peer that closes is detached", async () => {
+  await withDir(async (dir) => {
+    await using p = await pair(new UnixTransport({ path: `${dir}/a.sock` }), () => {});
+    const later = p.nodeA.ready(["late"], { timeoutMs: 10_000 });
+    p.b.spawn("late", { handlers: [on(Tick, () => {})] });
+    await later;
+    assert.equal(p.nodeA.routable("late"), true);
+    const detached = new Promise<void>((resolve) => {
+      const off = p.a.onRoutesChange(() => {
+        if (!p.nodeA.routable("late")) {
+          off();
+          resolve();
+        }
+      });
+    });
+    await p.nodeB.close();
+    await detached;
+    assert.throws(
+      () => p.a.send("late", Tick, tick(1)),
+      (e: unknown) => e instanceof BusError && e.code === "BUS_NO_ROUTE",
+    );
+  });
+});
+
+Deno.test("BusNode: a slow consumer in the other process slows its sender; nothing is dropped", async () => {
+  await withDir(async (dir) => {
+    const a = new MessageBus();
+    const b = new MessageBus();
+    const seen: number[] = [];
+    const all = gate();
+    a.spawn("slow", {
+      handlers: [on(Tick, async (m) => {
+        // A handler that yields to the event loop: slower than the socket.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        seen.push(m.seq);
+        if (seen.length === 600) all.open();
+      })],
+    }, { mailbox: { capacity: 4 }, subscribe: [] });
+    const peer = { window: 16 };
+    await using nodeA = await BusNode.start({
+      bus: a,
+      identity: "a",
+      registry: types(),
+      listen: [new UnixTransport({ path: `${dir}/a.sock` })],
+      logger: quiet,
+      peer,
+    });
+    await using nodeB = await BusNode.start({
+      bus: b,
+      identity: "b",
+      registry: types(),
+      dial: [{ identity: "a", transport: nodeA.transports[0]! }],
+      logger: quiet,
+      peer,
+    });
+    await nodeB.ready(["slow"], { timeoutMs: 10_000 });
+    let waited = 0;
+    for (let i = 0; i < 600; i++) {
+      const r = b.send("slow", Tick, tick(i));
+      if (r !== undefined) {
+        waited++;
+        await r;
+      }
+    }
+    await all.promise;
+    assert.deepEqual(seen, Array.from({ length: 600 }, (_, i) => i));
+    assert.ok(waited > 0, "the sender had to wait for credit");
+    const [toA] = nodeB.stats();
+    assert.equal(toA!.sent, 600);
+    assert.equal(toA!.dropped, 0);
+    assert.equal(nodeA.stats()[0]!.dropped, 0);
+    await b.close();
+    await a.close();
+  });
+});

@@ -131,7 +131,7 @@ async function runSplit(
 Deno.test("the pipeline split across three processes (unix and tcp) matches the monolith exactly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mycelium-split-" });
   try {
-    const swaps = 3_000;
+    const swaps = 20_000;
     const seed = 5;
     const lines: string[] = [];
     const monolith = await runPipeline({
