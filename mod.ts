@@ -240,3 +240,23 @@ export type {
   UnixTransportOptions,
   WriteResult,
 } from "./src/transport/mod.ts";
+// The runtime's pipeline-specific parts (runGroup, group summaries) belong to
+// the reference application and stay out of the library's entry.
+export { BusNode, groupPlan, RuntimeError, transportOf } from "./src/runtime/mod.ts";
+export type {
+  BusNodeCloseOptions,
+  BusNodeOptions,
+  DialTarget,
+  GroupAddress,
+  GroupPlan,
+  GroupPlanOptions,
+  LinkReport,
+  LinkTuning,
+  PlannedDial,
+  ReadyOptions,
+  RuntimeErrorCode,
+  RuntimeErrorOptions,
+  TransportOfOptions,
+} from "./src/runtime/mod.ts";
+export { LinkPeer } from "./src/bus/link_peer.ts";
+export type { LinkPeerOptions, LinkPeerStats } from "./src/bus/link_peer.ts";

@@ -39,6 +39,7 @@ export interface RuntimeErrorOptions extends MyceliumErrorOptions {
  * ```
  */
 export class RuntimeError extends MyceliumError {
+  /** What went wrong; see {@linkcode RuntimeErrorCode}. */
   declare readonly code: RuntimeErrorCode;
   /** Actors concerned, if any. */
   readonly actors: readonly string[];
