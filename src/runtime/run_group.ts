@@ -17,26 +17,11 @@ import { on } from "../actor/mod.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import { Registry } from "../codec/mod.ts";
 import type { ShutdownReport } from "../bus/_core.ts";
-import { type ActorRef, MessageBus } from "../bus/message_bus.ts";
-import { LatencyRecorder } from "../metrics/latency_recorder.ts";
-import {
-  ACTOR,
-  ArbitrageStrategy,
-  type AuditSink,
-  AuditTrail,
-  MarketRelay,
-  MetricsCollector,
-  OrderExecutor,
-  PIPELINE_ACTORS,
-  PolygonCollector,
-  Produce,
-  RiskManager,
-  SUBSCRIPTIONS,
-  type SwapFeed,
-} from "../pipeline/actors.ts";
-import { SwapSource } from "../pipeline/market.ts";
+import { MessageBus } from "../bus/message_bus.ts";
+import { ACTOR, type AuditSink, PIPELINE_ACTORS, Produce } from "../pipeline/actors.ts";
 import { PIPELINE_TYPES, type V2Swap } from "../pipeline/messages.ts";
 import type { ActorSummary, PipelineSummary } from "../pipeline/pipeline.ts";
+import { PipelineCast } from "../pipeline/pipeline_cast.ts";
 import type { Topology } from "../topology/topology.ts";
 import type { TlsOptions } from "../transport/tcp.ts";
 import { BusNode, type LinkReport, type LinkTuning } from "./bus_node.ts";
@@ -164,10 +149,6 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
   const checkDrained = () => {
     if ([...peers].every((p) => drainedPeers.has(p))) allDrained.resolve();
   };
-  const collector = new PolygonCollector(feedOf(options));
-  const strategy = new ArbitrageStrategy();
-  const executor = new OrderExecutor();
-  const risk = new RiskManager();
   const peerMonitors = [...peers].map(runMonitorName);
   const readyOptions = {
     timeoutMs: options.readyTimeoutMs ?? 60_000,
@@ -175,35 +156,19 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
   };
   let node: BusNode | undefined = undefined;
   let ending: Promise<void> | undefined;
-  const audit = new AuditTrail(options.audit ?? { write() {} }, (swaps) => {
-    // Every group's monitor must hear it (they all exist before the first swap).
-    ending = node!.ready(peerMonitors, readyOptions)
-      .then(() => bus.publish(RunComplete, { swaps }))
-      .catch((e) => complete.reject(e));
+  const cast = new PipelineCast({
+    ...options,
+    audit: options.audit ?? { write() {} },
+    onEnd: (swaps) => {
+      // Every group's monitor must hear it (they all exist before the first swap).
+      ending = node!.ready(peerMonitors, readyOptions)
+        .then(() => bus.publish(RunComplete, { swaps }))
+        .catch((e) => complete.reject(e));
+    },
   });
-  // The monolith's spawn order, the producer last.
-  const actors = [
-    [ACTOR.relay, new MarketRelay()],
-    [ACTOR.strategy, strategy],
-    [ACTOR.executor, executor],
-    [ACTOR.risk, risk],
-    [ACTOR.audit, audit],
-    [ACTOR.metrics, new MetricsCollector()],
-    [ACTOR.collector, collector],
-  ] as const;
-  const latency = new Map<string, LatencyRecorder>();
-  const refs: ActorRef[] = [];
-  const spawn = (name: string, actor: (typeof actors)[number][1]) => {
-    const recorder = new LatencyRecorder();
-    latency.set(name, recorder);
-    refs.push(bus.spawn(name, actor, {
-      subscribe: SUBSCRIPTIONS[name] ?? [],
-      latency: recorder,
-      supervision: { strategy: "stop" },
-    }));
-  };
-  for (const [name, actor] of actors) {
-    if (hosted.has(name) && name !== ACTOR.collector) spawn(name, actor);
+  // The monolith's spawn order, the producer only once everything is reachable.
+  for (const name of cast.actors.keys()) {
+    if (hosted.has(name) && name !== ACTOR.collector) cast.spawn(bus, name);
   }
 
   node = await BusNode.start({
@@ -245,7 +210,7 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
     if (hosted.has(ACTOR.collector)) {
       // Every group reaches everything it sends to before the first swap.
       await node.ready(peerMonitors, readyOptions);
-      spawn(ACTOR.collector, collector);
+      cast.spawn(bus, ACTOR.collector);
     }
     await Promise.race([complete.promise, aborted.promise]);
     await ending;
@@ -269,32 +234,23 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
   }
   const shutdown = await bus.close({ deadlineMs: options.drainMs ?? 5_000 });
   await node.close({ drainMs: options.drainMs ?? 5_000 });
-  const summaries = refs.map((ref) => ref.stats()).map((s): ActorSummary => {
-    const r = latency.get(s.name);
-    return {
-      name: s.name,
-      handled: s.handled,
-      failed: s.failed,
-      dropped: s.dropped,
-      discarded: s.discarded,
-      restarts: s.restarts,
-      p50Ns: r?.percentile(0.5) ?? 0,
-      p99Ns: r?.percentile(0.99) ?? 0,
-    };
-  });
   return {
     group,
-    ...(hosted.has(ACTOR.collector) ? { swaps: collector.sent } : {}),
-    ...(hosted.has(ACTOR.strategy) ? { signals: strategy.detector.signals } : {}),
+    ...(hosted.has(ACTOR.collector) ? { swaps: cast.collector.sent } : {}),
+    ...(hosted.has(ACTOR.strategy) ? { signals: cast.strategy.detector.signals } : {}),
     ...(hosted.has(ACTOR.executor)
-      ? { fills: executor.fills, refused: executor.refused, pnlMicro: executor.pnlMicro }
+      ? {
+        fills: cast.executor.fills,
+        refused: cast.executor.refused,
+        pnlMicro: cast.executor.pnlMicro,
+      }
       : {}),
     ...(hosted.has(ACTOR.risk)
-      ? { halted: risk.book.halted, exposureMicro: risk.book.exposureMicro }
+      ? { halted: cast.risk.book.halted, exposureMicro: cast.risk.book.exposureMicro }
       : {}),
-    ...(hosted.has(ACTOR.audit) ? { auditLines: audit.lines } : {}),
+    ...(hosted.has(ACTOR.audit) ? { auditLines: cast.audit.lines } : {}),
     completed,
-    actors: summaries,
+    actors: cast.summaries(),
     shutdown,
     links: node.stats(),
     elapsedMs: performance.now() - started,
@@ -386,15 +342,4 @@ export function groupSummaryFromJson(text: string): GroupSummary {
     throw new RuntimeError("RUNTIME_RUN_FAILED", `not a group summary: ${text.slice(0, 200)}`);
   }
   return s as GroupSummary;
-}
-
-function feedOf(options: RunGroupOptions): SwapFeed {
-  if (options.replay !== undefined) {
-    const swaps = options.replay;
-    let i = 0;
-    return { next: () => swaps[i++] };
-  }
-  const source = new SwapSource({ seed: options.seed ?? 1 });
-  let left = options.swaps ?? 20_000;
-  return { next: () => (left-- > 0 ? source.next() : undefined) };
 }
