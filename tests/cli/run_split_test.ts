@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
 import { mycelium, sha256File as sha256 } from "./_mycelium.ts";
+import { distributedTopology, freePorts, hybridTopology } from "../runtime/_split_topologies.ts";
 
 const ACTORS = [
   "polygon_collector",
@@ -22,48 +23,8 @@ function run(args: string[], dir: string) {
   return mycelium(["run", ...args], dir, ["--allow-net", `--allow-run=${Deno.execPath()}`]);
 }
 
-/** A free range of `n` ports on 127.0.0.1 (bound and released). */
-function freePorts(n: number): number {
-  for (;;) {
-    const first = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (first.addr as Deno.NetAddr).port;
-    first.close();
-    try {
-      for (let i = 1; i < n; i++) Deno.listen({ hostname: "127.0.0.1", port: port + i }).close();
-      return port;
-    } catch {
-      // One of them is taken: try another range.
-    }
-  }
-}
-
-const HYBRID = (base: number) =>
-  `topology:
-  mode: hybrid
-  base_port: ${base}
-  hosts: { local: "127.0.0.1", compliance: "127.0.0.1" }
-  process_groups:
-    hot_path:
-      actors: [polygon_collector, market_relay, arbitrage_strategy, metrics_collector]
-      transport: channel
-    execution:
-      actors: [order_executor]
-      transport: unix_socket
-    compliance:
-      actors: [audit_trail, risk_manager]
-      host: compliance
-`;
-
-const DISTRIBUTED = (base: number) =>
-  `topology:
-  mode: distributed
-  actors:
-${
-    ACTORS.map((a, i) => `    ${a}: { transport: tcp, endpoint: "127.0.0.1:${base + i}" }`).join(
-      "\n",
-    )
-  }
-`;
+const HYBRID = (basePort: number) => hybridTopology({ basePort });
+const DISTRIBUTED = (basePort: number) => distributedTopology({ basePort });
 
 /** The summary lines that must not depend on the deployment or on timing. */
 function results(stdout: string): string[] {

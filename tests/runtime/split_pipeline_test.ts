@@ -15,6 +15,7 @@ import {
 } from "../../src/runtime/run_group.ts";
 import { RuntimeError } from "../../src/runtime/runtime_error.ts";
 import { parseTopology } from "../../src/topology/parse_topology.ts";
+import { distributedTopology, freePorts, hybridTopology } from "./_split_topologies.ts";
 
 const GROUP = new URL("./_group.ts", import.meta.url).pathname;
 
@@ -35,55 +36,9 @@ function deterministicPart(s: PipelineSummary) {
   };
 }
 
-/** The first of `n` consecutive free ports on 127.0.0.1 (bound and released at once). */
-function freePorts(n: number): number {
-  for (;;) {
-    const a = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (a.addr as Deno.NetAddr).port;
-    a.close();
-    try {
-      for (let i = 1; i < n; i++) Deno.listen({ hostname: "127.0.0.1", port: port + i }).close();
-      return port;
-    } catch {
-      // taken: try another
-    }
-  }
-}
-
-const HYBRID = (dir: string, base: number) =>
-  `topology:
-  mode: hybrid
-  socket_dir: ${dir}/sockets
-  base_port: ${base}
-  hosts: { local: "127.0.0.1", compliance: "127.0.0.1" }
-  process_groups:
-    hot_path:
-      actors: [polygon_collector, market_relay, arbitrage_strategy, metrics_collector]
-      transport: channel
-    execution:
-      actors: [order_executor]
-      transport: unix_socket
-    compliance:
-      actors: [audit_trail, risk_manager]
-      host: compliance
-`;
-
-const DISTRIBUTED = (_dir: string, base: number) =>
-  `topology:
-  mode: distributed
-  actors:
-${
-    [
-      "polygon_collector",
-      "market_relay",
-      "arbitrage_strategy",
-      "order_executor",
-      "risk_manager",
-      "audit_trail",
-      "metrics_collector",
-    ].map((a, i) => `    ${a}: { transport: tcp, endpoint: "127.0.0.1:${base + i}" }`).join("\n")
-  }
-`;
+const HYBRID = (dir: string, basePort: number) =>
+  hybridTopology({ basePort, socketDir: `${dir}/sockets` });
+const DISTRIBUTED = (_dir: string, basePort: number) => distributedTopology({ basePort });
 
 async function runSplit(
   dir: string,
