@@ -11,7 +11,10 @@ import { HEADER_OFFSET, isUserTypeId, viewOf } from "./wire.ts";
 
 /** What {@linkcode defineMessage} takes. */
 export interface MessageTypeOptions<F extends Fields> {
-  /** Numeric type id, 1 to 0xFEFF (0xFF00 and up are reserved for control frames). */
+  /**
+   * Numeric type id: 1 to 0xFEEF for applications; 0xFEF0 to 0xFEFF are used by
+   * Mycelium's own messages between buses, 0xFF00 and up by control frames.
+   */
   id: number;
   /** Unique name, e.g. `"V2Swap"`. */
   name: string;
