@@ -64,8 +64,11 @@ const NATS_INSTALL = "apt-get install nats-server";
 
 /** A pending wait that a failure can cut short. */
 interface Pending {
+  readonly promise: Promise<unknown>;
   reject(reason: unknown): void;
 }
+
+const ignore = () => {};
 
 /**
  * Failure and deadline watch: the first failure (peer exit, deadline,
@@ -75,8 +78,10 @@ interface Pending {
 class Watch {
   stage = "start";
   error: BenchError | undefined;
-  pending: Pending | undefined;
+  #pending: Pending | undefined;
   readonly conns = new Set<Deno.Conn>();
+  readonly links = new Set<Link>();
+  readonly #closing: Promise<void>[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   #stopped = false;
@@ -84,8 +89,22 @@ class Watch {
   fail(error: BenchError): void {
     if (this.error !== undefined || this.#stopped) return;
     this.error = error;
-    this.pending?.reject(error);
+    this.#pending?.reject(error);
     for (const conn of this.conns) closeQuietly(conn);
+    // Writes then fail at once, instead of a long stream running on.
+    for (const link of this.links) this.#closing.push(link.close({ drainMs: 0 }).catch(ignore));
+  }
+
+  /** Waits for `wait`, unless a failure comes first. */
+  track(wait: Pending | undefined): void {
+    // A failure may reject it before anyone awaits it: that is not an unhandled rejection.
+    wait?.promise.catch(ignore);
+    this.#pending = wait;
+  }
+
+  /** Resolves once the links a failure closed are closed. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#closing);
   }
 
   begin(stage: string, deadlineMs: number): void {
@@ -227,7 +246,7 @@ async function startPeer(
   let text = "";
   try {
     watch.begin("peer start", 30_000);
-    watch.pending = ready;
+    watch.track(ready);
     while (!text.includes("\n")) {
       const { value, done } = await Promise.race([peer.stdout.read(), ready.promise]);
       if (done) break;
@@ -253,7 +272,7 @@ async function startPeer(
     }
     throw error;
   } finally {
-    watch.pending = undefined;
+    watch.track(undefined);
     watch.end();
   }
 }
@@ -359,6 +378,7 @@ async function openPairs(
       let link: Link;
       try {
         link = await dialLink(kind, peer, role, next);
+        watch.links.add(link);
       } catch (e) {
         watch.conns.delete(raw);
         closeQuietly(raw);
@@ -383,9 +403,10 @@ async function openPairs(
 }
 
 async function closePairs(pairs: readonly Pair[], watch: Watch): Promise<void> {
-  watch.pending = undefined;
+  watch.track(undefined);
   for (const p of pairs) {
     watch.conns.delete(p.raw);
+    watch.links.delete(p.link);
     closeQuietly(p.raw);
     await p.link.close({ drainMs: 1000 });
   }
@@ -431,7 +452,7 @@ async function measureLinks(
           const t0 = performance.now();
           const wait = Promise.withResolvers<void>();
           p.next.wait = wait;
-          watch.pending = wait;
+          watch.track(wait);
           p.link.write(V2Swap, body);
           await wait.promise;
           if (!warm) p.linkNs.record((performance.now() - t0) * 1e6);
@@ -470,7 +491,7 @@ async function measureLinks(
         t0 = performance.now();
         const wait = Promise.withResolvers<void>();
         p.next.wait = wait;
-        watch.pending = wait;
+        watch.track(wait);
         for (let i = 1; i < n;) {
           if (p.link.write(V2Swap, body) === WRITE_RESULT.full) await p.link.room();
           else i++;
@@ -626,7 +647,7 @@ async function measureNats(
       const t0 = performance.now();
       const wait = Promise.withResolvers<void>();
       next.wait = wait;
-      watch.pending = wait;
+      watch.track(wait);
       // The same encoded frame over and over: no encode cost, in NATS's favour.
       for (let i = 1; i < plan.messages; i++) {
         nc.publish(NATS_SUBJECT.stream, frame);
@@ -638,7 +659,7 @@ async function measureNats(
       if (round > 0) ms += performance.now() - t0;
     }
   } finally {
-    watch.pending = undefined;
+    watch.track(undefined);
     sub.unsubscribe();
   }
   watch.end();
@@ -726,6 +747,7 @@ export async function measureSockets(plan: SocketPlan): Promise<SocketResults> {
     failure = watch.explain(e);
   }
   watch.stop();
+  await watch.settled();
   plan.signal?.removeEventListener("abort", onAbort);
   try {
     await nc?.close();
