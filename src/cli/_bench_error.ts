@@ -7,6 +7,8 @@ import { MyceliumError } from "../mycelium_error.ts";
 
 /** The ways a benchmark run can fail, one code per class. */
 export type BenchErrorCode =
+  /** This process lacks a permission the bench needs (run, net, write). */
+  | "BENCH_PERMISSION"
   /** The peer process could not be started, did not get ready, or exited mid-run. */
   | "BENCH_PEER"
   /** A measurement waited longer than its deadline (a stuck peer or socket). */

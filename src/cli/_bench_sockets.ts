@@ -185,22 +185,27 @@ function peerCommand(
   return { command: cmd.command, args: [...cmd.args] };
 }
 
+const NEEDS = "mycelium bench needs --allow-run, --allow-net, --allow-read and --allow-write";
+
 /**
  * Fails early, before any measurement, when this process may not start its
- * peer (no `--allow-run` for it).
+ * peer or open loopback sockets.
  *
- * @throws {BenchError} `BENCH_PEER`.
+ * @throws {BenchError} `BENCH_PERMISSION`.
  */
-export function checkPeerAllowed(): void {
+export function checkPermissions(): void {
   const { command } = peerCommand(".", undefined);
-  const state = Deno.permissions.querySync({ name: "run", command }).state;
-  if (state !== "granted") {
-    throw new BenchError(
-      "BENCH_PEER",
-      `cannot start the peer process (${command}): no run permission for it; ` +
-        "mycelium bench needs --allow-run, --allow-net, --allow-read and --allow-write",
-      { stage: "peer start" },
-    );
+  const missing: string[] = [];
+  if (Deno.permissions.querySync({ name: "run", command }).state !== "granted") {
+    missing.push(`run (${command})`);
+  }
+  if (Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state !== "granted") {
+    missing.push("net (127.0.0.1)");
+  }
+  if (missing.length > 0) {
+    throw new BenchError("BENCH_PERMISSION", `no ${missing.join(" or ")} permission; ${NEEDS}`, {
+      stage: "start",
+    });
   }
 }
 
@@ -222,7 +227,7 @@ async function startPeer(
     throw new BenchError(
       "BENCH_PEER",
       `cannot start the peer process (${cmd.command}): ${messageOf(cause)}; ` +
-        "mycelium bench needs --allow-run, --allow-net, --allow-read and --allow-write",
+        NEEDS,
       { cause, stage: "peer start" },
     );
   }
@@ -701,7 +706,17 @@ export async function measureSockets(plan: SocketPlan): Promise<SocketResults> {
   // Generous: only a stuck peer or socket should ever reach it.
   const deadlineMs = 30_000 + plan.messages * (plan.rounds + 1) * 2 * 0.02 +
     plan.roundTrips * 4 * 1;
-  const dir = await Deno.makeTempDir({ prefix: "mycelium-bench-" });
+  let dir: string;
+  try {
+    dir = await Deno.makeTempDir({ prefix: "mycelium-bench-" });
+  } catch (cause) {
+    plan.signal?.removeEventListener("abort", onAbort);
+    throw new BenchError(
+      cause instanceof Deno.errors.NotCapable ? "BENCH_PERMISSION" : "BENCH_PEER",
+      `cannot create a private directory for the sockets: ${messageOf(cause)}; ${NEEDS}`,
+      { cause, stage: "start" },
+    );
+  }
   const rows: BenchRow[] = [];
   const skipped: BenchSkip[] = [];
   let nats: NatsServer | undefined;

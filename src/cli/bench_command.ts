@@ -26,7 +26,7 @@ import {
   formatBenchReport,
   formatNs,
 } from "./_bench_report.ts";
-import { checkPeerAllowed, measureSockets } from "./_bench_sockets.ts";
+import { checkPermissions, measureSockets } from "./_bench_sockets.ts";
 import type { CliIo } from "./cli_io.ts";
 import { EXIT_CODES } from "./exit_codes.ts";
 
@@ -134,7 +134,7 @@ export async function measureBench(
   const roundTrips = Math.min(5000, Math.max(200, Math.round(messages / 40)));
   const started = performance.now();
   const measuredAt = new Date().toISOString();
-  checkPeerAllowed();
+  checkPermissions();
   using shutdown = onShutdownSignals();
   progress("same process");
   const inProcess = await measureInProcess({ messages, roundTrips, signal: shutdown.signal });

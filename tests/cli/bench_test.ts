@@ -170,11 +170,11 @@ Deno.test("bench --quick prints the per-transport table and the comparison table
 
 Deno.test("bench without --allow-run fails with a typed error line and its exit code", async () => {
   const r = await bench(["--quick"], ALL.filter((p) => p !== "--allow-run"));
-  assert.equal(r.code, exitCodeFor(new BenchError("BENCH_PEER", "")), r.stderr);
+  assert.equal(r.code, exitCodeFor(new BenchError("BENCH_PERMISSION", "")), r.stderr);
   assert.notEqual(r.code, EXIT_CODES.OK);
   assert.match(
     r.stderr,
-    /^mycelium: cannot start the peer process .*--allow-run.* \[BENCH_PEER\]$/m,
+    /^mycelium: no run \(.*\) permission; .*--allow-run.* \[BENCH_PERMISSION\]$/m,
   );
   assert.equal(r.stdout, "");
   assert.deepEqual(r.leftovers, [], "the socket directory was not removed");
