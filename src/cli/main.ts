@@ -25,6 +25,7 @@ import { EXIT_CODES, exitCodeFor } from "./exit_codes.ts";
 import { MyceliumError } from "../mycelium_error.ts";
 import { reportError, topologyCommand, validateCommand } from "./topology_commands.ts";
 import { measureCommand, runCommand } from "./run_command.ts";
+import { bench, runBench } from "./bench_command.ts";
 
 /** The environment variable naming the topology file when a command is given none. */
 export const CONFIG_ENV = "MYCELIUM_CONFIG";
@@ -198,9 +199,7 @@ const runCmd = command(
   },
 );
 
-// `bench` (measure each transport) joins this list when the transports exist;
-// nothing here pretends to do it.
-const parser = or(demo, validate, topology, runCmd);
+const parser = or(demo, validate, topology, runCmd, bench);
 
 class ExitRequest extends Error {
   readonly exitCode: number;
@@ -268,6 +267,9 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
     switch (parsed.command) {
       case "demo":
         return printDemo(parsed.count, parsed.seed, io);
+      case "bench":
+      case "bench-peer":
+        return await runBench(parsed, io);
       case "run": {
         const config = parsed.config ?? configFromEnv() ?? "config/dev.yaml";
         return await runCommand({ ...parsed, config }, io);
