@@ -54,14 +54,14 @@ async function withTempFile<T>(text: string, fn: (path: string) => Promise<T>): 
 Deno.test("mycelium --help lists every command and exits 0", async () => {
   const r = await mycelium(["--help"]);
   assert.equal(r.code, 0, r.stderr);
-  for (const command of ["demo", "validate", "topology", "completion", "help"]) {
+  for (const command of ["run", "bench", "demo", "validate", "topology", "completion", "help"]) {
     assert.match(r.stdout, new RegExp(`^\\s+${command}\\s`, "m"), `no ${command} in\n${r.stdout}`);
   }
   assert.match(r.stdout, /MYCELIUM_CONFIG/);
 });
 
 Deno.test("every command has --help", async () => {
-  for (const command of ["demo", "validate", "topology", "completion"]) {
+  for (const command of ["run", "bench", "demo", "validate", "topology", "completion"]) {
     const r = await mycelium([command, "--help"]);
     assert.equal(r.code, 0, `${command}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`Usage: mycelium ${command}`), r.stdout);
