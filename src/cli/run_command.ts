@@ -315,6 +315,7 @@ async function runOneGroup(
       swaps: options.swaps,
       seed: options.seed,
       signal: shutdown.signal,
+      ...(options.rate === undefined ? {} : { rate: options.rate }),
       ...(audit === undefined ? {} : { audit: audit.sink }),
       ...(replay === undefined ? {} : { replay }),
       ...(options.socketDir === undefined ? {} : { socketDir: options.socketDir }),
@@ -374,6 +375,7 @@ async function superviseGroups(
     "--audit",
     options.audit,
     ...(options.replay === undefined ? [] : ["--replay", options.replay]),
+    ...(options.rate === undefined ? [] : ["--rate", String(options.rate)]),
     ...(socketDir === undefined ? [] : ["--socket-dir", socketDir]),
   ];
   const probe = {

@@ -41,6 +41,8 @@ export interface RunGroupOptions {
   swaps?: number;
   /** Seed of the market. Default: 1. */
   seed?: number;
+  /** Swaps per second the collector produces (the collector's group). Default: as fast as the pipeline takes them. */
+  rate?: number;
   /** Swaps to replay instead of generating them. */
   replay?: readonly V2Swap[];
   /** Directory of relative socket paths. Default: the topology's `socket_dir`. */
