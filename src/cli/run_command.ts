@@ -33,6 +33,7 @@ import { PIPELINE_ACTORS } from "../pipeline/actors.ts";
 import { readSwapFile } from "../pipeline/market.ts";
 import { type PipelineSummary, runPipeline } from "../pipeline/pipeline.ts";
 import type { CliIo } from "./cli_io.ts";
+import { type Logger, sinkLogger } from "../logger.ts";
 import { EXIT_CODES } from "./exit_codes.ts";
 import { formatTable } from "./format_table.ts";
 
@@ -62,6 +63,25 @@ export interface RunCommandOptions {
   socketDir?: string | undefined;
   /** Set by the supervisor on its children: end when the supervisor's pipe closes. */
   supervised?: boolean;
+}
+
+/**
+ * A logger that prints warnings and errors (actor failures, link trouble) to
+ * stderr as one line each, so a failing actor is never silent.
+ */
+function stderrLog(io: CliIo): Logger {
+  const text = (v: unknown): string =>
+    v instanceof Error
+      ? `${v.name}: ${v.message}`
+      : typeof v === "bigint"
+      ? `${v}`
+      : typeof v === "object" && v !== null
+      ? JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}` : x))
+      : String(v);
+  return sinkLogger((r) => {
+    const fields = Object.entries(r.fields ?? {}).map(([k, v]) => ` ${k}=${text(v)}`).join("");
+    io.err(`${r.level} ${r.source}: ${r.message}${fields}`);
+  }, { level: "warn", source: "mycelium" });
 }
 
 /** Starts the machine-readable summary line a group prints for its supervisor. */
@@ -253,6 +273,7 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
       swaps: options.swaps,
       seed: options.seed,
       faithful: options.faithful,
+      logger: stderrLog(io),
       ...(options.rate === undefined ? {} : { rate: options.rate }),
       signal: controller.signal,
       ...(replay === undefined ? {} : { replay }),
@@ -315,6 +336,7 @@ async function runOneGroup(
       swaps: options.swaps,
       seed: options.seed,
       signal: shutdown.signal,
+      logger: stderrLog(io),
       ...(options.rate === undefined ? {} : { rate: options.rate }),
       ...(audit === undefined ? {} : { audit: audit.sink }),
       ...(replay === undefined ? {} : { replay }),
