@@ -260,28 +260,22 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   const replay = options.replay === undefined
     ? undefined
     : readSwapFile(await Deno.readFile(options.replay));
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, stop);
-  const file = await Deno.open(options.audit, { write: true, create: true, truncate: true });
+  using shutdown = onShutdownSignals();
+  const audit = await openAudit(options.audit);
   let summary: PipelineSummary;
   try {
-    const sink = new FileSink(file);
     summary = await runPipeline({
-      audit: sink,
+      audit: audit.sink,
       swaps: options.swaps,
       seed: options.seed,
       faithful: options.faithful,
       logger: stderrLog(io),
+      signal: shutdown.signal,
       ...(options.rate === undefined ? {} : { rate: options.rate }),
-      signal: controller.signal,
       ...(replay === undefined ? {} : { replay }),
     });
-    sink.flush();
   } finally {
-    file.close();
-    for (const s of signals) Deno.removeSignalListener(s, stop);
+    audit.close();
   }
   const source = replay === undefined
     ? `seed ${options.seed}, ${options.swaps} generated swaps`
