@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { deterministicPart } from "./_summary.ts";
 import { ACTOR, type AuditSink } from "../../src/pipeline/actors.ts";
 import { ArbitrageDetector } from "../../src/pipeline/arbitrage.ts";
 import { executionLine, signalLine } from "../../src/pipeline/audit.ts";
 import { FillSimulator, notionalOf, RiskBook } from "../../src/pipeline/execution.ts";
 import { SwapSource } from "../../src/pipeline/market.ts";
-import { type PipelineSummary, runPipeline } from "../../src/pipeline/pipeline.ts";
+import { runPipeline } from "../../src/pipeline/pipeline.ts";
 
 function memorySink(): AuditSink & { text(): string } {
   const lines: string[] = [];
@@ -36,21 +37,6 @@ function expected(swaps: number, seed: number) {
     audit += signalLine(signal) + executionLine(execution);
   }
   return { audit, signals: detector.signals, fills, pnl };
-}
-
-function deterministicPart(s: PipelineSummary) {
-  return {
-    swaps: s.swaps,
-    signals: s.signals,
-    fills: s.fills,
-    refused: s.refused,
-    pnlMicro: s.pnlMicro,
-    halted: s.halted,
-    exposureMicro: s.exposureMicro,
-    auditLines: s.auditLines,
-    completed: s.completed,
-    handled: s.actors.map((a) => [a.name, a.handled, a.failed, a.dropped]),
-  };
 }
 
 Deno.test("the pipeline on a MessageBus produces exactly the audit trail of the plain computation", async () => {

@@ -5,8 +5,8 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { deterministicPart } from "../pipeline/_summary.ts";
 import { runPipeline } from "../../src/pipeline/pipeline.ts";
-import type { PipelineSummary } from "../../src/pipeline/pipeline.ts";
 import {
   type GroupSummary,
   groupSummaryFromJson,
@@ -18,23 +18,6 @@ import { parseTopology } from "../../src/topology/parse_topology.ts";
 import { distributedTopology, freePorts, hybridTopology } from "./_split_topologies.ts";
 
 const GROUP = new URL("./_group.ts", import.meta.url).pathname;
-
-/** Everything in a summary that must not depend on the deployment. */
-function deterministicPart(s: PipelineSummary) {
-  return {
-    swaps: s.swaps,
-    signals: s.signals,
-    fills: s.fills,
-    refused: s.refused,
-    pnlMicro: s.pnlMicro,
-    halted: s.halted,
-    exposureMicro: s.exposureMicro,
-    auditLines: s.auditLines,
-    completed: s.completed,
-    actors: s.actors.map((a) => [a.name, a.handled, a.failed, a.dropped, a.discarded]),
-    discarded: s.shutdown.discarded,
-  };
-}
 
 const HYBRID = (dir: string, basePort: number) =>
   hybridTopology({ basePort, socketDir: `${dir}/sockets` });
