@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Actor, on } from "../actor/mod.ts";
+import { type Actor, type Context, on } from "../actor/mod.ts";
 import { defineMessage, field, type MessageType } from "../codec/mod.ts";
 import { ArbitrageDetector, type ArbitrageDetectorOptions } from "./arbitrage.ts";
 import { executionLine, signalLine } from "./audit.ts";
@@ -103,7 +103,7 @@ export class PolygonCollector implements Actor {
   }
 
   /** Starts production by nudging itself. */
-  start(ctx: Parameters<NonNullable<Actor["start"]>>[0]): void | Promise<void> {
+  start(ctx: Context): void | Promise<void> {
     this.#startedAt = performance.now();
     return ctx.send(ctx.name, Produce, { batch: this.#batch });
   }
@@ -176,10 +176,7 @@ export class OrderExecutor implements Actor {
       await ctx.send(ACTOR.audit, ArbitrageSignal, signal);
       await ctx.publish(OrderExecution, execution);
     }),
-    on(StreamEnd, async (end, ctx) => {
-      await ctx.send(ACTOR.risk, StreamEnd, end);
-      await ctx.send(ACTOR.audit, StreamEnd, end);
-    }),
+    on(StreamEnd, (end, ctx) => ctx.send(ACTOR.audit, StreamEnd, end)),
   ];
 
   /** Creates the executor; `riskTimeoutMs` bounds each risk check (default 5 s). */
@@ -192,12 +189,9 @@ export class OrderExecutor implements Actor {
 /** Answers risk checks from its {@linkcode RiskBook} and books every execution. */
 export class RiskManager implements Actor {
   readonly book: RiskBook;
-  /** Whether the end of the stream reached it. */
-  finished = false;
   readonly handlers = [
     on(RiskCheck, (check, ctx) => ctx.reply(RiskVerdict, this.book.check(check))),
     on(OrderExecution, (execution) => this.book.record(execution)),
-    on(StreamEnd, () => void (this.finished = true)),
   ];
 
   /** Creates the risk manager. */
@@ -253,7 +247,6 @@ export class MetricsCollector implements Actor {
       this.perPool.set(key, (this.perPool.get(key) ?? 0) + 1);
     }),
     on(OrderExecution, () => void this.executions++),
-    on(StreamEnd, () => {}),
   ];
 }
 
