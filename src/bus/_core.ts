@@ -120,7 +120,12 @@ export class BusCore implements CellHost {
   #runPending = false;
   #yieldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly #pending = new Map<number, PendingRequest>();
-  #nextRequestId = 1;
+  /**
+   * Request ids start at a random point, so that a reply meant for an
+   * earlier run of this process (resent by a peer after a crash) almost
+   * never matches a request of this one.
+   */
+  #nextRequestId = 1 + (crypto.getRandomValues(new Uint32Array(1))[0]! % 0xffff_fffe);
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #deadlineAt = Infinity;
   #state = OPEN;

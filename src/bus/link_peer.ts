@@ -134,6 +134,11 @@ export interface LinkPeerOptions {
    * `TRANSPORT_BUFFER_FULL`. Default: 4096.
    */
   maxParked?: number;
+  /**
+   * Start with inbound delivery held until {@linkcode LinkPeer.release}
+   * (see {@linkcode LinkPeer.hold}). Default: false.
+   */
+  held?: boolean;
 }
 
 /** Counters of a {@linkcode LinkPeer}, beside its link's. */
@@ -150,6 +155,12 @@ export interface LinkPeerStats {
   readonly creditFramesSent: number;
   /** Credit frames received (the link counts them among its messages). */
   readonly creditFramesReceived: number;
+  /**
+   * Replies that matched no pending request: late ones (the request timed
+   * out) or ones meant for an earlier run of this process that a peer
+   * resent after a crash. They are ignored.
+   */
+  readonly unmatchedReplies: number;
 }
 
 interface Parked {
@@ -229,7 +240,9 @@ export class LinkPeer implements RemotePeer {
   #inbound: Inbound[] = [];
   #inboundHead = 0;
   #blocked = false;
+  #held: boolean;
   #refused = 0;
+  #unmatchedReplies = 0;
   #inboundDropped = 0;
 
   /** Wraps `link` (open, or about to be) for `bus`. */
@@ -243,6 +256,7 @@ export class LinkPeer implements RemotePeer {
     this.#credit = this.#window;
     this.#inboundCapacity = options.inboundCapacity ?? 3 * this.#window;
     this.#maxParked = options.maxParked ?? 4096;
+    this.#held = options.held ?? false;
   }
 
   /** The remote process's identity. */
@@ -269,6 +283,7 @@ export class LinkPeer implements RemotePeer {
       parked: this.#parked.length - this.#parkedHead,
       creditFramesSent: this.#creditFramesSent,
       creditFramesReceived: this.#creditFramesReceived,
+      unmatchedReplies: this.#unmatchedReplies,
     };
   }
 
@@ -403,11 +418,35 @@ export class LinkPeer implements RemotePeer {
       waiter?.resolve();
       return;
     }
-    if (this.#blocked) {
+    if (this.#blocked || (this.#held && route.kind !== "reply")) {
       this.#queue(view, route.kind, route.to, route.correlation);
       return;
     }
     this.#deliver(view, route.kind, route.to, route.correlation);
+  }
+
+  /**
+   * Holds inbound delivery: messages from the peer wait, in order, in the
+   * inbound queue (bounded by `inboundCapacity`) and earn the peer no
+   * credit, so it stops after a window. Replies still pass: they answer
+   * requests this process already made. For a process that must reach its
+   * own downstream before it handles anything, e.g. one restarted while its
+   * peers kept buffering for it.
+   */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Delivers what was held, in order, and stops holding. Idempotent. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (!this.#blocked) this.#resume();
+  }
+
+  /** Whether inbound delivery is held. */
+  get held(): boolean {
+    return this.#held;
   }
 
   /**
@@ -489,11 +528,11 @@ export class LinkPeer implements RemotePeer {
           r = this.#bus.deliver(this, to, view.type, view, correlation);
           break;
         case "reply":
-          if (RequestFailed.isView(view)) {
-            this.#bus.deliverFailure(correlation, view.code, view.message);
-          } else {
-            this.#bus.deliverReply(correlation, view.type, view);
-          }
+          if (
+            !(RequestFailed.isView(view)
+              ? this.#bus.deliverFailure(correlation, view.code, view.message)
+              : this.#bus.deliverReply(correlation, view.type, view))
+          ) this.#unmatchedReplies++;
           break;
       }
     } catch (e) {
@@ -559,7 +598,7 @@ export class LinkPeer implements RemotePeer {
   #resume(): void {
     this.#blocked = false;
     const q = this.#inbound;
-    while (!this.#blocked && this.#inboundHead < q.length) {
+    while (!this.#blocked && !this.#held && this.#inboundHead < q.length) {
       const m = q[this.#inboundHead]!;
       q[this.#inboundHead++] = undefined as unknown as Inbound;
       this.#deliver(m.view, m.kind, m.to, m.correlation);

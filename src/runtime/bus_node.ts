@@ -79,6 +79,15 @@ export interface BusNodeOptions {
   link?: LinkTuning;
   /** Per-peer settings (inbound queue, parked outbound messages). */
   peer?: LinkPeerOptions;
+  /**
+   * Hold what peers send (replies excepted) until {@linkcode BusNode.release}:
+   * for a process that must reach its own downstream before it handles
+   * anything. A restarted process needs it: its peers kept buffering for it
+   * and resend at once, before it could reach the actors it sends to. Held
+   * messages wait in each peer's bounded inbound queue and earn no credit,
+   * so senders stop after a window. Default: false.
+   */
+  holdInbound?: boolean;
 }
 
 /** Options of {@linkcode BusNode.ready}. */
@@ -113,6 +122,8 @@ export interface LinkReport {
   readonly undelivered: number;
   /** Inbound messages the bus refused (no such actor or handler). */
   readonly refused: number;
+  /** Replies that matched no pending request (late, or meant for an earlier run of this process). */
+  readonly unmatchedReplies: number;
   /** Connections after the first. */
   readonly reconnects: number;
 }
@@ -184,6 +195,7 @@ export class BusNode implements AsyncDisposable {
   #announcementKey = "";
   #announceQueued = false;
   #failure: RuntimeError | undefined;
+  #held: boolean;
   #closing: Promise<void> | undefined;
   #lastLink: Link | undefined;
   #lastPeer: LinkPeer | undefined;
@@ -194,6 +206,7 @@ export class BusNode implements AsyncDisposable {
     this.#registry = options.registry;
     this.#log = options.logger ?? NULL_LOGGER;
     this.#peerOptions = { logger: this.#log, ...options.peer };
+    this.#held = options.holdInbound ?? false;
     const handler: LinkHandler = {
       message: (view, route, link) => this.#peerOf(link).receive(view, route),
       announce: (a, link) => this.#peerOf(link).announced(a),
@@ -341,6 +354,21 @@ export class BusNode implements AsyncDisposable {
     return promise;
   }
 
+  /**
+   * Hands peers' messages to the bus from now on: what was held (see
+   * `holdInbound`) is delivered first, in order. Idempotent.
+   */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    for (const peer of this.#peers.values()) peer.release();
+  }
+
+  /** Whether peers' messages are being held (`holdInbound`, until {@linkcode BusNode.release}). */
+  get held(): boolean {
+    return this.#held;
+  }
+
   /** Counters of every link: those closed for good first, then the live ones. */
   stats(): LinkReport[] {
     return [
@@ -440,7 +468,10 @@ export class BusNode implements AsyncDisposable {
     if (link === this.#lastLink) return this.#lastPeer!;
     let peer = this.#peers.get(link);
     if (peer === undefined) {
-      peer = new LinkPeer(this.#bus, link, this.#registry, this.#peerOptions);
+      peer = new LinkPeer(this.#bus, link, this.#registry, {
+        ...this.#peerOptions,
+        held: this.#held,
+      });
       this.#peers.set(link, peer);
     }
     this.#lastLink = link;
@@ -513,6 +544,7 @@ function report(link: Link, peer: LinkPeer): LinkReport {
     dropped: l.dropped + p.inboundDropped,
     undelivered: l.undelivered,
     refused: p.refused,
+    unmatchedReplies: p.unmatchedReplies,
     reconnects: l.reconnects,
   };
 }

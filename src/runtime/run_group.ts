@@ -190,6 +190,9 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
     ...(options.key === undefined ? {} : { key: options.key }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.link === undefined ? {} : { link: options.link }),
+    // A restarted group gets what peers buffered for it the moment it links: it handles
+    // none of it before it can reach everything it sends to (see the release below).
+    holdInbound: true,
   });
   let completed = false;
   const signal = options.signal;
@@ -208,6 +211,7 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
         }),
       ],
     });
+    node.release();
     log.info("every pipeline actor is reachable", { group });
     if (hosted.has(ACTOR.collector)) {
       // Every group reaches everything it sends to before the first swap.

@@ -181,11 +181,11 @@ export class Outbox {
     if (received >= 0) {
       this.ack(received);
       this.#settle();
-      const head = this.#inflight[0];
-      this.#nextSeq = head === undefined ? received : head.seq;
-    } else {
-      this.#nextSeq = 0;
     }
+    // Everything still held is numbered from what the peer has. (A head past
+    // `received` means a new instance of the peer that lost frames its
+    // predecessor acknowledged: it counts from `received`, so must we.)
+    this.#nextSeq = Math.max(0, received);
     this.#acked = received >= 0 ? received : 0;
     for (const seg of this.#inflight) {
       seg.seq = this.#nextSeq;

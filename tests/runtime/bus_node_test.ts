@@ -29,7 +29,11 @@ async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
 }
 
 /** Two buses and their nodes: `a` listens on `transport`, `b` dials it. */
-async function pair(transport: Transport, setup: (a: MessageBus, b: MessageBus) => void) {
+async function pair(
+  transport: Transport,
+  setup: (a: MessageBus, b: MessageBus) => void,
+  optionsA: { holdInbound?: boolean } = {},
+) {
   const a = new MessageBus();
   const b = new MessageBus();
   setup(a, b);
@@ -39,6 +43,7 @@ async function pair(transport: Transport, setup: (a: MessageBus, b: MessageBus) 
     registry: types(),
     listen: [transport],
     logger: quiet,
+    ...optionsA,
   });
   const nodeB = await BusNode.start({
     bus: b,
@@ -148,6 +153,36 @@ Deno.test("BusNode: a request crosses and its reply comes back; a remote failure
       p.b.request("mute", Ask, { n: 1 }, { reply: Answer }),
       (e: unknown) => e instanceof BusError && e.code === "BUS_NO_REPLY",
     );
+  });
+});
+
+Deno.test("BusNode: a held node delivers nothing until released, then everything in order; its own requests still get replies", async () => {
+  await withDir(async (dir) => {
+    const seqs: number[] = [];
+    const all = gate();
+    await using p = await pair(new UnixTransport({ path: `${dir}/a.sock` }), (a, b) => {
+      a.spawn("sink", {
+        handlers: [on(Tick, (m) => {
+          seqs.push(m.seq);
+          if (seqs.length === 10) all.open();
+        })],
+      });
+      b.spawn("doubler", { handlers: [on(Ask, (q, ctx) => ctx.reply(Answer, { n: q.n * 2 }))] });
+    }, { holdInbound: true });
+    assert.equal(p.nodeA.held, true);
+    await p.nodeB.ready(["sink"], { timeoutMs: 10_000 });
+    await p.nodeA.ready(["doubler"], { timeoutMs: 10_000 });
+    for (let i = 0; i < 10; i++) await p.b.send("sink", Tick, tick(i));
+    // The reply travels behind the ticks on the same link: when it is here, so are they.
+    const answer = await p.a.request("doubler", Ask, { n: 21 }, { reply: Answer });
+    assert.equal(answer.n, 42);
+    await p.a.idle();
+    assert.deepEqual(seqs, [], "held messages reached the actor before release");
+    p.nodeA.release();
+    p.nodeA.release();
+    assert.equal(p.nodeA.held, false);
+    await all.promise;
+    assert.deepEqual(seqs, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
 
