@@ -18,7 +18,7 @@
 import { type Actor, type Context, on } from "../actor/mod.ts";
 import { defineMessage, field, type MessageType } from "../codec/mod.ts";
 import { ArbitrageDetector, type ArbitrageDetectorOptions } from "./arbitrage.ts";
-import { executionLine, signalLine } from "./audit.ts";
+import { executionLine, repeatLine, signalLine } from "./audit.ts";
 import {
   FillSimulator,
   type FillSimulatorOptions,
@@ -26,6 +26,7 @@ import {
   RiskBook,
   type RiskBookOptions,
 } from "./execution.ts";
+import { ExecutionLedger } from "./ledger.ts";
 import {
   ArbitrageSignal,
   OrderExecution,
@@ -81,7 +82,7 @@ export class PolygonCollector implements Actor {
       for (let i = 0; i < batch; i++) {
         const swap = this.#feed.next();
         if (swap === undefined) {
-          return ctx.send(ACTOR.relay, StreamEnd, { swaps: BigInt(this.sent) });
+          return ctx.send(ACTOR.relay, StreamEnd, { swaps: BigInt(this.sent), signals: 0n });
         }
         this.sent++;
         const wait = ctx.send(ACTOR.relay, V2Swap, swap);
@@ -133,7 +134,11 @@ export class MarketRelay implements Actor {
   ];
 }
 
-/** Runs the {@linkcode ArbitrageDetector} on every swap and sends signals to the executor. */
+/**
+ * Runs the {@linkcode ArbitrageDetector} on every swap and sends signals to
+ * the executor; the end-of-stream marker it forwards says how many it sent
+ * (ids 1..signals, which the audit trail's ledger relies on).
+ */
 export class ArbitrageStrategy implements Actor {
   readonly detector: ArbitrageDetector;
   readonly handlers = [
@@ -141,7 +146,11 @@ export class ArbitrageStrategy implements Actor {
       const signal = this.detector.onSwap(swap);
       if (signal !== undefined) return ctx.send(ACTOR.executor, ArbitrageSignal, signal);
     }),
-    on(StreamEnd, (end, ctx) => ctx.send(ACTOR.executor, StreamEnd, end)),
+    on(StreamEnd, (end, ctx) =>
+      ctx.send(ACTOR.executor, StreamEnd, {
+        swaps: end.swaps,
+        signals: BigInt(this.detector.signals),
+      })),
   ];
 
   /** Creates the strategy. */
@@ -209,16 +218,32 @@ export interface AuditSink {
 /**
  * Appends every signal and execution to its sink, in the order the executor
  * sent them; calls `onEnd` when the end of the stream arrives.
+ *
+ * Its {@linkcode ExecutionLedger} books each opportunity's first execution.
+ * A signal or execution that comes again for an id already seen (at-least-once
+ * delivery after the executor restarted) is still written, as a line starting
+ * with `repeat `, but booked once.
  */
 export class AuditTrail implements Actor {
-  /** Lines written. */
+  /** Lines written, repeats included. */
   lines = 0;
+  /** Accounts for every signal: first executions booked, repeats counted, lost ids named. */
+  readonly ledger: ExecutionLedger = new ExecutionLedger();
   readonly #sink: AuditSink;
   readonly #onEnd: (swaps: bigint) => void;
   readonly handlers = [
-    on(ArbitrageSignal, (signal) => this.#write(signalLine(signal))),
-    on(OrderExecution, (execution) => this.#write(executionLine(execution))),
-    on(StreamEnd, (end) => this.#onEnd(end.swaps)),
+    on(ArbitrageSignal, (signal) => {
+      const line = signalLine(signal);
+      return this.#write(this.ledger.signal(signal) ? line : repeatLine(line));
+    }),
+    on(OrderExecution, (execution) => {
+      const line = executionLine(execution);
+      return this.#write(this.ledger.execution(execution) ? line : repeatLine(line));
+    }),
+    on(StreamEnd, (end) => {
+      this.ledger.end(end.signals);
+      this.#onEnd(end.swaps);
+    }),
   ];
 
   /** Creates the audit trail. */

@@ -22,3 +22,12 @@ export function executionLine(execution: Readonly<OrderExecution>): string {
     `notional_micro=${execution.notionalMicro} pnl_micro=${execution.pnlMicro}` +
     (execution.reason === "" ? "" : ` reason="${execution.reason}"`) + "\n";
 }
+
+/**
+ * The audit line of a signal or execution that came again for an id already
+ * seen (at-least-once delivery after a restart): the audit file still records
+ * it, marked so that nobody counts it twice, e.g. `repeat exec 57 filled=true …`.
+ */
+export function repeatLine(line: string): string {
+  return `repeat ${line}`;
+}

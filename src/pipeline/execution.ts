@@ -69,7 +69,15 @@ export interface RiskBookOptions {
   releaseBps?: bigint;
 }
 
-/** Tracks exposure and realised P&L; refuses orders over limits and halts on losses. */
+/**
+ * Tracks exposure and realised P&L; refuses orders over limits and halts on losses.
+ *
+ * Idempotent per `opportunityId`: links deliver at least once, so after the
+ * executor's process restarts, the same signal may be handled again and its
+ * RiskCheck and OrderExecution arrive twice. A repeated check gets the first
+ * verdict back and reserves nothing more; a repeated execution is not booked
+ * again. Both are counted, so a run can say how many repeats it absorbed.
+ */
 export class RiskBook {
   readonly #maxExposure: bigint;
   readonly #maxLoss: bigint;
@@ -77,6 +85,12 @@ export class RiskBook {
   #exposure = 0n;
   #pnl = 0n;
   #halted = false;
+  /** The first verdict given for each id, in the order checked. */
+  readonly #verdicts = new Map<bigint, RiskVerdict>();
+  /** Ids whose execution has been booked. */
+  readonly #booked = new Set<bigint>();
+  #repeatedChecks = 0;
+  #repeatedExecutions = 0;
 
   /** Creates an empty book. */
   constructor(options: RiskBookOptions = {}) {
@@ -100,18 +114,66 @@ export class RiskBook {
     return this.#halted;
   }
 
-  /** Answers a pre-trade check. */
+  /** Checks that came again for an id already checked (answered with the first verdict). */
+  get repeatedChecks(): number {
+    return this.#repeatedChecks;
+  }
+
+  /** Executions that came again for an id already booked (ignored). */
+  get repeatedExecutions(): number {
+    return this.#repeatedExecutions;
+  }
+
+  /**
+   * Answers a pre-trade check. A check for an id already checked returns the
+   * first verdict again and reserves nothing: the order it approved may
+   * already be trading, and reserving twice would leak exposure.
+   */
   check(request: Readonly<RiskCheck>): RiskVerdict {
+    const first = this.#verdicts.get(request.opportunityId);
+    if (first !== undefined) {
+      this.#repeatedChecks++;
+      return { opportunityId: first.opportunityId, approved: first.approved, halted: first.halted };
+    }
     const approved = !this.#halted &&
       this.#exposure + request.notionalMicro <= this.#maxExposure;
     if (approved) this.#exposure += request.notionalMicro;
-    return { opportunityId: request.opportunityId, approved, halted: this.#halted };
+    const verdict = { opportunityId: request.opportunityId, approved, halted: this.#halted };
+    this.#verdicts.set(request.opportunityId, verdict);
+    return { ...verdict };
   }
 
-  /** Books an execution: realises P&L, releases exposure, halts past the loss limit. */
+  /**
+   * Books an execution: realises P&L, releases exposure, halts past the loss
+   * limit. An execution for an id already booked is ignored: booking it again
+   * would count its P&L twice.
+   */
   record(execution: Readonly<OrderExecution>): void {
+    if (this.#booked.has(execution.opportunityId)) {
+      this.#repeatedExecutions++;
+      return;
+    }
+    this.#booked.add(execution.opportunityId);
     this.#pnl += execution.pnlMicro;
     this.#exposure -= (this.#exposure * this.#release) / 10_000n;
     if (-this.#pnl > this.#maxLoss) this.#halted = true;
   }
+
+  /**
+   * Ids approved by {@linkcode RiskBook.check} whose execution was never
+   * booked, ascending: exposure still reserved for orders whose outcome never
+   * arrived (e.g. lost with a process that died). Walks every id checked, so
+   * call it at the end of a run, not per message.
+   */
+  approvedUnbooked(): bigint[] {
+    const ids: bigint[] = [];
+    for (const [id, verdict] of this.#verdicts) {
+      if (verdict.approved && !this.#booked.has(id)) ids.push(id);
+    }
+    return ids.sort(ascending);
+  }
+}
+
+function ascending(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -80,12 +80,20 @@ export const RiskVerdict = defineMessage({
 /** A risk verdict reply. */
 export type RiskVerdict = MessageOf<typeof RiskVerdict>;
 
-/** Sent down the pipeline after the last swap, so every stage knows the run is complete. */
+/**
+ * Sent down the pipeline after the last swap, so every stage knows the run is complete.
+ *
+ * `signals` is how many signals the strategy sent before the end (the collector sends 0; the
+ * strategy fills it in). Opportunity ids are 1..signals, consecutive, because the detector
+ * numbers its signals from 1 without gaps: the audit trail's ExecutionLedger (ledger.ts) relies
+ * on that to name the signals no execution came for. It is appended after `swaps`, so a reader
+ * built before it reads 0.
+ */
 export const StreamEnd = defineMessage({
   id: 24,
   name: "StreamEnd",
   topic: "control",
-  fields: { swaps: field.u64() },
+  fields: { swaps: field.u64(), signals: field.u64() },
 });
 /** An end-of-stream marker. */
 export type StreamEnd = MessageOf<typeof StreamEnd>;
