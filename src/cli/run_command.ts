@@ -148,6 +148,7 @@ export function formatSummary(s: PipelineSummary, audit: string, checksum: strin
     `  completed     ${s.completed ? "yes" : "no (stopped early)"}; shutdown ${
       s.shutdown.drained ? "drained" : "hit its deadline"
     }; ${discarded} messages dropped or discarded; ${s.shutdown.abandonedRequests} requests abandoned`,
+    ...formatDelivery(s),
     `  elapsed       ${s.elapsedMs.toFixed(0)} ms`,
     "",
     formatTable([
@@ -166,6 +167,69 @@ export function formatSummary(s: PipelineSummary, audit: string, checksum: strin
     "  (p50/p99: time from entering the actor's mailbox to the end of its handler)",
   ];
   return lines.join("\n");
+}
+
+/** At most this many ids are listed per line of the delivery report. */
+const LISTED_IDS = 12;
+
+function ids(list: readonly bigint[]): string {
+  const shown = list.slice(0, LISTED_IDS).join(", ");
+  return list.length > LISTED_IDS ? `${shown} and ${list.length - LISTED_IDS} more` : shown;
+}
+
+/**
+ * How every signal was accounted for, and what restarts cost: one line when
+ * each signal was executed exactly once, the details otherwise.
+ */
+export function formatDelivery(s: PipelineSummary): string[] {
+  const l = s.ledger;
+  const pad = "                ";
+  const lines: string[] = [];
+  if (!s.completed) {
+    lines.push(
+      `  delivery      the run stopped before the end of the stream reached the audit trail: ` +
+        `${l.executed} executions booked (${l.repeats} repeats); unfinished signals not counted`,
+    );
+  } else if (l.repeats === 0 && l.missing.length === 0 && s.approvedUnbooked.length === 0) {
+    lines.push(
+      `  delivery      every signal executed once (${l.signalsSent} sent, ${l.executed} booked by the audit trail)`,
+    );
+  } else {
+    lines.push(
+      `  delivery      ${l.signalsSent} signals sent; ${l.executed} executions booked by the audit trail, each once`,
+    );
+    if (l.repeats > 0) {
+      lines.push(
+        `${pad}${l.repeats} handled again after a restart (resent, not booked twice; "repeat" lines in the audit file)`,
+      );
+    }
+    if (l.missing.length > 0) {
+      lines.push(
+        `${pad}${l.missing.length} lost in flight with a stopped process, never executed: ids ${
+          ids(l.missing)
+        }`,
+      );
+    }
+    if (s.approvedUnbooked.length > 0) {
+      lines.push(
+        `${pad}risk manager approved ${s.approvedUnbooked.length} whose execution never arrived ` +
+          `(exposure still reserved): ids ${ids(s.approvedUnbooked)}`,
+      );
+    }
+  }
+  const r = s.recovery;
+  if (r !== undefined) {
+    const restarted = Object.entries(r.restarts).map(([g, n]) => `${g} ×${n}`).join(", ");
+    lines.push(
+      `  recovery      restarted: ${restarted}; ` +
+        (r.figuresFromLedger
+          ? "fills, refusals and P&L above come from the audit trail's ledger (the executor's " +
+            "counters restarted with its process)"
+          : "figures above are the actors' own") +
+        `; ${r.unmatchedReplies} replies meant for a stopped process were ignored`,
+    );
+  }
+  return lines;
 }
 
 /** One declared route's latency budget against what the run measured. */
@@ -406,6 +470,7 @@ async function superviseGroups(
     ],
   };
   const parts = new Map<string, GroupSummary>();
+  const restarts: Record<string, number> = {};
   using shutdown = onShutdownSignals();
   const supervisor = new Supervisor(
     groups.map((g) => ({
@@ -419,7 +484,10 @@ async function superviseGroups(
           parts.set(line.child, groupSummaryFromJson(line.text.slice(GROUP_SUMMARY_MARK.length)));
         } else io.err(line.prefixed);
       },
-      onEvent: (event) => io.err(formatSupervisorEvent(event)),
+      onEvent: (event) => {
+        if (event.type === "restarting") restarts[event.child] = (restarts[event.child] ?? 0) + 1;
+        io.err(formatSupervisorEvent(event));
+      },
       // Usage and configuration errors will not mend with a restart.
       restart: { fatalExitCodes: [EXIT_CODES.USAGE, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] },
     },
@@ -436,7 +504,7 @@ async function superviseGroups(
     io.err(`mycelium run: no summary from group(s) ${missing.join(", ")}: the run did not finish`);
     return EXIT_CODES.FAILED;
   }
-  const summary = mergeGroupSummaries([...parts.values()]);
+  const summary = mergeGroupSummaries([...parts.values()], { restarts });
   io.out(
     `mycelium run ${options.config}: ${topology.mode}, ${groups.length} process groups ` +
       `(${groups.map((g) => g.name).join(", ")}) in ${

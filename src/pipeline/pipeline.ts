@@ -7,9 +7,11 @@
 import type { Logger } from "../logger.ts";
 import { MessageBus, type ShutdownReport } from "../bus/mod.ts";
 import type { AuditSink } from "./actors.ts";
+import type { LedgerSummary } from "./ledger.ts";
 import { type ActorSummary, PipelineCast, type SwapSupplyOptions } from "./pipeline_cast.ts";
 
 export type { ActorSummary, SwapSupplyOptions } from "./pipeline_cast.ts";
+export type { LedgerSummary } from "./ledger.ts";
 
 /** Options of {@linkcode runPipeline}. */
 export interface PipelineOptions extends SwapSupplyOptions {
@@ -35,11 +37,40 @@ export interface PipelineSummary {
   readonly halted: boolean;
   readonly exposureMicro: bigint;
   readonly auditLines: number;
+  /**
+   * The audit trail's account of every signal: each booked once, repeats
+   * (a signal handled twice after a restart) counted, lost ones named.
+   */
+  readonly ledger: LedgerSummary;
+  /**
+   * Ids the risk manager approved but never saw an execution for: their
+   * exposure stays reserved. Empty unless executions were lost.
+   */
+  readonly approvedUnbooked: readonly bigint[];
+  /** Set when a split run restarted process groups: what the restarts cost. */
+  readonly recovery?: RecoveryReport;
   /** Whether the end of the stream reached the audit trail (false when stopped early). */
   readonly completed: boolean;
   readonly actors: readonly ActorSummary[];
   readonly shutdown: ShutdownReport;
   readonly elapsedMs: number;
+}
+
+/** What restarting process groups cost a split run. */
+export interface RecoveryReport {
+  /** Restarts per group that restarted. */
+  readonly restarts: Readonly<Record<string, number>>;
+  /**
+   * Whether fills, refusals and P&L come from the audit trail's ledger,
+   * because the executor's own counters restarted with its process.
+   */
+  readonly figuresFromLedger: boolean;
+  /**
+   * Replies that reached no pending request, summed over every link: mostly
+   * answers meant for a process that died, resent to its successor and
+   * ignored.
+   */
+  readonly unmatchedReplies: number;
 }
 
 /** Runs the pipeline in this process until the stream ends (or `signal` aborts). */
@@ -77,6 +108,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
     halted: cast.risk.book.halted,
     exposureMicro: cast.risk.book.exposureMicro,
     auditLines: cast.audit.lines,
+    ledger: cast.audit.ledger.summary(),
+    approvedUnbooked: cast.risk.book.approvedUnbooked(),
     completed,
     actors: cast.summaries(),
     shutdown,

@@ -20,7 +20,7 @@ import type { ShutdownReport } from "../bus/_core.ts";
 import { MessageBus } from "../bus/message_bus.ts";
 import { ACTOR, type AuditSink, PIPELINE_ACTORS, Produce } from "../pipeline/actors.ts";
 import { PIPELINE_TYPES, type V2Swap } from "../pipeline/messages.ts";
-import type { ActorSummary, PipelineSummary } from "../pipeline/pipeline.ts";
+import type { ActorSummary, LedgerSummary, PipelineSummary } from "../pipeline/pipeline.ts";
 import { PipelineCast } from "../pipeline/pipeline_cast.ts";
 import type { Topology } from "../topology/topology.ts";
 import type { TlsOptions } from "../transport/tcp.ts";
@@ -88,6 +88,10 @@ export interface GroupSummary {
   readonly exposureMicro?: bigint;
   /** Audit lines written (the audit trail's group). */
   readonly auditLines?: number;
+  /** The audit trail's ledger (its group). */
+  readonly ledger?: LedgerSummary;
+  /** Approved ids never booked (the risk manager's group). */
+  readonly approvedUnbooked?: readonly bigint[];
   /** Whether this group saw the run complete (and every peer drained). */
   readonly completed: boolean;
   /** Counters of the actors it hosts. */
@@ -252,15 +256,32 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
       }
       : {}),
     ...(hosted.has(ACTOR.risk)
-      ? { halted: cast.risk.book.halted, exposureMicro: cast.risk.book.exposureMicro }
+      ? {
+        halted: cast.risk.book.halted,
+        exposureMicro: cast.risk.book.exposureMicro,
+        approvedUnbooked: cast.risk.book.approvedUnbooked(),
+      }
       : {}),
-    ...(hosted.has(ACTOR.audit) ? { auditLines: cast.audit.lines } : {}),
+    ...(hosted.has(ACTOR.audit)
+      ? { auditLines: cast.audit.lines, ledger: cast.audit.ledger.summary() }
+      : {}),
     completed,
     actors: cast.summaries(),
     shutdown,
     links: node.stats(),
     elapsedMs: performance.now() - started,
   };
+}
+
+/** Options of {@linkcode mergeGroupSummaries}. */
+export interface MergeOptions {
+  /**
+   * Restarts per group (from the supervisor). When the executor's group
+   * restarted, its last run's counters miss what the first runs did: fills,
+   * refusals and P&L then come from the audit trail's ledger, which counts
+   * each signal once. Default: none.
+   */
+  restarts?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -277,7 +298,10 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
  * const summary = mergeGroupSummaries(parts); // the same shape runPipeline returns
  * ```
  */
-export function mergeGroupSummaries(parts: readonly GroupSummary[]): PipelineSummary {
+export function mergeGroupSummaries(
+  parts: readonly GroupSummary[],
+  options: MergeOptions = {},
+): PipelineSummary {
   const pick = <K extends keyof GroupSummary>(key: K): NonNullable<GroupSummary[K]> => {
     for (const p of parts) {
       const v = p[key];
@@ -298,15 +322,35 @@ export function mergeGroupSummaries(parts: readonly GroupSummary[]): PipelineSum
     ACTOR.metrics,
     ACTOR.collector,
   ];
+  const swaps = pick("swaps");
+  const signals = pick("signals");
+  const ledger = pick("ledger");
+  const restarts = Object.fromEntries(
+    Object.entries(options.restarts ?? {}).filter(([, n]) => n > 0),
+  );
+  const executorGroup = parts.find((p) => p.fills !== undefined)?.group;
+  const fromLedger = executorGroup !== undefined && (restarts[executorGroup] ?? 0) > 0;
   return {
-    swaps: pick("swaps"),
-    signals: pick("signals"),
-    fills: pick("fills"),
-    refused: pick("refused"),
-    pnlMicro: pick("pnlMicro"),
+    swaps,
+    signals,
+    fills: fromLedger ? ledger.fills : pick("fills"),
+    refused: fromLedger ? ledger.refused : pick("refused"),
+    pnlMicro: fromLedger ? ledger.pnlMicro : pick("pnlMicro"),
     halted: pick("halted"),
     exposureMicro: pick("exposureMicro"),
     auditLines: pick("auditLines"),
+    ledger,
+    approvedUnbooked: pick("approvedUnbooked"),
+    ...(Object.keys(restarts).length === 0 ? {} : {
+      recovery: {
+        restarts,
+        figuresFromLedger: fromLedger,
+        unmatchedReplies: parts.reduce(
+          (n, p) => n + p.links.reduce((m, l) => m + l.unmatchedReplies, 0),
+          0,
+        ),
+      },
+    }),
     completed: parts.length > 0 && parts.every((p) => p.completed),
     actors: order.flatMap((name) => byName.get(name) ?? []),
     shutdown: {

@@ -29,7 +29,7 @@ const DISTRIBUTED = (basePort: number) => distributedTopology({ basePort });
 /** The summary lines that must not depend on the deployment or on timing. */
 function results(stdout: string): string[] {
   const lines = stdout.split("\n");
-  const summary = lines.filter((l) => /^ {2}(swaps|signals|P&L|completed) /.test(l));
+  const summary = lines.filter((l) => /^ {2}(swaps|signals|P&L|completed|delivery) /.test(l));
   const actors = lines
     .filter((l) => /^[a-z_]+ +\d+ +\d+ +\d+ +\d+ +\d+ /.test(l))
     .map((l) => l.split(/ +/).slice(0, 6).join(" ")) // name, handled, failed, dropped, discarded, restarts
@@ -65,7 +65,7 @@ for (const [mode, config] of [["hybrid", HYBRID], ["distributed", DISTRIBUTED]] 
       assert.match(split.stdout, new RegExp(`${mode}, ${groups} process groups`));
       assert.equal((split.stderr.match(/: completed$/gm) ?? []).length, groups, split.stderr);
       assert.deepEqual(results(split.stdout), results(mono.stdout));
-      assert.equal(results(mono.stdout).length, 4 + ACTORS.length);
+      assert.equal(results(mono.stdout).length, 5 + ACTORS.length);
       assert.equal(await sha256(`${dir}/split.log`), await sha256(`${dir}/mono.log`));
       assert.match(split.stdout, new RegExp(`sha256 ${await sha256(`${dir}/mono.log`)}`));
     } finally {

@@ -1,5 +1,5 @@
 /** What the pipeline tests compare between runs. */
-import type { PipelineSummary } from "../../src/pipeline/pipeline.ts";
+import type { LedgerSummary, PipelineSummary } from "../../src/pipeline/pipeline.ts";
 
 /** The fields of a summary that must not depend on the deployment or on timing. */
 export interface DeterministicPart {
@@ -11,6 +11,8 @@ export interface DeterministicPart {
   halted: boolean;
   exposureMicro: bigint;
   auditLines: number;
+  ledger: LedgerSummary;
+  approvedUnbooked: readonly bigint[];
   completed: boolean;
   actors: (string | number)[][];
   discarded: number;
@@ -27,6 +29,8 @@ export function deterministicPart(s: PipelineSummary): DeterministicPart {
     halted: s.halted,
     exposureMicro: s.exposureMicro,
     auditLines: s.auditLines,
+    ledger: s.ledger,
+    approvedUnbooked: s.approvedUnbooked,
     completed: s.completed,
     actors: s.actors.map((a) => [a.name, a.handled, a.failed, a.dropped, a.discarded]),
     discarded: s.shutdown.discarded,
