@@ -404,8 +404,10 @@ export class BusNode implements AsyncDisposable {
       new Promise<void>((resolve) => timer = setTimeout(resolve, Math.max(0, drainMs))),
     ]);
     clearTimeout(timer);
-    this.#stop.abort();
+    // Dialed links first: one still reconnecting to a peer that already left then ends
+    // quietly instead of giving up with an error. Dials not yet linked are aborted after.
     await Promise.all([...this.#dialed].map((l) => l.close({ drainMs })));
+    this.#stop.abort();
     await Promise.all(this.#dials);
     for (const l of this.#listeners) {
       await Promise.all([...l.links.values()].map((link) => link.close({ drainMs })));
