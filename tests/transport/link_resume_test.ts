@@ -83,7 +83,11 @@ Deno.test("after a reconnect, a link resends exactly what the same peer did not 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("a restarted peer (new instance) gets every unconfirmed frame again", async () => {
+/**
+ * A link that wrote Nums 0..9 to a scripted peer which confirmed 3 of them and
+ * went away: 3..9 wait for the peer's next instance.
+ */
+async function afterPeerDied() {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/scripted.sock`;
   const listener = Deno.listen({ transport: "unix", path });
@@ -101,44 +105,35 @@ Deno.test("a restarted peer (new instance) gets every unconfirmed frame again", 
   const ended = log.waitFor((e) => e.message === "link connection ended");
   one.conn.close();
   await ended;
+  return {
+    link,
+    listener,
+    async [Symbol.asyncDispose]() {
+      await link.close({ drainMs: 0 });
+      listener.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("a restarted peer (new instance) gets every unconfirmed frame again", async () => {
+  await using s = await afterPeerDied();
   // A new instance knows nothing of the link (ref 0): frames 3..9 come again.
-  const two = await scriptedPeer(listener, () => ({ received: 0, ref: 0 }), 7);
+  const two = await scriptedPeer(s.listener, () => ({ received: 0, ref: 0 }), 7);
   assert.deepEqual(two.numbers, range(3, 10));
   two.conn.close();
-  await link.close({ drainMs: 0 });
-  listener.close();
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("a restarted peer that counts from zero releases the resent frames as it confirms them", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/scripted.sock`;
-  const listener = Deno.listen({ transport: "unix", path });
-  const log = new RecordingLogger();
-  const first = scriptedPeer(listener, (boot) => ({ received: 0, ref: boot }), 10);
-  const link = await Link.connect(new UnixTransport({ path }), {
-    registry: registry(),
-    identity: "client",
-    logger: log,
-    reconnect: { initialMs: 5, maxMs: 20 },
-  });
-  for (let n = 0; n < 10; n++) link.write(Num, { n, note: "" });
-  const one = await first;
-  await writeAll(one.conn, Heartbeat.toBytes({ received: 3 }));
-  const ended = log.waitFor((e) => e.message === "link connection ended");
-  one.conn.close();
-  await ended;
+  await using s = await afterPeerDied();
   // What a real new instance says: it has none of this link's frames (it names our boot).
-  const two = await scriptedPeer(listener, (boot) => ({ received: 0, ref: boot }), 7);
+  const two = await scriptedPeer(s.listener, (boot) => ({ received: 0, ref: boot }), 7);
   assert.deepEqual(two.numbers, range(3, 10));
-  // It confirms the 7 it got, counting from its own start.
+  // It confirms the 7 it got, counting from its own start: all of them are released.
   await writeAll(two.conn, Heartbeat.toBytes({ received: 7 }));
-  // Before the fix the frames stayed numbered after the old instance's count and were never released.
-  await link.drained(AbortSignal.timeout(10_000));
-  assert.equal(link.buffered, 0);
+  await s.link.drained(AbortSignal.timeout(10_000));
+  assert.equal(s.link.buffered, 0);
   two.conn.close();
-  await link.close({ drainMs: 0 });
-  assert.equal(link.stats.undelivered, 0);
-  listener.close();
-  await Deno.remove(dir, { recursive: true });
+  await s.link.close({ drainMs: 0 });
+  assert.equal(s.link.stats.undelivered, 0);
 });
