@@ -427,9 +427,12 @@ export class LinkPeer implements RemotePeer {
 
   /**
    * Holds inbound delivery: messages from the peer wait, in order, in the
-   * inbound queue (bounded by `inboundCapacity`) and earn the peer no
-   * credit, so it stops after a window. Replies still pass: they answer
-   * requests this process already made. For a process that must reach its
+   * inbound queue (bounded by `inboundCapacity`; one more is dropped and
+   * counted) and earn the peer no credit, so it soon waits for credit. (Each
+   * reconnect gives the peer a fresh window beside what it resends, so
+   * several reconnects while held can fill the queue.) Replies still pass:
+   * they answer requests this process already made, unless they were queued
+   * behind a full mailbox before the hold. For a process that must reach its
    * own downstream before it handles anything, e.g. one restarted while its
    * peers kept buffering for it.
    */
@@ -471,12 +474,23 @@ export class LinkPeer implements RemotePeer {
 
   /**
    * The link closed for good: routes are detached (requests awaiting a reply
-   * through it fail with `BUS_NO_ROUTE`); queued inbound messages are still
-   * handed to the bus. Idempotent.
+   * through it fail with `BUS_NO_ROUTE`); inbound messages queued behind a
+   * full mailbox are still handed to the bus, while held ones (never
+   * released) are counted in `inboundDropped`. Idempotent.
    */
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const held = this.#inbound.length - this.#inboundHead;
+    if (this.#held && held > 0) {
+      this.#inboundDropped += held;
+      this.#inbound = [];
+      this.#inboundHead = 0;
+      this.#log.warn("link closed while holding messages: they were never delivered", {
+        peer: this.id,
+        held,
+      });
+    }
     const waiter = this.#creditArrived;
     this.#creditArrived = undefined;
     waiter?.reject(

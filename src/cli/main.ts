@@ -180,7 +180,7 @@ const runCmd = command(
     supervised: withDefault(
       flag("--supervised", {
         description:
-          message`Set by the supervisor on the groups it starts: print a machine-readable summary and stop when the supervisor goes away.`,
+          message`Set by the supervisor on the groups it starts: print a machine-readable summary, append to the audit file the supervisor emptied, and stop when the supervisor goes away.`,
       }),
       false,
     ),

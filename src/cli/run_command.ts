@@ -49,7 +49,10 @@ export interface RunCommandOptions {
   seed: number;
   /** Swaps per second; default as fast as the pipeline takes them. */
   rate?: number | undefined;
-  /** Path of the audit file (created or truncated). */
+  /**
+   * Path of the audit file (created or emptied; a supervised group appends to
+   * the file its supervisor emptied).
+   */
   audit: string;
   /** Swap file (V2Swap frames) to replay instead of generating swaps. */
   replay?: string | undefined;
@@ -61,7 +64,10 @@ export interface RunCommandOptions {
   allHosts?: boolean;
   /** Directory for Unix sockets. Default: the topology's `socket_dir`, else a private temp dir. */
   socketDir?: string | undefined;
-  /** Set by the supervisor on its children: end when the supervisor's pipe closes. */
+  /**
+   * Set by the supervisor on its children: print a machine-readable summary,
+   * append to the audit file, end when the supervisor's pipe closes.
+   */
   supervised?: boolean;
 }
 
@@ -185,7 +191,13 @@ export function formatDelivery(s: PipelineSummary): string[] {
   const l = s.ledger;
   const pad = "                ";
   const lines: string[] = [];
-  if (!s.completed) {
+  const r = s.recovery;
+  if (r !== undefined && r.stateLost.length > 0) {
+    lines.push(
+      `  delivery      not accounted: ${r.stateLost.join(", ")} restarted with their process and ` +
+        `lost their state (stream position, books, ledger); the figures above cover their last run only`,
+    );
+  } else if (!s.completed) {
     lines.push(
       `  delivery      the run stopped before the end of the stream reached the audit trail: ` +
         `${l.executed} executions booked (${l.repeats} repeats); unfinished signals not counted`,
@@ -217,7 +229,6 @@ export function formatDelivery(s: PipelineSummary): string[] {
       );
     }
   }
-  const r = s.recovery;
   if (r !== undefined) {
     const restarted = Object.entries(r.restarts).map(([g, n]) => `${g} ×${n}`).join(", ");
     lines.push(
@@ -225,8 +236,11 @@ export function formatDelivery(s: PipelineSummary): string[] {
         (r.figuresFromLedger
           ? "fills, refusals and P&L above come from the audit trail's ledger (the executor's " +
             "counters restarted with its process)"
-          : "figures above are the actors' own") +
-        `; ${r.unmatchedReplies} replies meant for a stopped process were ignored`,
+          : r.stateLost.length > 0
+          ? "figures above cover the restarted actors' last run only"
+          : "figures above are the actors' own (the executor did not restart)") +
+        `; ${r.unmatchedReplies} replies matched no pending request (meant for a stopped ` +
+        `process, or late) and were ignored`,
     );
   }
   return lines;
@@ -357,9 +371,15 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   return summary.completed ? EXIT_CODES.OK : EXIT_CODES.FAILED;
 }
 
-/** Opens the audit file and gives a sink that appends to it, plus how to finish. */
-async function openAudit(path: string): Promise<{ sink: FileSink; close(): void }> {
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+/**
+ * Opens the audit file (emptied first, unless `append`) and gives a sink that
+ * appends to it, plus how to finish.
+ */
+async function openAudit(
+  path: string,
+  { append = false } = {},
+): Promise<{ sink: FileSink; close(): void }> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: !append, append });
   const sink = new FileSink(file);
   return {
     sink,
@@ -382,7 +402,10 @@ async function runOneGroup(
 ): Promise<number> {
   using shutdown = onShutdownSignals(undefined, { lifeline: options.supervised === true });
   const hostsAudit = topology.groups.get(group)?.actors.includes("audit_trail") === true;
-  const audit = hostsAudit ? await openAudit(options.audit) : undefined;
+  // Under a supervisor the file was emptied once before the first run: a restart appends.
+  const audit = hostsAudit
+    ? await openAudit(options.audit, { append: options.supervised === true })
+    : undefined;
   const replay = options.replay === undefined
     ? undefined
     : readSwapFile(await Deno.readFile(options.replay));
@@ -439,6 +462,11 @@ async function superviseGroups(
         `  fix: run the groups on their hosts with --group NAME, or add --all-hosts`,
     );
     return EXIT_CODES.USAGE;
+  }
+  if (groups.some((g) => g.actors.includes("audit_trail"))) {
+    // Emptied here, once: the group hosting the audit trail appends, so a restart of it
+    // keeps what its previous run wrote.
+    await Deno.writeFile(options.audit, new Uint8Array());
   }
   const ownSocketDir = options.socketDir === undefined && topology.socketDir === undefined
     ? await Deno.makeTempDir({ prefix: "mycelium-sockets-" })

@@ -19,8 +19,11 @@ export interface LedgerSummary {
   readonly signalsSent: number;
   /** Distinct signals an execution was booked for. */
   readonly executed: number;
+  /** Booked executions that filled. */
   readonly fills: number;
+  /** Booked executions the risk manager refused. */
   readonly refused: number;
+  /** Realised P&L of the booked fills, in micro-units of the quote token. */
   readonly pnlMicro: bigint;
   /** Executions that came again for an id already booked (handled twice, booked once). */
   readonly repeats: number;

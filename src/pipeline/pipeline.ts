@@ -61,6 +61,15 @@ export interface RecoveryReport {
   /** Restarts per group that restarted. */
   readonly restarts: Readonly<Record<string, number>>;
   /**
+   * Actors whose state the run cannot rebuild and that restarted with their
+   * group: the collector (it starts the stream again), the strategy (it
+   * numbers signals again), the risk manager and the audit trail (their
+   * books and ledger start empty). When any did, the figures and the
+   * ledger cover only their last run. Empty when only the executor (whose
+   * figures the ledger keeps), the relay or the metrics restarted.
+   */
+  readonly stateLost: readonly string[];
+  /**
    * Whether fills, refusals and P&L come from the audit trail's ledger,
    * because the executor's own counters restarted with its process.
    */

@@ -85,7 +85,8 @@ export interface BusNodeOptions {
    * anything. A restarted process needs it: its peers kept buffering for it
    * and resend at once, before it could reach the actors it sends to. Held
    * messages wait in each peer's bounded inbound queue and earn no credit,
-   * so senders stop after a window. Default: false.
+   * so senders soon wait (see `LinkPeer.hold`). Messages still held when the
+   * node closes are counted as dropped. Default: false.
    */
   holdInbound?: boolean;
 }
@@ -453,7 +454,8 @@ export class BusNode implements AsyncDisposable {
       await link.close({ drainMs: 0 });
       return;
     }
-    if (this.#stop.signal.aborted) {
+    if (this.#stop.signal.aborted || this.#closing !== undefined) {
+      // The node began closing while this dial connected: `close` no longer looks for it.
       await link.close({ drainMs: 0 });
       return;
     }

@@ -273,6 +273,14 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
   };
 }
 
+/** Actors whose state a restart loses for good (see `RecoveryReport.stateLost`). */
+const STATEFUL: ReadonlySet<string> = new Set([
+  ACTOR.collector,
+  ACTOR.strategy,
+  ACTOR.risk,
+  ACTOR.audit,
+]);
+
 /** Options of {@linkcode mergeGroupSummaries}. */
 export interface MergeOptions {
   /**
@@ -328,8 +336,12 @@ export function mergeGroupSummaries(
   const restarts = Object.fromEntries(
     Object.entries(options.restarts ?? {}).filter(([, n]) => n > 0),
   );
+  const restarted = parts.filter((p) => (restarts[p.group] ?? 0) > 0);
+  const stateLost = restarted.flatMap((p) => p.actors.map((a) => a.name))
+    .filter((name) => STATEFUL.has(name));
   const executorGroup = parts.find((p) => p.fills !== undefined)?.group;
-  const fromLedger = executorGroup !== undefined && (restarts[executorGroup] ?? 0) > 0;
+  const fromLedger = executorGroup !== undefined && (restarts[executorGroup] ?? 0) > 0 &&
+    stateLost.length === 0;
   return {
     swaps,
     signals,
@@ -344,6 +356,7 @@ export function mergeGroupSummaries(
     ...(Object.keys(restarts).length === 0 ? {} : {
       recovery: {
         restarts,
+        stateLost,
         figuresFromLedger: fromLedger,
         unmatchedReplies: parts.reduce(
           (n, p) => n + p.links.reduce((m, l) => m + l.unmatchedReplies, 0),

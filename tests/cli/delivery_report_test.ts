@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { formatDelivery } from "../../src/cli/run_command.ts";
-import type { PipelineSummary } from "../../src/pipeline/pipeline.ts";
+import type { ActorSummary, PipelineSummary } from "../../src/pipeline/pipeline.ts";
 import { type GroupSummary, mergeGroupSummaries } from "../../src/runtime/run_group.ts";
 import type { LinkReport } from "../../src/runtime/bus_node.ts";
 
@@ -25,14 +25,36 @@ function link(peer: string, unmatchedReplies: number): LinkReport {
   };
 }
 
-/** Three groups' summaries; the executor's counters cover only its last run. */
+function actors(...names: string[]): ActorSummary[] {
+  return names.map((name) => ({
+    name,
+    handled: 1,
+    failed: 0,
+    dropped: 0,
+    discarded: 0,
+    restarts: 0,
+    p50Ns: 1,
+    p99Ns: 1,
+  }));
+}
+
+/** Four groups' summaries; the executor's counters cover only its last run. */
 function parts(): GroupSummary[] {
-  const base = { completed: true, actors: [], shutdown, elapsedMs: 1 };
+  const base = { completed: true, shutdown, elapsedMs: 1 };
   return [
-    { ...base, group: "hot_path", swaps: 100, signals: 10, links: [link("execution", 0)] },
+    {
+      ...base,
+      group: "hot_path",
+      actors: actors("polygon_collector", "market_relay", "arbitrage_strategy"),
+      swaps: 100,
+      signals: 10,
+      links: [link("execution", 0)],
+    },
+    { ...base, group: "monitoring", actors: actors("metrics_collector"), links: [] },
     {
       ...base,
       group: "execution",
+      actors: actors("order_executor"),
       fills: 2,
       refused: 1,
       pnlMicro: 5n,
@@ -41,6 +63,7 @@ function parts(): GroupSummary[] {
     {
       ...base,
       group: "compliance",
+      actors: actors("audit_trail", "risk_manager"),
       halted: false,
       exposureMicro: 7n,
       auditLines: 24,
@@ -69,14 +92,29 @@ Deno.test("merged figures are the executor's own unless its group restarted; the
   assert.deepEqual([restarted.fills, restarted.refused, restarted.pnlMicro], [6, 3, 40n]);
   assert.deepEqual(restarted.recovery, {
     restarts: { execution: 1 },
+    stateLost: [],
     figuresFromLedger: true,
     unmatchedReplies: 5,
   });
 
-  // Another group restarted: the executor's counters are whole, so they stand.
-  const other = mergeGroupSummaries(parts(), { restarts: { compliance: 2 } });
-  assert.deepEqual([other.fills, other.refused, other.pnlMicro], [2, 1, 5n]);
-  assert.equal(other.recovery?.figuresFromLedger, false);
+  // Only the metrics restarted: the executor's counters are whole, so they stand.
+  const metrics = mergeGroupSummaries(parts(), { restarts: { monitoring: 1 } });
+  assert.deepEqual([metrics.fills, metrics.refused, metrics.pnlMicro], [2, 1, 5n]);
+  assert.deepEqual(metrics.recovery?.stateLost, []);
+  assert.equal(metrics.recovery?.figuresFromLedger, false);
+  assert.match(formatDelivery(metrics).join("\n"), /figures above are the actors' own/);
+});
+
+Deno.test("a restart that lost the audit trail's or the risk manager's state is not passed off as accounted", () => {
+  const s = mergeGroupSummaries(parts(), { restarts: { compliance: 1, execution: 1 } });
+  assert.deepEqual(s.recovery?.stateLost, ["audit_trail", "risk_manager"]);
+  // The ledger restarted too: it cannot stand in for the executor's counters.
+  assert.equal(s.recovery?.figuresFromLedger, false);
+  assert.deepEqual([s.fills, s.refused, s.pnlMicro], [2, 1, 5n]);
+  const text = formatDelivery(s).join("\n");
+  assert.match(text, /delivery {6}not accounted: audit_trail, risk_manager restarted/);
+  assert.match(text, /figures above cover the restarted actors' last run only/);
+  assert.doesNotMatch(text, /lost in flight|each once/);
 });
 
 function summary(over: Partial<PipelineSummary>): PipelineSummary {
@@ -105,7 +143,7 @@ Deno.test("delivery: repeats, lost ids and stranded approvals are each reported;
   const missing = Array.from({ length: 15 }, (_, i) => BigInt(i + 1));
   const s = {
     ...mergeGroupSummaries(parts(), { restarts: { execution: 1 } }),
-    ledger: { ...parts()[2]!.ledger!, executed: 0, missing, repeats: 2 },
+    ledger: { ...parts()[3]!.ledger!, executed: 0, missing, repeats: 2 },
   };
   const text = formatDelivery(s).join("\n");
   assert.match(text, /10 signals sent; 0 executions booked by the audit trail, each once/);
@@ -119,7 +157,7 @@ Deno.test("delivery: repeats, lost ids and stranded approvals are each reported;
     text,
     /recovery {6}restarted: execution ×1; fills, refusals and P&L above come from/,
   );
-  assert.match(text, /5 replies meant for a stopped process were ignored/);
+  assert.match(text, /5 replies matched no pending request/);
 });
 
 Deno.test("delivery: a run stopped early does not claim anything about signals it never finished", () => {

@@ -84,8 +84,9 @@ Deno.test("killing the execution group mid-run: it restarts, the run completes, 
       executor.reject(new Error(`the execution group never started:\n${stderr.join("\n")}`));
     })();
     const pid = await executor.promise;
-    // Mid-run: signals are flowing through the executor when it dies.
-    await auditLines(audit, 200, AbortSignal.timeout(60_000));
+    // Mid-run: signals are flowing through the executor when it dies. (The audit trail
+    // writes in 64 KiB blocks, so this is its first block, a sixth of the way in.)
+    await auditLines(audit, 1, AbortSignal.timeout(60_000));
     Deno.kill(pid, "SIGKILL");
     const status = await child.status;
     await reading;
@@ -103,10 +104,10 @@ Deno.test("killing the execution group mid-run: it restarts, the run completes, 
     const signals = Number(/signals {7}(\d+) /.exec(out)![1]);
     const delivery = /delivery {6}(\d+) signals sent; (\d+) executions booked/.exec(out);
     const clean = /delivery {6}every signal executed once \((\d+) sent, (\d+) booked/.exec(out);
+    assert.ok(delivery !== null || clean !== null, `no delivery line in:\n${out}`);
     const [sent, booked] = (delivery ?? clean)!.slice(1).map(Number);
     const lost = Number(/(\d+) lost in flight/.exec(out)?.[1] ?? 0);
     assert.equal(sent, signals);
-    assert.equal(booked! + lost, sent);
 
     // The audit file: each id's first signal and execution once; what came again marked `repeat`.
     const text = await Deno.readTextFile(audit);
@@ -115,6 +116,8 @@ Deno.test("killing the execution group mid-run: it restarts, the run completes, 
     const execIds = first.filter((l) => l.startsWith("exec ")).map((l) => l.split(" ")[1]);
     assert.equal(new Set(execIds).size, execIds.length, "an execution booked twice");
     assert.equal(execIds.length, booked);
+    const lostIds = /lost in flight .*: ids ([\d, ]+)/.exec(out)?.[1]?.trim().split(", ") ?? [];
+    for (const id of lostIds) assert.ok(!execIds.includes(id), `lost id ${id} was executed`);
     const handledAgain = Number(/(\d+) handled again after a restart/.exec(out)?.[1] ?? 0);
     assert.equal(repeats.filter((l) => l.startsWith("repeat exec ")).length, handledAgain);
 
@@ -126,6 +129,8 @@ Deno.test("killing the execution group mid-run: it restarts, the run completes, 
       audit: { write: (line) => void mono.push(line) },
     });
     assert.equal(signals, monolith.signals);
+    // Every signal the monolith traded is in the audit file once, or named as lost.
+    assert.equal(execIds.length + lost, monolith.signals);
     if (lost === 0) {
       // Nothing was lost: apart from the marked repeats, the run is the monolith's, byte for byte.
       assert.equal(first.map((l) => `${l}\n`).join(""), mono.join(""));
