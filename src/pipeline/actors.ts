@@ -141,16 +141,17 @@ export class MarketRelay implements Actor {
  */
 export class ArbitrageStrategy implements Actor {
   readonly detector: ArbitrageDetector;
+  /** The end-of-stream marker it forwarded (for a restarted executor that may have lost it). */
+  forwardedEnd: StreamEnd | undefined;
   readonly handlers = [
     on(V2Swap, (swap, ctx) => {
       const signal = this.detector.onSwap(swap);
       if (signal !== undefined) return ctx.send(ACTOR.executor, ArbitrageSignal, signal);
     }),
-    on(StreamEnd, (end, ctx) =>
-      ctx.send(ACTOR.executor, StreamEnd, {
-        swaps: end.swaps,
-        signals: BigInt(this.detector.signals),
-      })),
+    on(StreamEnd, (end, ctx) => {
+      this.forwardedEnd = { swaps: end.swaps, signals: BigInt(this.detector.signals) };
+      return ctx.send(ACTOR.executor, StreamEnd, this.forwardedEnd);
+    }),
   ];
 
   /** Creates the strategy. */
@@ -165,6 +166,8 @@ export class OrderExecutor implements Actor {
   fills = 0;
   /** Orders the risk manager refused. */
   refused = 0;
+  /** The end-of-stream marker it forwarded (for a restarted audit trail that may have lost it). */
+  forwardedEnd: StreamEnd | undefined;
   /** Realised P&L of the fills, in micro-units of the quote token. */
   pnlMicro = 0n;
   readonly #sim: FillSimulator;
@@ -185,7 +188,10 @@ export class OrderExecutor implements Actor {
       await ctx.send(ACTOR.audit, ArbitrageSignal, signal);
       await ctx.publish(OrderExecution, execution);
     }),
-    on(StreamEnd, (end, ctx) => ctx.send(ACTOR.audit, StreamEnd, end)),
+    on(StreamEnd, (end, ctx) => {
+      this.forwardedEnd = { swaps: end.swaps, signals: end.signals };
+      return ctx.send(ACTOR.audit, StreamEnd, end);
+    }),
   ];
 
   /** Creates the executor; `riskTimeoutMs` bounds each risk check (default 5 s). */

@@ -127,6 +127,8 @@ export interface LinkReport {
   readonly unmatchedReplies: number;
   /** Connections after the first. */
   readonly reconnects: number;
+  /** Of those, connections from a new instance of the peer (it restarted). */
+  readonly peerRestarts: number;
 }
 
 interface ReadyWaiter {
@@ -188,6 +190,7 @@ export class BusNode implements AsyncDisposable {
   readonly #dials: Promise<void>[] = [];
   readonly #waiters = new Set<ReadyWaiter>();
   readonly #finished: LinkReport[] = [];
+  readonly #restartListeners = new Set<(peer: string) => void>();
   readonly #linkOptions: LinkListenerOptions;
   #listeners: LinkListener[] = [];
   #unlisten: () => void = () => {};
@@ -211,7 +214,7 @@ export class BusNode implements AsyncDisposable {
     const handler: LinkHandler = {
       message: (view, route, link) => this.#peerOf(link).receive(view, route),
       announce: (a, link) => this.#peerOf(link).announced(a),
-      up: (link) => this.#up(link),
+      up: (link, peerRestarted) => this.#up(link, peerRestarted),
       closed: (link) => this.#closed(link),
     };
     const t = options.link ?? {};
@@ -356,6 +359,19 @@ export class BusNode implements AsyncDisposable {
   }
 
   /**
+   * Calls `listener` with a peer's identity whenever a new instance of that
+   * peer links after an earlier one (it restarted). It runs before the new
+   * instance's announcement is read, so the peer's actors are still routable:
+   * what the listener sends them reaches the new instance (held there until
+   * it is ready, if it holds). For re-sending what the dead instance had
+   * acknowledged but may not have acted on. Returns the unsubscribe function.
+   */
+  onPeerRestart(listener: (peer: string) => void): () => void {
+    this.#restartListeners.add(listener);
+    return () => this.#restartListeners.delete(listener);
+  }
+
+  /**
    * Hands peers' messages to the bus from now on: what was held (see
    * `holdInbound`) is delivered first, in order. Idempotent.
    */
@@ -483,9 +499,20 @@ export class BusNode implements AsyncDisposable {
     return peer;
   }
 
-  #up(link: Link): void {
+  #up(link: Link, peerRestarted: boolean): void {
     this.#peerOf(link).up();
     link.announce(this.#announcement);
+    if (!peerRestarted) return;
+    this.#log.warn("a linked process restarted: what it had received but not handled is lost", {
+      peer: link.peer,
+    });
+    for (const listener of [...this.#restartListeners]) {
+      try {
+        listener(link.peer);
+      } catch (e) {
+        this.#log.error("a peer-restart listener threw", { peer: link.peer, error: e });
+      }
+    }
   }
 
   #closed(link: Link): void {
@@ -550,5 +577,6 @@ function report(link: Link, peer: LinkPeer): LinkReport {
     refused: p.refused,
     unmatchedReplies: p.unmatchedReplies,
     reconnects: l.reconnects,
+    peerRestarts: l.peerRestarts,
   };
 }

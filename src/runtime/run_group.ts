@@ -19,7 +19,7 @@ import { Registry } from "../codec/mod.ts";
 import type { ShutdownReport } from "../bus/_core.ts";
 import { MessageBus } from "../bus/message_bus.ts";
 import { ACTOR, type AuditSink, PIPELINE_ACTORS, Produce } from "../pipeline/actors.ts";
-import { PIPELINE_TYPES, type V2Swap } from "../pipeline/messages.ts";
+import { PIPELINE_TYPES, StreamEnd, type V2Swap } from "../pipeline/messages.ts";
 import type { ActorSummary, LedgerSummary, PipelineSummary } from "../pipeline/pipeline.ts";
 import { PipelineCast } from "../pipeline/pipeline_cast.ts";
 import type { Topology } from "../topology/topology.ts";
@@ -166,6 +166,8 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
     ...options,
     audit: options.audit ?? { write() {} },
     onEnd: (swaps) => {
+      // Once: a restarted executor may pass the end marker on again.
+      if (ending !== undefined) return;
       // Every group's monitor must hear it (they all exist before the first swap).
       ending = node!.ready(peerMonitors, readyOptions)
         .then(() => bus.publish(RunComplete, { swaps }))
@@ -198,6 +200,36 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
     // none of it before it can reach everything it sends to (see the release below).
     holdInbound: true,
   });
+  // A peer's new instance lost what its predecessor had acknowledged: the end-of-stream
+  // markers forwarded to its actors and the end-of-run messages. They are sent again (the
+  // receivers are idempotent), so a group killed near the end does not leave the run waiting.
+  let runComplete: { swaps: bigint } | undefined;
+  let drainedSent = false;
+  const forwards: { from: { forwardedEnd: StreamEnd | undefined }; to: string }[] = [];
+  if (hosted.has(ACTOR.strategy)) forwards.push({ from: cast.strategy, to: ACTOR.executor });
+  if (hosted.has(ACTOR.executor)) forwards.push({ from: cast.executor, to: ACTOR.audit });
+  const unwatch = node.onPeerRestart((peer) => {
+    const peerActors = topology.groups.get(peer)?.actors ?? [];
+    const resend = (what: string, f: () => void | Promise<void>) => {
+      try {
+        void Promise.resolve(f()).catch((e) => log.warn(`${what} not resent`, { peer, error: e }));
+      } catch (e) {
+        log.warn(`${what} not resent`, { peer, error: e });
+      }
+    };
+    for (const { from, to } of forwards) {
+      const end = from.forwardedEnd;
+      if (end !== undefined && peerActors.includes(to)) {
+        resend("end of stream", () => bus.send(to, StreamEnd, end));
+      }
+    }
+    const monitor = runMonitorName(peer);
+    if (runComplete !== undefined) {
+      const m = runComplete;
+      resend("run complete", () => bus.send(monitor, RunComplete, m));
+    }
+    if (drainedSent) resend("group drained", () => bus.send(monitor, GroupDrained, { group }));
+  });
   let completed = false;
   const signal = options.signal;
   const aborted = Promise.withResolvers<void>();
@@ -208,7 +240,10 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
     await node.ready(PIPELINE_ACTORS.filter((a) => a !== ACTOR.collector), readyOptions);
     bus.spawn(runMonitorName(group), {
       handlers: [
-        on(RunComplete, () => complete.resolve()),
+        on(RunComplete, (m) => {
+          runComplete = { swaps: m.swaps };
+          complete.resolve();
+        }),
         on(GroupDrained, (m) => {
           drainedPeers.add(m.group);
           checkDrained();
@@ -229,6 +264,7 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
       await bus.idle();
       await node.ready(peerMonitors, readyOptions);
       await bus.publish(GroupDrained, { group });
+      drainedSent = true;
       checkDrained();
       await Promise.race([allDrained.promise, aborted.promise]);
       await bus.idle();
@@ -241,6 +277,7 @@ export async function runGroup(options: RunGroupOptions): Promise<GroupSummary> 
     throw e;
   } finally {
     signal?.removeEventListener("abort", onAbort);
+    unwatch();
   }
   const shutdown = await bus.close({ deadlineMs: options.drainMs ?? 5_000 });
   await node.close({ drainMs: options.drainMs ?? 5_000 });

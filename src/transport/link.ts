@@ -90,8 +90,14 @@ export interface LinkHandler {
   message(view: MessageView<Fields>, route: InboundRoute, link: Link): void;
   /** The peer announced (or changed) what it hosts and subscribes to. */
   announce?(announcement: Announcement, link: Link): void;
-  /** A connection finished its handshake (first time, or after a reconnect). */
-  up?(link: Link): void;
+  /**
+   * A connection finished its handshake (first time, or after a reconnect).
+   * `peerRestarted` is true when a new instance of the peer connected after
+   * an earlier one: it holds nothing of what its predecessor received (frames
+   * that one had not acknowledged are resent; what it had acknowledged is
+   * gone with it).
+   */
+  up?(link: Link, peerRestarted: boolean): void;
   /** The connection dropped; the link will reconnect (or wait for the peer to). */
   down?(link: Link, error: TransportError): void;
   /** The link closed for good; `error` is undefined for an orderly close. */
@@ -175,6 +181,8 @@ export interface LinkStats {
   undelivered: number;
   /** Connections that opened after the first one. */
   reconnects: number;
+  /** Of those, connections from a new instance of the peer (it restarted, and lost what it held). */
+  peerRestarts: number;
   /** Handler calls that threw (the error is logged; the link goes on). */
   handlerErrors: number;
 }
@@ -371,6 +379,7 @@ export class Link implements AsyncDisposable {
     dropped: 0,
     undelivered: 0,
     reconnects: 0,
+    peerRestarts: 0,
     handlerErrors: 0,
   };
 
@@ -777,6 +786,8 @@ export class Link implements AsyncDisposable {
   #attach(s: Session, result: HandshakeResult): void {
     const peer = result.peer;
     if (this.#session !== undefined) this._detach("replaced by a new connection");
+    const peerRestarted = this.#opens > 0 && peer.bootId !== this.#peerBoot;
+    if (peerRestarted) this.stats.peerRestarts++;
     if (peer.bootId !== this.#peerBoot) {
       this.#peerBoot = peer.bootId;
       this.#received = 0;
@@ -818,7 +829,7 @@ export class Link implements AsyncDisposable {
     });
     this.#kick();
     this.#wake();
-    this.#call(() => this.#handler.up?.(this));
+    this.#call(() => this.#handler.up?.(this, peerRestarted));
   }
 
   async #pump(s: Session): Promise<TransportError> {

@@ -22,6 +22,7 @@ function link(peer: string, unmatchedReplies: number): LinkReport {
     refused: 0,
     unmatchedReplies,
     reconnects: 0,
+    peerRestarts: 0,
   };
 }
 

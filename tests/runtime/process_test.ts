@@ -282,10 +282,17 @@ Deno.test("messages sent while a process is down reach it, in order, once it res
   await using parent = await new Parent().start({
     dial: [{ identity: "c", transport: new UnixTransport({ path: `${dir}/c.sock` }) }],
   });
+  // Told when the child's new instance links; what it sends then reaches that instance.
+  const restarted: string[] = [];
+  parent.node.onPeerRestart((peer) => {
+    restarted.push(peer);
+    void parent.bus.send("c.sink", Tick, tick(0, "r"));
+  });
   try {
     await parent.node.ready(["c.sink"], { timeoutMs: 20_000 });
     for (const i of range(0, 100)) await parent.bus.send("c.sink", Tick, tick(i, "p"));
     assert.deepEqual(await child.call({ op: "waitSink", sender: "p", count: 100 }), { ok: true });
+    assert.deepEqual(restarted, []);
     await child.kill();
     // The outage: these wait in the link's bounded buffer.
     for (const i of range(100, 200)) await parent.bus.send("c.sink", Tick, tick(i, "p"));
@@ -299,7 +306,10 @@ Deno.test("messages sent while a process is down reach it, in order, once it res
     assert.deepEqual(seqs, range(seqs[0]!, 300 - seqs[0]!));
     const [stats] = parent.node.stats();
     assert.equal(stats!.reconnects, 1);
+    assert.equal(stats!.peerRestarts, 1);
     assert.equal(stats!.dropped, 0);
+    assert.deepEqual(restarted, ["c"]);
+    assert.deepEqual(await child.call({ op: "waitLast", sender: "r", seq: 0 }), { ok: true });
     assert.equal((await child.stop()).code, 0);
   } finally {
     await child[Symbol.asyncDispose]();
