@@ -146,6 +146,13 @@ interface ReadyWaiter {
  * sends to before producing. Close the bus first (actors drain, still
  * sending), then the node (link buffers drain).
  *
+ * A process that may be restarted mid-run starts with `holdInbound` and calls
+ * {@linkcode BusNode.release} once `ready`, so it handles nothing its peers
+ * resend before it can pass results on; its peers hear of the restart through
+ * {@linkcode BusNode.onPeerRestart}. Delivery across a crash is at least once:
+ * what the dead instance had not acknowledged is resent, what it had
+ * acknowledged but not handled is lost with it.
+ *
  * @example Two nodes in one process over a Unix socket
  * ```ts
  * import { MessageBus } from "../bus/message_bus.ts";
