@@ -19,28 +19,12 @@ import { MessageBus } from "../src/bus/message_bus.ts";
 import { defineMessage, field } from "../src/codec/mod.ts";
 import { LatencyRecorder } from "../src/metrics/latency_recorder.ts";
 import { V2Swap } from "../src/pipeline/messages.ts";
+import { sampleSwaps, Tally } from "../src/cli/_bench_workload.ts";
 
 const MESSAGES = 1_000_000;
 const SUBSCRIBERS = 3;
 
-const messages: V2Swap[] = Array.from({ length: 64 }, (_, i) => ({
-  poolAddress: new Uint8Array(20).fill(i),
-  token0: new Uint8Array(20).fill(1),
-  token1: new Uint8Array(20).fill(2),
-  amountIn: new Uint8Array(32).fill(i + 1),
-  amountOut: new Uint8Array(32).fill(i + 2),
-  timestampNs: BigInt(i),
-}));
-
-/** Every subscriber does the same small work. */
-class Tally {
-  count = 0;
-  volume = 0;
-  onSwap(swap: Readonly<V2Swap>): void {
-    this.count++;
-    this.volume = (this.volume + swap.amountIn[0]!) & 0x3fffffff; // stays a small integer
-  }
-}
+const messages = sampleSwaps();
 
 function check(tallies: readonly Tally[], expected: number): void {
   for (const t of tallies) if (t.count !== expected) throw new Error(`lost messages: ${t.count}`);

@@ -9,40 +9,16 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { type Actor, on } from "../src/actor/mod.ts";
 import { MonolithBus } from "../src/bus/monolith_bus.ts";
 import { V2Swap } from "../src/pipeline/messages.ts";
+import { sampleSwaps, Tally } from "../src/cli/_bench_workload.ts";
 
 const EMITS = 1000;
 
-function swaps(): V2Swap[] {
-  return Array.from({ length: 64 }, (_, i) => ({
-    poolAddress: new Uint8Array(20).fill(i),
-    token0: new Uint8Array(20).fill(1),
-    token1: new Uint8Array(20).fill(2),
-    amountIn: new Uint8Array(32).fill(i + 1),
-    amountOut: new Uint8Array(32).fill(i + 2),
-    timestampNs: BigInt(i),
-  }));
-}
-const messages = swaps();
-
-/** The work every handler does: read two fields, update state. */
-class Strategy implements Actor {
-  volume = 0;
-  last = 0;
-  readonly handlers = [on(V2Swap, (swap) => this.onSwap(swap))];
-  /** The handler body; the hand-written floor calls it directly. */
-  onSwap(swap: Readonly<V2Swap>): void {
-    // Masked so the field stays a small integer: an unbounded sum turns into a
-    // boxed double after ~10^7 calls and slows every variant down.
-    this.volume = (this.volume + swap.amountIn[0]!) & 0x3fffffff;
-    this.last = swap.poolAddress[0]!;
-  }
-}
+const messages = sampleSwaps();
 
 // Hand-written floor: three objects, three direct method calls.
-const direct = [new Strategy(), new Strategy(), new Strategy()] as const;
+const direct = [new Tally(), new Tally(), new Tally()] as const;
 function directEmit(swap: Readonly<V2Swap>): void {
   direct[0].onSwap(swap);
   direct[1].onSwap(swap);
@@ -50,9 +26,9 @@ function directEmit(swap: Readonly<V2Swap>): void {
 }
 
 // MonolithBus: the same handlers, routed in code.
-const a = new Strategy();
-const b = new Strategy();
-const c = new Strategy();
+const a = new Tally();
+const b = new Tally();
+const c = new Tally();
 const mono = new MonolithBus({ actors: { a, b, c } });
 mono.route(V2Swap, [a, b, c]);
 await mono.start();
@@ -60,7 +36,7 @@ const emitSwap = mono.emitter(V2Swap);
 
 // EventEmitter: the same handlers as listeners.
 const ee = new EventEmitter();
-const listeners = [new Strategy(), new Strategy(), new Strategy()];
+const listeners = [new Tally(), new Tally(), new Tally()];
 for (const l of listeners) ee.on("swap", (swap: Readonly<V2Swap>) => l.onSwap(swap));
 
 Deno.bench({

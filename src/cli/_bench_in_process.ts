@@ -7,11 +7,12 @@
  *
  * @module
  */
-import { type Actor, on } from "../actor/mod.ts";
+import { on } from "../actor/mod.ts";
 import { MessageBus, MonolithBus } from "../bus/mod.ts";
 import { LatencyRecorder } from "../metrics/mod.ts";
 import { V2Swap } from "../pipeline/messages.ts";
 import { BenchError } from "./_bench_error.ts";
+import { sampleSwaps, Tally } from "./_bench_workload.ts";
 import { type BenchRow, benchRow } from "./_bench_report.ts";
 
 /** Sizes of the same-process measurements. */
@@ -28,30 +29,6 @@ const HANDLERS = 3;
 const EMITS_PER_BATCH = 1000;
 const CHUNK = 4096;
 const BLOCK = 100;
-
-/** 64 distinct swaps, so no handler sees one object only. */
-function sampleSwaps(): V2Swap[] {
-  return Array.from({ length: 64 }, (_, i) => ({
-    poolAddress: new Uint8Array(20).fill(i),
-    token0: new Uint8Array(20).fill(1),
-    token1: new Uint8Array(20).fill(2),
-    amountIn: new Uint8Array(32).fill(i + 1),
-    amountOut: new Uint8Array(32).fill(i + 2),
-    timestampNs: BigInt(i + 1),
-  }));
-}
-
-/** The work every handler does, whatever calls it: read two fields, update state. */
-class Tally implements Actor {
-  count = 0;
-  volume = 0;
-  readonly handlers = [on(V2Swap, (swap) => this.onSwap(swap))];
-  onSwap(swap: Readonly<V2Swap>): void {
-    this.count++;
-    // Masked: an unbounded sum would become a boxed double and slow every variant.
-    this.volume = (this.volume + swap.amountIn[0]! + swap.poolAddress[0]!) & 0x3fffffff;
-  }
-}
 
 function checkAborted(signal: AbortSignal | undefined, stage: string): void {
   if (signal?.aborted) {
