@@ -10,12 +10,12 @@
  *
  * @module
  */
-import { object, or } from "@optique/core/constructs";
-import { message } from "@optique/core/message";
-import { optional, withDefault } from "@optique/core/modifiers";
-import type { InferValue } from "@optique/core/parser";
-import { command, constant, flag, option } from "@optique/core/primitives";
-import { integer, string } from "@optique/core/valueparser";
+import { object, or } from "npm:@optique/core@1.3.6/constructs";
+import { message } from "npm:@optique/core@1.3.6/message";
+import { optional, withDefault } from "npm:@optique/core@1.3.6/modifiers";
+import type { InferValue } from "npm:@optique/core@1.3.6/parser";
+import { command, constant, flag, option } from "npm:@optique/core@1.3.6/primitives";
+import { integer, string } from "npm:@optique/core@1.3.6/valueparser";
 import { onShutdownSignals } from "../supervisor/mod.ts";
 import { measureInProcess } from "./_bench_in_process.ts";
 import { runBenchPeer } from "./_bench_peer.ts";

@@ -6,19 +6,19 @@
  *
  * @module
  */
-import { object, or } from "@optique/core/constructs";
-import { commandLine, envVar, message, metavar } from "@optique/core/message";
-import { optional, withDefault } from "@optique/core/modifiers";
-import { argument, command, constant, flag, option } from "@optique/core/primitives";
+import { object, or } from "npm:@optique/core@1.3.6/constructs";
+import { commandLine, envVar, message, metavar } from "npm:@optique/core@1.3.6/message";
+import { optional, withDefault } from "npm:@optique/core@1.3.6/modifiers";
+import { argument, command, constant, flag, option } from "npm:@optique/core@1.3.6/primitives";
 import {
   choice,
   integer,
   string,
   type ValueParser,
   type ValueParserResult,
-} from "@optique/core/valueparser";
-import type { InferValue } from "@optique/core/parser";
-import { run } from "@optique/run";
+} from "npm:@optique/core@1.3.6/valueparser";
+import type { InferValue } from "npm:@optique/core@1.3.6/parser";
+import { run } from "npm:@optique/run@1.3.6";
 import { runCodecDemo } from "./codec_demo.ts";
 import type { CliIo } from "./cli_io.ts";
 import { EXIT_CODES, exitCodeFor } from "./exit_codes.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.1.12";
 import { didYouMean } from "./_did_you_mean.ts";
 import type { YamlPath, YamlSource } from "./_yaml_source.ts";
 import type { TopologyProblem } from "./topology_error.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
-import type { Node, Pair } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from "npm:yaml@2.8.1";
+import type { Node, Pair } from "npm:yaml@2.8.1";
 import { TopologyError, type TopologyErrorCode, type TopologyProblem } from "./topology_error.ts";
 
 /** Environment variables the yaml package reads while parsing (debug switches). */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { z } from "zod";
+import type { z } from "npm:zod@4.1.12";
 import { throwIfAny, TopologyBuilder } from "./_build_topology.ts";
 import { documentSchemas, issuesToProblems, rootSchema } from "./_schema.ts";
 import { formatPath, YamlSource } from "./_yaml_source.ts";
