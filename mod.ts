@@ -163,6 +163,8 @@ export type {
   SpawnOptions,
 } from "./src/bus/mod.ts";
 export { LatencyRecorder } from "./src/metrics/mod.ts";
+export { runCli } from "./src/cli/main.ts";
+export type { CliIo } from "./src/cli/cli_io.ts";
 export type { LatencySummary } from "./src/metrics/mod.ts";
 export {
   currentRuntime,
@@ -240,10 +242,47 @@ export type {
   UnixTransportOptions,
   WriteResult,
 } from "./src/transport/mod.ts";
-// The runtime's pipeline-specific parts (runGroup, group summaries) belong to
-// the reference application and stay out of the library's entry.
-export { BusNode, groupPlan, RuntimeError, transportOf } from "./src/runtime/mod.ts";
+export { AppError, defaultParams, defineApp, kebabCase, param, paramArgs } from "./src/app/mod.ts";
 export type {
+  ActorDecl,
+  ActorFactory,
+  ActorInstances,
+  ActorOf,
+  ActorSpec,
+  AnyApp,
+  App,
+  AppEnv,
+  AppErrorCode,
+  AppErrorOptions,
+  AppOptions,
+  AppReport,
+  FixedRoute,
+  Lifecycle,
+  MergeInfo,
+  NumberParamOptions,
+  Param,
+  ParamKind,
+  ParamOptions,
+  Params,
+  ParamValues,
+  PathAccess,
+  PathParamOptions,
+  SetupEnv,
+} from "./src/app/mod.ts";
+export {
+  appRegistry,
+  BusNode,
+  groupPlan,
+  mergeProcessReports,
+  processReportFromJson,
+  processReportToJson,
+  runMonitorName,
+  runProcess,
+  RuntimeError,
+  transportOf,
+} from "./src/runtime/mod.ts";
+export type {
+  ActorReport,
   BusNodeCloseOptions,
   BusNodeOptions,
   DialTarget,
@@ -253,7 +292,11 @@ export type {
   LinkReport,
   LinkTuning,
   PlannedDial,
+  ProcessReport,
   ReadyOptions,
+  RestartCost,
+  RunProcessOptions,
+  RunReport,
   RuntimeErrorCode,
   RuntimeErrorOptions,
   TransportOfOptions,

@@ -15,8 +15,8 @@
  *
  * @module
  */
-import { type Actor, type Context, on } from "../actor/mod.ts";
-import { defineMessage, field, type MessageType } from "../codec/mod.ts";
+import { type Actor, type Context, on } from "../../mod.ts";
+import { defineMessage, field, type MessageType } from "../../mod.ts";
 import { ArbitrageDetector, type ArbitrageDetectorOptions } from "./arbitrage.ts";
 import { executionLine, repeatLine, signalLine } from "./audit.ts";
 import {
@@ -154,9 +154,22 @@ export class ArbitrageStrategy implements Actor {
     }),
   ];
 
+  #ctx: Context | undefined;
+
   /** Creates the strategy. */
   constructor(options: ArbitrageDetectorOptions = {}) {
     this.detector = new ArbitrageDetector(options);
+  }
+
+  /** Keeps its context, to resend the end marker to a restarted executor. */
+  start(ctx: Context): void {
+    this.#ctx = ctx;
+  }
+
+  /** Sends the end-of-stream marker again, if it forwarded one (the executor restarted). */
+  resendEnd(): void | Promise<void> {
+    if (this.forwardedEnd === undefined || this.#ctx === undefined) return;
+    return this.#ctx.send(ACTOR.executor, StreamEnd, this.forwardedEnd);
   }
 }
 
@@ -194,10 +207,23 @@ export class OrderExecutor implements Actor {
     }),
   ];
 
+  #ctx: Context | undefined;
+
   /** Creates the executor; `riskTimeoutMs` bounds each risk check (default 5 s). */
   constructor(options: FillSimulatorOptions & { riskTimeoutMs?: number } = {}) {
     this.#sim = new FillSimulator(options);
     this.#timeoutMs = options.riskTimeoutMs ?? 5_000;
+  }
+
+  /** Keeps its context, to resend the end marker to a restarted audit trail. */
+  start(ctx: Context): void {
+    this.#ctx = ctx;
+  }
+
+  /** Sends the end-of-stream marker again, if it forwarded one (the audit trail restarted). */
+  resendEnd(): void | Promise<void> {
+    if (this.forwardedEnd === undefined || this.#ctx === undefined) return;
+    return this.#ctx.send(ACTOR.audit, StreamEnd, this.forwardedEnd);
   }
 }
 

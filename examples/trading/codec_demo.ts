@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { FrameSplitter } from "../codec/mod.ts";
-import { seededRandom } from "../seeded_random.ts";
-import { V2Swap } from "../pipeline/messages.ts";
+import { FrameSplitter } from "../../mod.ts";
+import { seededRandom } from "./seeded_random.ts";
+import { V2Swap } from "./messages.ts";
 
 /** Options of {@linkcode runCodecDemo}. */
 export interface CodecDemoOptions {

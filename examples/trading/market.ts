@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { CodecError, FrameSplitter } from "../codec/mod.ts";
-import { seededRandom } from "../seeded_random.ts";
+import { CodecError, FrameSplitter } from "../../mod.ts";
+import { seededRandom } from "./seeded_random.ts";
 import { u256ToBytes } from "./amounts.ts";
 import { V2Swap } from "./messages.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { defineMessage, field, type MessageOf } from "../codec/mod.ts";
+import { defineMessage, field, type MessageOf } from "../../mod.ts";
 
 /** A Uniswap-V2-style swap seen on a pool: 132 bytes of fixed fields. */
 export const V2Swap = defineMessage({

@@ -82,6 +82,8 @@ interface Member {
   mode: "sync" | "async" | undefined;
   ctx: MonolithContext | undefined;
   ref: ActorRef | undefined;
+  /** Direct calls made and direct calls failed (read by `directStats`). */
+  readonly counts: Float64Array;
 }
 
 interface Route {
@@ -259,6 +261,7 @@ export class MonolithBus implements AsyncDisposable {
       mode: undefined,
       ctx: undefined,
       ref: undefined,
+      counts: new Float64Array(2),
     };
     this.#members.set(actor, member);
     this.#byName.set(name, member);
@@ -407,10 +410,12 @@ export class MonolithBus implements AsyncDisposable {
     // path as short as hand-written calls).
     const sync: string[] = [];
     route.sync.forEach((m, i) => {
-      names.push(`f${i}`, `c${i}`);
-      values.push(m.handlers.get(route.type), m.ctx);
+      names.push(`f${i}`, `c${i}`, `n${i}`);
+      values.push(m.handlers.get(route.type), m.ctx, m.counts);
       sync.push(
-        `    ${i === 0 ? "let " : ""}r = f${i}(m, c${i}); if (r !== undefined) watch(${i}, r);`,
+        `    n${i}[0]++; ${
+          i === 0 ? "let " : ""
+        }r = f${i}(m, c${i}); if (r !== undefined) watch(${i}, r);`,
       );
       if (i + 1 < route.sync.length) sync.push(`    i = ${i + 1};`);
     });
@@ -441,6 +446,7 @@ export class MonolithBus implements AsyncDisposable {
       this.#failed(route, failed, error);
       for (let j = failed + 1; j < fns.length; j++) {
         try {
+          route.sync[j]!.counts[0]!++;
           const r = fns[j]!(m, ctxs[j]!);
           if (r !== undefined) watch(j, r);
         } catch (e) {
@@ -496,6 +502,7 @@ export class MonolithBus implements AsyncDisposable {
 
   #failed(route: Route, i: number, error: unknown): void {
     const m = route.sync[i]!;
+    m.counts[1]!++;
     this.#core.report({
       actor: m.name,
       phase: "handle",
@@ -525,6 +532,16 @@ export class MonolithBus implements AsyncDisposable {
     return route.emit;
   }
 
+  /**
+   * Calls of a sync member's handlers made directly (by a route or a sync
+   * member's `send`), not through its mailbox: `calls`, and of those,
+   * `failed` (threw or rejected). `undefined` for an unknown name.
+   */
+  directStats(name: string): { readonly calls: number; readonly failed: number } | undefined {
+    const m = this.#byName.get(name);
+    return m === undefined ? undefined : { calls: m.counts[0]!, failed: m.counts[1]! };
+  }
+
   /** Runs `type`'s route (a map lookup, then the emitter): for code off the hot path. */
   emit<F extends Fields>(
     type: MessageType<F>,
@@ -544,6 +561,7 @@ export class MonolithBus implements AsyncDisposable {
           messageType: type.name,
         });
       }
+      m.counts[0]!++;
       try {
         const r = fn(message, m.ctx!);
         if (r instanceof Promise) r.catch((error) => this.#reportDirect(m, type, error));
@@ -556,6 +574,7 @@ export class MonolithBus implements AsyncDisposable {
   }
 
   #reportDirect(m: Member, type: MessageType, error: unknown): void {
+    m.counts[1]!++;
     this.#core.report({
       actor: m.name,
       phase: "handle",

@@ -9,7 +9,7 @@ import type { TopologyErrorCode } from "../topology/mod.ts";
 
 /**
  * Exit codes of the `mycelium` binary. Topology errors use 10–19; later
- * concepts take their own decade (codec 20, transport 30, bus 40, supervisor 50, bench 60) through
+ * concepts take their own decade (codec 20, transport 30, bus 40, supervisor 50, bench 60, runtime 80, app 90) through
  * {@linkcode EXIT_CODE_BY_PREFIX}.
  */
 export const EXIT_CODES = {
@@ -40,6 +40,8 @@ export const EXIT_CODE_BY_PREFIX: Readonly<Record<string, number>> = {
   BUS_: 40,
   SUPERVISOR_: 50,
   BENCH_: 60,
+  RUNTIME_: 80,
+  APP_: 90,
 };
 
 /**

@@ -1,25 +1,35 @@
 // deno-lint-ignore-file no-console -- the CLI talks to people on stdout and stderr.
 /**
- * The command-line front end of the `mycelium` binary, built with Optique:
- * typed subcommands and options, `--help` on every command, shell
- * completion, and exit codes per error class (see `exit_codes.ts`).
+ * The command line of an app: `runCli(app, args)` gives any app `run`,
+ * `validate`, `topology`, `bench` and `completion`, built with Optique
+ * (typed options, `--help` on every command, shell completion, exit codes
+ * per error class; see `exit_codes.ts`). A user's entry file hands its app
+ * here; `deno compile` of that file is the app's single binary.
  *
  * @module
  */
 import { object, or } from "npm:@optique/core@1.3.6/constructs";
-import { commandLine, envVar, message, metavar } from "npm:@optique/core@1.3.6/message";
+import {
+  commandLine,
+  envVar,
+  type Message,
+  message,
+  metavar,
+  text,
+} from "npm:@optique/core@1.3.6/message";
 import { optional, withDefault } from "npm:@optique/core@1.3.6/modifiers";
 import { argument, command, constant, flag, option } from "npm:@optique/core@1.3.6/primitives";
 import {
   choice,
+  float,
   integer,
   string,
   type ValueParser,
-  type ValueParserResult,
 } from "npm:@optique/core@1.3.6/valueparser";
-import type { InferValue } from "npm:@optique/core@1.3.6/parser";
+import type { InferValue, Parser } from "npm:@optique/core@1.3.6/parser";
 import { run } from "npm:@optique/run@1.3.6";
-import { runCodecDemo } from "./codec_demo.ts";
+import type { AnyApp } from "../app/app.ts";
+import { kebabCase, type Param } from "../app/param.ts";
 import type { CliIo } from "./cli_io.ts";
 import { EXIT_CODES, exitCodeFor } from "./exit_codes.ts";
 import { MyceliumError } from "../mycelium_error.ts";
@@ -30,34 +40,8 @@ import { bench, runBench } from "./bench_command.ts";
 /** The environment variable naming the topology file when a command is given none. */
 export const CONFIG_ENV = "MYCELIUM_CONFIG";
 
-/** Version printed by `mycelium --version`. */
+/** Version printed by `--version`. */
 export const VERSION = "0.1.0";
-
-const ACTOR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
-/** A comma-separated list of actor names: `a,b,c`. */
-function actorList(): ValueParser<"sync", readonly string[]> {
-  return {
-    mode: "sync",
-    metavar: "NAMES",
-    placeholder: [],
-    parse(input: string): ValueParserResult<readonly string[]> {
-      const names = input.split(",").map((s) => s.trim()).filter((s) => s !== "");
-      const bad = names.find((n) => !ACTOR_NAME.test(n));
-      if (names.length === 0 || bad !== undefined) {
-        return {
-          success: false,
-          error:
-            message`Expected comma-separated actor names like ${"collector,relay"}, got ${input}.`,
-        };
-      }
-      return { success: true, value: names };
-    },
-    format(value: readonly string[]): string {
-      return value.join(",");
-    },
-  };
-}
 
 const configArgument = optional(argument(string({ metavar: "CONFIG" }), {
   description: message`Topology file (YAML). Default: the ${
@@ -65,141 +49,124 @@ const configArgument = optional(argument(string({ metavar: "CONFIG" }), {
   } environment variable.`,
 }));
 
-const actorsOption = optional(option("--actors", actorList(), {
-  description: message`The application's actors: each must be placed, and nothing else may be.`,
-}));
+function describe(p: Param<unknown>): Message {
+  return [text(p.description)];
+}
 
-const demo = command(
-  "demo",
-  object({
-    command: constant("demo"),
-    count: withDefault(
-      option("--count", integer({ min: 1 }), { description: message`Swaps to send.` }),
-      200_000,
-    ),
-    seed: withDefault(
-      option("--seed", integer({ min: 1 }), {
-        description: message`Seed of the swap generator and of the read sizes.`,
-      }),
-      42,
-    ),
-  }),
-  {
-    brief: message`Push a seeded stream of V2Swap frames through the codec and verify it.`,
-    description:
-      message`Encodes a seeded stream of swaps into slabs, splits it back from reads of 1 B to 16 KiB the way a socket delivers them, views every frame and compares checksums.`,
-  },
-);
+// deno-lint-ignore no-explicit-any -- parsers of every kind of value, keyed by parameter.
+type AnyParser = Parser<"sync", any, any>;
 
-const validate = command(
-  "validate",
-  object({
-    command: constant("validate"),
-    config: configArgument,
-    actors: actorsOption,
-    measure: withDefault(
-      flag("--measure", {
-        description:
-          message`Also run the reference pipeline in this process at 2,000 swaps/s and fail if a declared route's measured p99 latency is over its budget.`,
-      }),
-      false,
-    ),
-  }),
-  {
-    brief: message`Check a topology file; print each problem with its place and fix.`,
-    description:
-      message`Loads the topology and checks its syntax, its shape, where every actor is placed, the names routes and budgets refer to, and the ports and socket paths groups listen on. Exits 0 when valid, otherwise with the exit code of the error's class (10 to 18).`,
-  },
-);
+/** The Optique parser of one app parameter: `--kebab-name VALUE` (or a flag). */
+function paramParser(name: string, p: Param<unknown>): AnyParser {
+  const flagName = `--${kebabCase(name)}` as const;
+  const description = describe(p);
+  if (p.kind === "flag") return withDefault(flag(flagName, { description }), false) as AnyParser;
+  const metavar = (p.metavar === "" ? "VALUE" : p.metavar) as "VALUE";
+  const min = p.min === undefined ? {} : { min: p.min };
+  // deno-lint-ignore no-explicit-any -- one option per value kind, typed by the parameter.
+  const value: ValueParser<"sync", any> = p.kind === "integer"
+    ? integer({ metavar, ...min })
+    : p.kind === "number"
+    ? float({ metavar, ...min })
+    : string({ metavar });
+  const opt = option(flagName, value, { description });
+  return (p.default === undefined ? optional(opt) : withDefault(opt, p.default)) as AnyParser;
+}
 
-const topology = command(
-  "topology",
-  object({
-    command: constant("topology"),
-    config: configArgument,
-    actors: actorsOption,
-    json: withDefault(
-      flag("--json", { description: message`Print JSON instead of tables.` }),
-      false,
-    ),
-  }),
-  {
-    brief: message`Show where each actor runs and the route table.`,
-    description:
-      message`Prints the process groups (host, deployment, actors, listening addresses) and, for each route, its transport, its expected cost and where that cost comes from (a performance budget, or the transport's default).`,
-  },
-);
-
-const runCmd = command(
-  "run",
-  object({
-    command: constant("run"),
-    config: configArgument,
-    mode: optional(option("--mode", choice(["monolith"]), {
-      description: message`Run every actor in this process, whatever the topology's mode.`,
-    })),
-    swaps: withDefault(
-      option("--swaps", integer({ min: 1 }), {
-        description: message`Swaps the collector produces.`,
-      }),
-      20_000,
-    ),
-    seed: withDefault(
-      option("--seed", integer({ min: 1 }), {
-        description: message`Seed of the simulated market.`,
-      }),
-      1,
-    ),
-    rate: optional(option("--rate", integer({ min: 1 }), {
+function parsersOf(app: AnyApp) {
+  const params: Record<string, AnyParser> = {};
+  for (const [name, p] of Object.entries(app.params as Record<string, Param<unknown>>)) {
+    params[name] = paramParser(name, p);
+  }
+  const validate = command(
+    "validate",
+    object({
+      command: constant("validate"),
+      config: configArgument,
+      measure: withDefault(
+        flag("--measure", {
+          description:
+            message`Also run the app here (a job, with its default parameters) and fail if a declared route's measured p99 latency is over its budget.`,
+        }),
+        false,
+      ),
+    }),
+    {
+      brief:
+        message`Check a topology file against the app; print each problem with its place and fix.`,
       description:
-        message`Swaps per second the collector produces. Default: as fast as the pipeline takes them.`,
-    })),
-    audit: withDefault(
-      option("--audit", string({ metavar: "FILE" }), {
-        description: message`Audit trail file (created or truncated).`,
-      }),
-      "mycelium-audit.log",
-    ),
-    replay: optional(option("--replay", string({ metavar: "FILE" }), {
-      description: message`Replay swaps from a file of V2Swap frames instead of generating them.`,
-    })),
-    group: optional(option("--group", string({ metavar: "NAME" }), {
-      description: message`Run only this process group, linked to the others.`,
-    })),
-    allHosts: withDefault(
-      flag("--all-hosts", {
-        description:
-          message`Supervise the groups of every host here, not only this host's (to try a split deployment on one machine).`,
-      }),
-      false,
-    ),
-    socketDir: optional(option("--socket-dir", string({ metavar: "DIR" }), {
+        message`Loads the topology and checks its syntax, its shape, that it places every actor of the app and nothing else, the names routes and budgets refer to, and the ports and socket paths groups listen on. Exits 0 when valid, otherwise with the exit code of the error's class (10 to 19).`,
+    },
+  );
+  const topology = command(
+    "topology",
+    object({
+      command: constant("topology"),
+      config: configArgument,
+      json: withDefault(
+        flag("--json", { description: message`Print JSON instead of tables.` }),
+        false,
+      ),
+    }),
+    {
+      brief: message`Show where each actor runs and the route table.`,
       description:
-        message`Directory for Unix sockets. Default: the topology's socket_dir, else a private temporary directory.`,
-    })),
-    supervised: withDefault(
-      flag("--supervised", {
+        message`Prints the process groups (host, deployment, actors, listening addresses) and, for each route, its transport, its expected cost and where that cost comes from (a performance budget, or the transport's default).`,
+    },
+  );
+  const runCmd = command(
+    "run",
+    object({
+      command: constant("run"),
+      config: configArgument,
+      mode: optional(option("--mode", choice(["monolith"]), {
+        description: message`Run every actor in this process, whatever the topology's mode.`,
+      })),
+      group: optional(option("--group", string({ metavar: "NAME" }), {
+        description: message`Run only this process group, linked to the others.`,
+      })),
+      allHosts: withDefault(
+        flag("--all-hosts", {
+          description:
+            message`Supervise the groups of every host here, not only this host's (to try a split deployment on one machine).`,
+        }),
+        false,
+      ),
+      socketDir: optional(option("--socket-dir", string({ metavar: "DIR" }), {
         description:
-          message`Set by the supervisor on the groups it starts: print a machine-readable summary, append to the audit file the supervisor emptied, and stop when the supervisor goes away.`,
-      }),
-      false,
-    ),
-    faithful: withDefault(
-      flag("--faithful", {
-        description:
-          message`Round-trip every message through the codec, as a split deployment would.`,
-      }),
-      false,
-    ),
-  }),
-  {
-    brief: message`Run the reference trading pipeline as a topology places it.`,
-    description:
-      message`Runs the market-data collector, relay, arbitrage strategy, order executor, risk manager, audit trail and metrics collector, then prints a summary: swaps, signals, fills, P&L, the audit file's checksum, and per-actor counts and latency. A monolith topology (or --mode monolith) runs every actor in this process; --group NAME runs one process group; otherwise this process supervises one child process per process group of this host (--all-hosts: of every host), restarting a crashed group with backoff, and merges their summaries.`,
-  },
-);
-
-const parser = or(demo, validate, topology, runCmd, bench);
+          message`Directory for Unix sockets. Default: the topology's socket_dir, else a private temporary directory.`,
+      })),
+      supervised: withDefault(
+        flag("--supervised", {
+          description:
+            message`Set by the supervisor on the groups it starts: print a machine-readable report and stop when the supervisor goes away.`,
+        }),
+        false,
+      ),
+      faithful: withDefault(
+        flag("--faithful", {
+          description:
+            message`Round-trip every in-process message through the codec, as a split deployment would.`,
+        }),
+        false,
+      ),
+      routing: withDefault(
+        option("--routing", choice(["fixed", "bus"]), {
+          description:
+            message`fixed: the app's fixed routes between actors of one process are direct calls; bus: every message goes through the MessageBus (to compare).`,
+        }),
+        "fixed" as "fixed" | "bus",
+      ),
+      params: object(params),
+    }),
+    {
+      brief: message`Run the app as a topology places it.`,
+      description:
+        message`A monolith topology (or --mode monolith) runs every actor in this process; --group NAME runs one process group, linked to the others; otherwise this process supervises one child process per process group of this host (--all-hosts: of every host), restarting a crashed group with backoff, and merges their reports. A job ends when the app says it is done; a service runs until SIGINT or SIGTERM, then drains.`,
+    },
+  );
+  return or(runCmd, validate, topology, bench);
+}
 
 class ExitRequest extends Error {
   readonly exitCode: number;
@@ -232,23 +199,36 @@ function terminalWidth(): number | undefined {
 }
 
 /**
- * Runs the CLI with `args` and returns the process exit code. Writes to
- * `io` (default: stdout and stderr).
+ * Runs `app`'s command line with `args` and returns the process exit code.
+ * Writes to `io` (default: stdout and stderr).
+ *
+ * @example A user's entry file (`main.ts`), whose `deno compile` is the app's binary
+ * ```ts ignore
+ * import { runCli } from "../../mod.ts";
+ * import { app } from "./app.ts";
+ *
+ * if (import.meta.main) Deno.exit(await runCli(app, Deno.args));
+ * ```
  */
-export async function main(args: readonly string[], io: CliIo = consoleIo): Promise<number> {
+export async function runCli(
+  app: AnyApp,
+  args: readonly string[],
+  io: CliIo = consoleIo,
+): Promise<number> {
   const width = terminalWidth();
+  const parser = parsersOf(app);
   let parsed: InferValue<typeof parser>;
   try {
     parsed = run(parser, {
-      programName: "mycelium",
+      programName: app.name,
       args,
       help: "both",
       version: VERSION,
       completion: "command",
-      brief: message`Actors whose deployment is a configuration choice.`,
+      brief: [text(app.description)],
       footer: message`Environment: ${envVar(CONFIG_ENV)} names the topology file when ${
         metavar("CONFIG")
-      } is not given. Example: ${commandLine("mycelium topology config/prod.yaml")}`,
+      } is not given. Example: ${commandLine(`${app.name} topology config/prod.yaml`)}`,
       showDefault: true,
       colors: !Deno.noColor && Deno.stdout.isTerminal(),
       ...(width === undefined ? {} : { maxWidth: width }),
@@ -265,49 +245,35 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   }
   try {
     switch (parsed.command) {
-      case "demo":
-        return printDemo(parsed.count, parsed.seed, io);
       case "bench":
       case "bench-peer":
         return await runBench(parsed, io);
       case "run": {
         const config = parsed.config ?? configFromEnv() ?? "config/dev.yaml";
-        return await runCommand({ ...parsed, config }, io);
+        return await runCommand(app, { ...parsed, config }, io);
       }
       case "validate":
       case "topology": {
         const config = parsed.config ?? configFromEnv();
         if (config === undefined) {
           io.err(
-            `mycelium ${parsed.command}: no topology file given\n  fix: name one (mycelium ${parsed.command} config/dev.yaml) or set ${CONFIG_ENV}`,
+            `${app.name} ${parsed.command}: no topology file given\n  fix: name one (${app.name} ${parsed.command} config/dev.yaml) or set ${CONFIG_ENV}`,
           );
           return EXIT_CODES.USAGE;
         }
-        const options = { config, actors: parsed.actors };
+        const options = { config, actors: app.actorNames };
         if (parsed.command === "topology") {
           return await topologyCommand({ ...options, json: parsed.json }, io);
         }
         const valid = await validateCommand(options, io);
-        return valid === EXIT_CODES.OK && parsed.measure ? await measureCommand(config, io) : valid;
+        return valid === EXIT_CODES.OK && parsed.measure
+          ? await measureCommand(app, config, io)
+          : valid;
       }
     }
   } catch (e) {
     if (e instanceof MyceliumError) return reportError(e, io);
-    io.err(`mycelium: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    io.err(`${app.name}: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return exitCodeFor(e);
   }
-}
-
-function printDemo(count: number, seed: number, io: CliIo): number {
-  const r = runCodecDemo({ count, seed });
-  const ok = r.frames === count && r.checksumSent === r.checksumReceived;
-  io.out(`mycelium codec demo (seed ${seed})
-  swaps encoded        ${count} V2Swap frames, ${r.bytes} bytes (${r.bytes / count} per frame)
-  delivered in         ${r.reads} reads of 1 B to 16 KiB, split back into ${r.frames} frames
-  wall time            ${r.elapsedMs.toFixed(0)} ms to encode, split, view and checksum every field
-                       (a demonstration, not a benchmark: see deno task bench)
-  checksum sent        ${r.checksumSent}
-  checksum received    ${r.checksumReceived}
-  result               ${ok ? "OK: every frame arrived intact and in order" : "MISMATCH"}`);
-  return ok ? EXIT_CODES.OK : EXIT_CODES.FAILED;
 }

@@ -198,6 +198,7 @@ export class BusNode implements AsyncDisposable {
   readonly #waiters = new Set<ReadyWaiter>();
   readonly #finished: LinkReport[] = [];
   readonly #restartListeners = new Set<(peer: string) => void>();
+  #heldCount = 0;
   readonly #linkOptions: LinkListenerOptions;
   #listeners: LinkListener[] = [];
   #unlisten: () => void = () => {};
@@ -385,7 +386,15 @@ export class BusNode implements AsyncDisposable {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    for (const peer of this.#peers.values()) peer.release();
+    for (const peer of this.#peers.values()) {
+      this.#heldCount += peer.stats().inboundQueued;
+      peer.release();
+    }
+  }
+
+  /** Messages that were held when {@linkcode BusNode.release} delivered them. */
+  get heldCount(): number {
+    return this.#heldCount;
   }
 
   /** Whether peers' messages are being held (`holdInbound`, until {@linkcode BusNode.release}). */

@@ -1,8 +1,8 @@
 /**
  * The runtime of a split deployment: a process's MessageBus joined to the
  * others' over links ({@linkcode BusNode}), what each process group runs
- * ({@linkcode groupPlan}), and the reference pipeline run one group per
- * process ({@linkcode runGroup}, {@linkcode mergeGroupSummaries}).
+ * ({@linkcode groupPlan}), and any app run as a topology places it, in one
+ * process or one group per process ({@linkcode runProcess}), with its report.
  *
  * @module
  */
@@ -23,15 +23,10 @@ export type {
   PlannedDial,
   TransportOfOptions,
 } from "./group_plan.ts";
-export {
-  groupSummaryFromJson,
-  groupSummaryToJson,
-  mergeGroupSummaries,
-  pipelineRegistry,
-  runGroup,
-  runMonitorName,
-} from "./run_group.ts";
-export type { GroupSummary, RunGroupOptions } from "./run_group.ts";
+export { appRegistry, runMonitorName, runProcess } from "./run_process.ts";
+export type { RunProcessOptions } from "./run_process.ts";
+export { mergeProcessReports, processReportFromJson, processReportToJson } from "./run_report.ts";
+export type { ActorReport, ProcessReport, RestartCost, RunReport } from "./run_report.ts";
 export { GroupDrained, RunComplete } from "./run_messages.ts";
 export { RuntimeError } from "./runtime_error.ts";
 export type { RuntimeErrorCode, RuntimeErrorOptions } from "./runtime_error.ts";

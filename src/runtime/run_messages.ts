@@ -7,12 +7,12 @@
  */
 import { defineMessage, field, type MessageOf } from "../codec/mod.ts";
 
-/** Published by the group whose audit trail saw the end of the stream. */
+/** Published by the group one of whose actors said a job is done (`env.done()`). */
 export const RunComplete = defineMessage({
   id: 0xfefe,
   name: "MyceliumRunComplete",
   topic: "mycelium.run",
-  fields: { swaps: field.u64() },
+  fields: { group: field.string() },
 });
 /** A run-complete message. */
 export type RunComplete = MessageOf<typeof RunComplete>;
