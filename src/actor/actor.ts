@@ -37,13 +37,14 @@ export interface Handler<F extends Fields = Fields> {
  * @example
  * ```ts
  * import { on } from "./actor.ts";
- * import { V2Swap } from "../pipeline/messages.ts";
+ * import { defineMessage, field } from "../codec/mod.ts";
  *
+ * const Trade = defineMessage({ id: 1, name: "Trade", fields: { price: field.f64(), ts: field.u64() } });
  * let last = 0n;
- * const h = on(V2Swap, (swap) => {
- *   last = swap.timestampNs; // swap: Readonly<V2Swap>
+ * const h = on(Trade, (trade) => {
+ *   last = trade.ts; // trade: Readonly<{ price: number; ts: bigint }>
  * });
- * if (h.type !== V2Swap) throw new Error("unreachable");
+ * if (h.type !== Trade) throw new Error("unreachable");
  * ```
  */
 export function on<F extends Fields>(
@@ -64,14 +65,15 @@ export function on<F extends Fields>(
  * @example
  * ```ts
  * import { type Actor, on } from "./actor.ts";
- * import { V2Swap } from "../pipeline/messages.ts";
+ * import { defineMessage, field } from "../codec/mod.ts";
  *
- * class SwapCounter implements Actor {
+ * const Trade = defineMessage({ id: 1, name: "Trade", fields: { price: field.f64() } });
+ * class TradeCounter implements Actor {
  *   count = 0;
- *   readonly handlers = [on(V2Swap, () => void this.count++)];
+ *   readonly handlers = [on(Trade, () => void this.count++)];
  * }
- * const counter = new SwapCounter();
- * if (counter.handlers[0]?.type !== V2Swap) throw new Error("unreachable");
+ * const counter = new TradeCounter();
+ * if (counter.handlers[0]?.type !== Trade) throw new Error("unreachable");
  * ```
  */
 export interface Actor {

@@ -91,7 +91,7 @@ export type ActorDecl<P extends Params = Params, S = unknown> =
   | ActorSpec<P, S, Actor>;
 
 /** The actor a declaration makes. */
-export type ActorOf<D> = D extends ActorFactory<Params, never, infer A> ? A
+export type ActorOf<D> = D extends (env: never) => infer A ? A
   : D extends { readonly create: (env: never) => infer A } ? A
   : never;
 
