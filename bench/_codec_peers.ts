@@ -9,14 +9,16 @@
  *
  * @module
  */
-// The pin must come first: it makes Deno resolve msgpackr's optional native
-// helper to 3.0.4, the last version whose platform builds (macOS among them)
-// are all in the registry. Nothing of it runs: it is a type-only import.
+// The pin (bench/deno.json) must come first: it makes Deno resolve msgpackr's
+// optional native helper to 3.0.4, the last version whose platform builds
+// (macOS among them) are all in the registry. Nothing of it runs: it is a
+// type-only import, msgpackr runs in pure JS, and the root deno.json denies the
+// helper's build script (so installing it prints no "Ignored build scripts").
 import type {} from "msgpackr-extract";
 import { Packr } from "msgpackr/pack";
 import protobuf from "protobufjs";
 import { Builder, ByteBuffer } from "flatbuffers";
-import { V2Swap } from "../src/pipeline/messages.ts";
+import { V2Swap } from "../src/cli/_bench_workload.ts";
 import { FRAME_MAGIC, HEADER_SIZE, WIRE_VERSION } from "../src/codec/mod.ts";
 
 /** The six fields every codec here produces when it decodes a swap. */

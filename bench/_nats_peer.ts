@@ -9,7 +9,7 @@
  * @module
  */
 import { connect } from "@nats-io/transport-node";
-import { V2Swap } from "../src/pipeline/messages.ts";
+import { V2Swap } from "../src/cli/_bench_workload.ts";
 
 const [port, batchText] = Deno.args;
 const batch = Number(batchText);

@@ -12,7 +12,7 @@
  * @module
  */
 import { Registry } from "../src/codec/mod.ts";
-import { V2Swap } from "../src/pipeline/messages.ts";
+import { V2Swap } from "../src/cli/_bench_workload.ts";
 import { LinkListener } from "../src/transport/listener.ts";
 import { silentLogger } from "../src/transport/logger.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";

@@ -18,8 +18,7 @@ import { type Actor, on } from "../src/actor/mod.ts";
 import { MessageBus } from "../src/bus/message_bus.ts";
 import { defineMessage, field } from "../src/codec/mod.ts";
 import { LatencyRecorder } from "../src/metrics/latency_recorder.ts";
-import { V2Swap } from "../src/pipeline/messages.ts";
-import { sampleSwaps, Tally } from "../src/cli/_bench_workload.ts";
+import { sampleSwaps, Tally, V2Swap } from "../src/cli/_bench_workload.ts";
 
 const MESSAGES = 1_000_000;
 const SUBSCRIBERS = 3;

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { V2Swap } from "../src/pipeline/messages.ts";
+import { V2Swap } from "../src/cli/_bench_workload.ts";
 import {
   checkPeers,
   fbEncode,

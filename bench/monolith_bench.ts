@@ -10,8 +10,7 @@
  */
 import { EventEmitter } from "node:events";
 import { MonolithBus } from "../src/bus/monolith_bus.ts";
-import { V2Swap } from "../src/pipeline/messages.ts";
-import { sampleSwaps, Tally } from "../src/cli/_bench_workload.ts";
+import { sampleSwaps, Tally, V2Swap } from "../src/cli/_bench_workload.ts";
 
 const EMITS = 1000;
 

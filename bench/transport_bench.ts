@@ -27,7 +27,7 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { Registry } from "../src/codec/mod.ts";
-import { V2Swap } from "../src/pipeline/messages.ts";
+import { V2Swap } from "../src/cli/_bench_workload.ts";
 import { Link, WRITE_RESULT } from "../src/transport/link.ts";
 import { silentLogger } from "../src/transport/logger.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";

@@ -13,8 +13,6 @@ export type BenchErrorCode =
   | "BENCH_PEER"
   /** A measurement waited longer than its deadline (a stuck peer or socket). */
   | "BENCH_TIMEOUT"
-  /** `nats-server` was found but could not be started or reached. */
-  | "BENCH_NATS"
   /** The run was interrupted (SIGINT/SIGTERM). */
   | "BENCH_INTERRUPTED";
 

@@ -10,9 +10,8 @@
 import { on } from "../actor/mod.ts";
 import { MessageBus, MonolithBus } from "../bus/mod.ts";
 import { LatencyRecorder } from "../metrics/mod.ts";
-import { V2Swap } from "../pipeline/messages.ts";
 import { BenchError } from "./_bench_error.ts";
-import { sampleSwaps, Tally } from "./_bench_workload.ts";
+import { sampleSwaps, Tally, V2Swap } from "./_bench_workload.ts";
 import { type BenchRow, benchRow } from "./_bench_report.ts";
 
 /** Sizes of the same-process measurements. */

@@ -3,9 +3,8 @@
  * re-run as `mycelium bench-peer` (a hidden command) in a separate process.
  *
  * It listens on a raw Unix socket and a raw TCP port (echo, or count bytes),
- * on a Unix and a TCP link listener (echo each V2Swap, or read each one and
- * answer the last of a stream); or, when given a NATS port, it answers on
- * NATS subjects the same way instead. It prints one JSON line
+ * and on a Unix and a TCP link listener (echo each V2Swap, or read each one
+ * and answer the last of a stream). It prints one JSON line
  * ({@linkcode PeerReady}) and runs until its stdin ends (the parent closed
  * it, or died) or it gets SIGINT/SIGTERM.
  *
@@ -13,7 +12,7 @@
  */
 import { Registry } from "../codec/mod.ts";
 import { NULL_LOGGER } from "../logger.ts";
-import { V2Swap } from "../pipeline/messages.ts";
+import { V2Swap } from "./_bench_workload.ts";
 import { onShutdownSignals } from "../supervisor/mod.ts";
 import {
   LinkListener,
@@ -32,13 +31,6 @@ export const RAW_MODE = { echo: 0x45, sink: 0x53 } as const;
 /** Identity suffixes of link dialers: an echo link, or a stream sink. */
 export const LINK_ROLE = { echo: "-echo", sink: "-sink" } as const;
 
-/** NATS subjects of the bench. */
-export const NATS_SUBJECT = {
-  stream: "mycelium.bench.swaps",
-  done: "mycelium.bench.done",
-  echo: "mycelium.bench.echo",
-} as const;
-
 /** Where a peer's sockets listen. */
 export interface PeerAddresses {
   /** Raw Unix socket path. */
@@ -53,18 +45,14 @@ export interface PeerAddresses {
 
 /** The line a peer prints once it is ready. */
 export interface PeerReady {
-  /** Whether it answers on NATS (then it listens on nothing else). */
-  readonly nats: boolean;
-  /** Where it listens, when it is not a NATS peer. */
-  readonly sockets?: PeerAddresses;
+  /** Where it listens. */
+  readonly sockets: PeerAddresses;
 }
 
 /** Options of {@linkcode runBenchPeer}. */
 export interface BenchPeerOptions {
   /** Private directory for the socket files (it must exist, mode 0700). */
   dir: string;
-  /** Port of a nats-server on 127.0.0.1 to answer on. Default: no NATS. */
-  natsPort?: number | undefined;
 }
 
 /**
@@ -141,9 +129,7 @@ async function acceptRaw(listener: Deno.Listener, conns: Set<Deno.Conn>): Promis
 
 /**
  * Runs the peer until stdin ends or a shutdown signal arrives; returns the
- * exit code (0). With a NATS port it answers on NATS only: an idle NATS
- * client in a process slows its other sockets down, so the two never share
- * a run.
+ * exit code (0).
  */
 export async function runBenchPeer(options: BenchPeerOptions, io: CliIo): Promise<number> {
   using shutdown = onShutdownSignals(undefined, { lifeline: true });
@@ -151,16 +137,6 @@ export async function runBenchPeer(options: BenchPeerOptions, io: CliIo): Promis
     if (shutdown.signal.aborted) resolve(undefined);
     else shutdown.signal.addEventListener("abort", resolve, { once: true });
   });
-  if (options.natsPort !== undefined) {
-    const nats = await natsPeer(options.natsPort);
-    try {
-      io.out(JSON.stringify({ nats: true } satisfies PeerReady));
-      await stopped;
-    } finally {
-      await nats.close();
-    }
-    return 0;
-  }
   const registry = new Registry([V2Swap]);
   const reply: V2Swap = {
     poolAddress: new Uint8Array(20),
@@ -206,7 +182,6 @@ export async function runBenchPeer(options: BenchPeerOptions, io: CliIo): Promis
     tcpLink = await LinkListener.listen(new TcpTransport({ port: 0 }), linkOptions);
     const port = (address: string) => Number(address.slice(address.lastIndexOf(":") + 1));
     const ready: PeerReady = {
-      nats: false,
       sockets: {
         unixRaw: `${options.dir}/raw.sock`,
         unixLink: unixLink.transport.address,
@@ -231,29 +206,4 @@ export async function runBenchPeer(options: BenchPeerOptions, io: CliIo): Promis
     await tcpLink?.close();
   }
   return 0;
-}
-
-/** Subscribes on the bench's NATS subjects; returns the connection. */
-async function natsPeer(port: number): Promise<{ close(): Promise<void> }> {
-  const { connect } = await import("@nats-io/transport-node");
-  const nc = await connect({ servers: `127.0.0.1:${port}` });
-  const done = new Uint8Array(8);
-  let sum = 0n;
-  nc.subscribe(NATS_SUBJECT.stream, {
-    callback: (_error, msg) => {
-      const t = V2Swap.view(msg.data).timestampNs;
-      sum += t;
-      if (t === 0n) {
-        new DataView(done.buffer).setBigUint64(0, sum & 0xffffn, true);
-        nc.publish(NATS_SUBJECT.done, done);
-      }
-    },
-  });
-  nc.subscribe(NATS_SUBJECT.echo, {
-    callback: (_error, msg) => {
-      msg.respond(msg.data);
-    },
-  });
-  await nc.flush();
-  return { close: () => nc.close() };
 }

@@ -7,7 +7,7 @@
 import { formatTable } from "./format_table.ts";
 
 /** Where a measured path runs. */
-export type BenchPlace = "in process" | "unix" | "tcp" | "nats";
+export type BenchPlace = "in process" | "unix" | "tcp";
 
 /** One measured figure set. `null` marks what a row does not measure. */
 export interface BenchRow {
@@ -48,16 +48,6 @@ export interface ComparisonRow {
   readonly networkNs: number | null;
 }
 
-/** A measurement that did not run, why, and how to make it run. */
-export interface BenchSkip {
-  /** What was skipped. */
-  readonly what: string;
-  /** Why. */
-  readonly reason: string;
-  /** How to get it measured. */
-  readonly fix: string;
-}
-
 /** Everything one `mycelium bench` run measured. */
 export interface BenchReport {
   /** When the run started (ISO 8601). */
@@ -83,8 +73,6 @@ export interface BenchReport {
     readonly rows: readonly ComparisonRow[];
     readonly notes: readonly string[];
   };
-  /** Measurements that did not run. */
-  readonly skipped: readonly BenchSkip[];
   /** How long the whole run took, in ms. */
   readonly elapsedMs: number;
   /** What the peer process wrote to stderr, when it wrote anything. */
@@ -212,7 +200,6 @@ export function formatBenchReport(report: BenchReport): string {
     ) => [r.system, cell(r.sameProcessNs), cell(r.sameMachineNs), cell(r.networkNs)]),
   ]));
   for (const note of report.comparison.notes) lines.push(`  ${note}`);
-  for (const s of report.skipped) lines.push(`  ${s.what}: skipped, ${s.reason} (${s.fix})`);
   lines.push("", BENCH_CAVEAT);
   return lines.join("\n");
 }

@@ -2,8 +2,7 @@
  * The socket measurements of `mycelium bench`: a Unix and a TCP loopback
  * link to a peer in a separate process (this program re-run as the hidden
  * `bench-peer` command), each against the raw Deno socket floor measured in
- * the same run, and NATS through a `nats-server` this run starts when one is
- * installed.
+ * the same run.
  *
  * - Round trip: one 144-byte V2Swap out, its echo back, timed one by one.
  *   Floor: a raw socket ping-pong of one 144-byte frame.
@@ -19,7 +18,7 @@
 import { Registry } from "../codec/mod.ts";
 import { NULL_LOGGER } from "../logger.ts";
 import { LatencyRecorder } from "../metrics/mod.ts";
-import { V2Swap } from "../pipeline/messages.ts";
+import { V2Swap } from "./_bench_workload.ts";
 import { selfCommand } from "../supervisor/mod.ts";
 import { Link, TcpTransport, UnixTransport, WRITE_RESULT } from "../transport/mod.ts";
 import { BenchError } from "./_bench_error.ts";
@@ -27,14 +26,13 @@ import { figures } from "./_bench_in_process.ts";
 import {
   FRAME_BYTES,
   LINK_ROLE,
-  NATS_SUBJECT,
   type PeerAddresses,
   type PeerReady,
   RAW_MODE,
   readFull,
   writeAll,
 } from "./_bench_peer.ts";
-import { type BenchRow, benchRow, type BenchSkip } from "./_bench_report.ts";
+import { type BenchRow, benchRow } from "./_bench_report.ts";
 
 /** Sizes of the socket measurements. */
 export interface SocketPlan {
@@ -50,17 +48,14 @@ export interface SocketPlan {
 
 /** What {@linkcode measureSockets} returns. */
 export interface SocketResults {
-  /** Rows of the unix, tcp and nats measurements, floors first. */
+  /** Rows of the unix and tcp measurements, floors first. */
   readonly rows: BenchRow[];
-  /** What did not run (NATS without nats-server). */
-  readonly skipped: BenchSkip[];
   /** What the peer process wrote to stderr (normally nothing). */
   readonly peerStderr: string;
 }
 
 type Kind = "unix" | "tcp";
 const BLOCK = 50;
-const NATS_INSTALL = "apt-get install nats-server";
 
 /** A pending wait that a failure can cut short. */
 interface Pending {
@@ -169,17 +164,9 @@ interface Peer {
 }
 
 /** The command line of the peer process. */
-function peerCommand(
-  dir: string,
-  natsPort: number | undefined,
-): { command: string; args: string[] } {
+function peerCommand(dir: string): { command: string; args: string[] } {
   const cmd = selfCommand(
-    [
-      "bench-peer",
-      "--dir",
-      dir,
-      ...(natsPort === undefined ? [] : ["--nats-port", String(natsPort)]),
-    ],
+    ["bench-peer", "--dir", dir],
     { probe: { read: [dir], write: [dir], net: ["127.0.0.1"] } },
   );
   return { command: cmd.command, args: [...cmd.args] };
@@ -194,7 +181,7 @@ const NEEDS = "mycelium bench needs --allow-run, --allow-net, --allow-read and -
  * @throws {BenchError} `BENCH_PERMISSION`.
  */
 export function checkPermissions(): void {
-  const { command } = peerCommand(".", undefined);
+  const { command } = peerCommand(".");
   const missing: string[] = [];
   if (Deno.permissions.querySync({ name: "run", command }).state !== "granted") {
     missing.push(`run (${command})`);
@@ -209,12 +196,8 @@ export function checkPermissions(): void {
   }
 }
 
-async function startPeer(
-  dir: string,
-  natsPort: number | undefined,
-  watch: Watch,
-): Promise<{ peer: Peer; ready: PeerReady }> {
-  const cmd = peerCommand(dir, natsPort);
+async function startPeer(dir: string, watch: Watch): Promise<{ peer: Peer; ready: PeerReady }> {
+  const cmd = peerCommand(dir);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(cmd.command, {
@@ -555,144 +538,12 @@ async function measureLinks(
   return rows;
 }
 
-/** A running nats-server on 127.0.0.1. */
-interface NatsServer {
-  readonly process: Deno.ChildProcess;
-  readonly port: number;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Starts nats-server when it is installed; `undefined` when it is not on PATH. */
-function startNats(): NatsServer | undefined {
-  const port = freePort();
-  try {
-    const process = new Deno.Command("nats-server", {
-      args: ["-a", "127.0.0.1", "-p", String(port)],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    return { process, port };
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw new BenchError("BENCH_NATS", `cannot start nats-server: ${messageOf(e)}`, {
-      cause: e,
-      stage: "nats start",
-    });
-  }
-}
-
-async function stopNats(server: NatsServer): Promise<void> {
-  try {
-    server.process.kill("SIGTERM");
-  } catch {
-    // Exited already.
-  }
-  await server.process.status;
-}
-
-type NatsConnection = Awaited<ReturnType<typeof import("@nats-io/transport-node").connect>>;
-
-async function connectNats(port: number, watch: Watch): Promise<NatsConnection> {
-  const { connect } = await import("@nats-io/transport-node");
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await connect({ servers: `127.0.0.1:${port}` });
-    } catch (e) {
-      if (attempt >= 250 || watch.error !== undefined) {
-        throw new BenchError(
-          "BENCH_NATS",
-          `nats-server on 127.0.0.1:${port} did not accept a connection: ${messageOf(e)}`,
-          { cause: e, stage: "nats start" },
-        );
-      }
-      // Polling a server that is still starting: there is no event to wait for.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
-
-async function measureNats(
-  nc: NatsConnection,
-  plan: SocketPlan,
-  watch: Watch,
-  deadlineMs: number,
-  floors: { rtt: BenchRow; stream: BenchRow },
-): Promise<BenchRow[]> {
-  const frame = V2Swap.toBytes(body);
-  const last = V2Swap.toBytes(marker);
-  watch.begin("nats round trip", deadlineMs);
-  const ns = new LatencyRecorder();
-  const warmup = Math.max(BLOCK * 2, plan.roundTrips >> 2);
-  for (let i = 0; i < warmup + plan.roundTrips; i++) {
-    if (i % BLOCK === 0) checkAborted(plan.signal, watch);
-    const t0 = performance.now();
-    await nc.request(NATS_SUBJECT.echo, frame, { timeout: 5000 });
-    if (i >= warmup) ns.record((performance.now() - t0) * 1e6);
-  }
-
-  watch.begin("nats stream", deadlineMs);
-  const next: { wait: PromiseWithResolvers<void> | undefined } = { wait: undefined };
-  const sub = nc.subscribe(NATS_SUBJECT.done, {
-    callback: () => {
-      next.wait?.resolve();
-    },
-  });
-  let ms = 0;
-  try {
-    await nc.flush();
-    for (let round = 0; round <= plan.rounds; round++) {
-      checkAborted(plan.signal, watch);
-      const t0 = performance.now();
-      const wait = Promise.withResolvers<void>();
-      next.wait = wait;
-      watch.track(wait);
-      // The same encoded frame over and over: no encode cost, in NATS's favour.
-      for (let i = 1; i < plan.messages; i++) {
-        nc.publish(NATS_SUBJECT.stream, frame);
-        if ((i & 4095) === 0) await nc.flush();
-      }
-      nc.publish(NATS_SUBJECT.stream, last);
-      await nc.flush();
-      await wait.promise;
-      if (round > 0) ms += performance.now() - t0;
-    }
-  } finally {
-    watch.track(undefined);
-    sub.unsubscribe();
-  }
-  watch.end();
-  const total = plan.messages * plan.rounds;
-  return [
-    benchRow({
-      id: "nats-rtt",
-      place: "nats",
-      what: "NATS request -> reply via local nats-server, 144 B",
-      ...figures(ns),
-    }, floors.rtt),
-    benchRow({
-      id: "nats-stream",
-      place: "nats",
-      what: "NATS publish -> subscriber process, 144 B",
-      msgPerSec: total / (ms / 1000),
-      samples: total,
-    }, floors.stream),
-  ];
-}
-
 /**
- * Runs the socket measurements: starts nats-server (if installed) and the
- * peer process, measures unix, tcp and nats, and cleans up (peer and server
- * awaited, socket directory removed) whether it succeeded or not.
+ * Runs the socket measurements: starts the peer process, measures unix and
+ * tcp, and cleans up (peer awaited, socket directory removed) whether it
+ * succeeded or not.
  *
- * @throws {BenchError} `BENCH_PEER`, `BENCH_TIMEOUT`, `BENCH_NATS`,
- *   `BENCH_INTERRUPTED`.
+ * @throws {BenchError} `BENCH_PEER`, `BENCH_TIMEOUT`, `BENCH_INTERRUPTED`.
  */
 export async function measureSockets(plan: SocketPlan): Promise<SocketResults> {
   const watch = new Watch();
@@ -718,16 +569,11 @@ export async function measureSockets(plan: SocketPlan): Promise<SocketResults> {
     );
   }
   const rows: BenchRow[] = [];
-  const skipped: BenchSkip[] = [];
-  let nats: NatsServer | undefined;
   let peer: Peer | undefined;
-  let nc: NatsConnection | undefined;
   let failure: unknown;
   let peerStderr = "";
   try {
-    // Links first, with no NATS client or server around: an idle NATS client in a
-    // process slows its other sockets down.
-    const started = await startPeer(dir, undefined, watch);
+    const started = await startPeer(dir, watch);
     peer = started.peer;
     const addresses = started.ready.sockets;
     if (addresses === undefined) {
@@ -736,28 +582,6 @@ export async function measureSockets(plan: SocketPlan): Promise<SocketResults> {
       });
     }
     rows.push(...await measureLinks(addresses, plan, watch, deadlineMs));
-    peerStderr += (await stopPeer(peer)).trim();
-    peer = undefined;
-
-    nats = startNats();
-    if (nats === undefined) {
-      skipped.push({
-        what: "NATS",
-        reason: "nats-server is not on PATH",
-        fix: `install it to compare: ${NATS_INSTALL}`,
-      });
-    } else {
-      watch.begin("nats start", 30_000);
-      nc = await connectNats(nats.port, watch);
-      peer = (await startPeer(dir, nats.port, watch)).peer;
-      const floor = (id: string) => rows.find((r) => r.id === id)!;
-      rows.push(
-        ...await measureNats(nc, plan, watch, deadlineMs, {
-          rtt: floor("tcp-raw-rtt"),
-          stream: floor("tcp-raw-stream"),
-        }),
-      );
-    }
   } catch (e) {
     failure = watch.explain(e);
   }
@@ -765,10 +589,8 @@ export async function measureSockets(plan: SocketPlan): Promise<SocketResults> {
   await watch.settled();
   plan.signal?.removeEventListener("abort", onAbort);
   try {
-    await nc?.close();
-  } finally {
     if (peer !== undefined) peerStderr += (await stopPeer(peer)).trim();
-    if (nats !== undefined) await stopNats(nats);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
   if (failure !== undefined) {
@@ -780,7 +602,7 @@ export async function measureSockets(plan: SocketPlan): Promise<SocketResults> {
     }
     throw failure;
   }
-  return { rows, skipped, peerStderr };
+  return { rows, peerStderr };
 }
 
 function messageOf(e: unknown): string {

@@ -1,9 +1,9 @@
 /**
  * `mycelium bench`: measures what a message costs on this machine at each
  * deployment level (same process, another process over a Unix socket, TCP
- * over loopback, and NATS when `nats-server` is installed), each against a
- * hand-written or raw-socket floor measured in the same run, and prints a
- * per-transport table and the seeds-style comparison table (or JSON).
+ * over loopback), each against a hand-written or raw-socket floor measured
+ * in the same run, and prints a per-transport table and the seeds-style
+ * comparison table (or JSON).
  *
  * The socket peer is this same program re-run as the hidden `bench-peer`
  * command, so the compiled binary benchmarks itself too.
@@ -31,7 +31,7 @@ import type { CliIo } from "./cli_io.ts";
 import { EXIT_CODES } from "./exit_codes.ts";
 
 export { BenchError, type BenchErrorCode, type BenchErrorOptions } from "./_bench_error.ts";
-export type { BenchReport, BenchRow, BenchSkip, ComparisonRow } from "./_bench_report.ts";
+export type { BenchReport, BenchRow, ComparisonRow } from "./_bench_report.ts";
 
 /** Messages per stream by default, and with `--quick`. */
 export const BENCH_MESSAGES = { full: 200_000, quick: 20_000 } as const;
@@ -72,7 +72,7 @@ const benchCmd = command(
   {
     brief: message`Measure this machine's cost per transport; print the comparison table.`,
     description:
-      message`Measures the same process (MonolithBus emit and MessageBus delivery against direct calls; MessageBus request/reply against a promise round trip), another process over a Unix socket link and over a TCP loopback link (round trip of a 144-byte V2Swap and streaming rate, each against the raw socket measured in the same run) and, when nats-server is installed, NATS through a server this command starts on 127.0.0.1. Prints a per-transport table, then each system's round-trip p50 in the same process, on the same machine and over the network. The figures are this machine's, now: on a shared machine, trust the ratios more than the times.`,
+      message`Measures the same process (MonolithBus emit and MessageBus delivery against direct calls; MessageBus request/reply against a promise round trip), another process over a Unix socket link and over a TCP loopback link (round trip of a 144-byte V2Swap and streaming rate, each against the raw socket measured in the same run). Prints a per-transport table, then the round-trip p50 in the same process, on the same machine and over the network. The figures are this machine's, now: on a shared machine, trust the ratios more than the times.`,
   },
 );
 
@@ -83,9 +83,6 @@ const benchPeerCmd = command(
     dir: option("--dir", string({ metavar: "DIR" }), {
       description: message`Private directory for the socket files.`,
     }),
-    natsPort: optional(option("--nats-port", integer({ min: 1, max: 65535 }), {
-      description: message`Port of a nats-server on 127.0.0.1 to answer on.`,
-    })),
   }),
   {
     hidden: true,
@@ -99,7 +96,7 @@ export const bench = or(benchCmd, benchPeerCmd);
 /** Runs what {@linkcode bench} parsed: the benchmark, or its peer. */
 export async function runBench(parsed: InferValue<typeof bench>, io: CliIo): Promise<number> {
   if (parsed.command === "bench-peer") {
-    return await runBenchPeer({ dir: parsed.dir, natsPort: parsed.natsPort }, io);
+    return await runBenchPeer({ dir: parsed.dir }, io);
   }
   return await benchCommand(parsed, io);
 }
@@ -107,8 +104,8 @@ export async function runBench(parsed: InferValue<typeof bench>, io: CliIo): Pro
 /**
  * Measures every transport and prints the report; returns the exit code.
  *
- * @throws {BenchError} when the peer process, nats-server or a socket fails,
- *   or the run is interrupted.
+ * @throws {BenchError} when the peer process or a socket fails, or the run
+ *   is interrupted.
  */
 export async function benchCommand(options: BenchCommandOptions, io: CliIo): Promise<number> {
   const report = await measureBench(options, (stage) => {
@@ -157,7 +154,6 @@ export async function measureBench(
     options: { quick, messages, roundTrips },
     rows,
     comparison: comparison(rows),
-    skipped: sockets.skipped,
     elapsedMs: performance.now() - started,
     ...(sockets.peerStderr === "" ? {} : { peerStderr: sockets.peerStderr }),
   };
@@ -189,14 +185,6 @@ function comparison(rows: readonly BenchRow[]): BenchReport["comparison"] {
   if (rawUnix !== null && rawTcp !== null) {
     notes.push(
       `Raw socket ping-pong in this run: Unix ${formatNs(rawUnix)}, TCP ${formatNs(rawTcp)}.`,
-    );
-  }
-  const nats = p50("nats-rtt");
-  if (nats !== null) {
-    table.push({ system: "NATS", sameProcessNs: null, sameMachineNs: nats, networkNs: nats });
-    notes.push(
-      "NATS: request -> reply through a nats-server on 127.0.0.1 to a subscriber in another " +
-        "process; its clients speak TCP only, so one figure fills both columns.",
     );
   }
   return {
