@@ -41,7 +41,7 @@ export interface MonolithBusOptions {
    * messages of routed types reach the routes. Default: a private bus.
    */
   bus?: MessageBus;
-  /** Name of the bridge actor on the bus. Default: `"monolith"`. */
+  /** Kept for compatibility: the monolith no longer spawns a bridge actor. Default: `"monolith"`. */
   name?: string;
   /** Where failures are logged when the bus is private. Default: nowhere. */
   logger?: Logger;
@@ -59,7 +59,7 @@ export interface MonolithActorOptions {
 export type Emitter<F extends Fields> = (message: Readonly<Infer<F>>) => void | Promise<void>;
 
 /**
- * Supervision of the bus-side proxies and the bridge: a failure passing
+ * Supervision of the bus-side proxies: a failure passing
  * through them (a sync member throwing for a bus sender, a full async
  * mailbox) is reported, and they keep running, like sync members do.
  */
@@ -82,9 +82,14 @@ interface Member {
   mode: "sync" | "async" | undefined;
   ctx: MonolithContext | undefined;
   ref: ActorRef | undefined;
-  /** Direct calls made and direct calls failed (read by `directStats`). */
+  /** Its cell on the bus (its proxy, or itself when async), once started. */
+  cell: Cell | undefined;
+  /** Direct calls made, direct calls failed, busy flag (see {@linkcode BUSY}). */
   readonly counts: Float64Array;
 }
+
+/** Index of a member's busy flag in its counts: 1 while one of its handlers runs (no re-entry). */
+const BUSY = 2;
 
 interface Route {
   readonly type: MessageType;
@@ -93,7 +98,10 @@ interface Route {
   /** FORWARD | CLOSED bits, read by the generated emitter. */
   readonly state: Int32Array;
   emit: ((m: AnyMessage) => void | Promise<void>) | undefined;
-  emitLocal: ((m: AnyMessage) => void | Promise<void>) | undefined;
+  /** The emitter without the flag check: serves the targets only. */
+  deliver: ((m: AnyMessage) => void | Promise<void>) | undefined;
+  /** The targets' cells on the bus, once started. */
+  readonly cells: Set<Cell>;
 }
 
 class MonolithContext implements Context {
@@ -167,10 +175,13 @@ class MonolithContext implements Context {
  *   their supervision policy.
  * - An actor is either sync or async in every route it appears in.
  * - Sync members are also reachable from the bus by name (through a proxy
- *   actor), so other processes can send to and request from them; messages
- *   of routed types published on the bus reach the route through one bridge
- *   actor; a member's `ctx.publish` runs the route and also reaches bus
- *   subscribers of the type, if any.
+ *   actor with a mailbox), so other processes can send to and request from
+ *   them, and messages of routed types published on the bus reach them.
+ * - Order per receiver holds: a sync target is called directly only when
+ *   nothing is queued in its mailbox and none of its handlers is running;
+ *   otherwise the message joins its mailbox. A handler is never re-entered.
+ * - When a routed type has subscribers beyond the route's targets (other
+ *   actors, other processes), emitting also publishes it to them.
  *
  * There is no faithful mode here (nothing is copied, by design): run the
  * same actors on a `MessageBus({ faithful: true })` in tests to check they
@@ -184,7 +195,16 @@ class MonolithContext implements Context {
  * ```ts
  * import { MonolithBus } from "./monolith_bus.ts";
  * import { type Actor, on } from "../actor/mod.ts";
- * import { V2Swap } from "../pipeline/messages.ts";
+ * import { defineMessage, field } from "../codec/mod.ts";
+ *
+ * const V2Swap = defineMessage({
+ *   id: 1,
+ *   name: "V2Swap",
+ *   fields: {
+ *     poolAddress: field.bytes(20), token0: field.bytes(20), token1: field.bytes(20),
+ *     amountIn: field.bytes(32), amountOut: field.bytes(32), timestampNs: field.u64(),
+ *   },
+ * });
  *
  * class Counter implements Actor {
  *   swaps = 0;
@@ -214,7 +234,6 @@ export class MonolithBus implements AsyncDisposable {
   readonly #routes = new Map<MessageType, Route>();
   #started: Promise<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
-  #bridge: Cell | undefined = undefined;
   #unlisten: (() => void) | undefined = undefined;
 
   /** Creates a monolith bus; add actors and routes, then `start()`. */
@@ -261,7 +280,8 @@ export class MonolithBus implements AsyncDisposable {
       mode: undefined,
       ctx: undefined,
       ref: undefined,
-      counts: new Float64Array(2),
+      cell: undefined,
+      counts: new Float64Array(3),
     };
     this.#members.set(actor, member);
     this.#byName.set(name, member);
@@ -324,15 +344,15 @@ export class MonolithBus implements AsyncDisposable {
       async: pick(async ?? [], "async"),
       state: new Int32Array(1),
       emit: undefined,
-      emitLocal: undefined,
+      deliver: undefined,
+      cells: new Set(),
     });
     return this;
   }
 
   /**
-   * Runs the sync members' `start` hooks, spawns the async members, the
-   * bridge and the name proxies on the bus, and compiles the emitters.
-   * Idempotent.
+   * Runs the sync members' `start` hooks, spawns the async members and the
+   * sync members' proxies on the bus, and compiles the emitters. Idempotent.
    */
   start(): Promise<void> {
     this.#started ??= this.#start();
@@ -342,34 +362,43 @@ export class MonolithBus implements AsyncDisposable {
   async #start(): Promise<void> {
     for (const m of this.#members.values()) {
       if (m.mode === "async") {
-        m.ref = this.#bus.spawn(m.name, m.actor, {
-          ...m.options.spawn,
-          subscribe: this.#unrouted(m),
-        });
+        m.ref = this.#bus.spawn(m.name, m.actor, { ...m.options.spawn, ...this.#subscriptions(m) });
+        m.cell = this.#core.cells.get(m.name);
         continue;
       }
       m.mode = "sync";
       m.ctx = new MonolithContext(m.name, this, this.#core, this.#logger);
       if (m.actor.start !== undefined) await m.actor.start(m.ctx);
       m.ref = this.#bus.spawn(m.name, { handlers: this.#proxyHandlers(m) }, {
-        subscribe: this.#unrouted(m),
+        ...this.#subscriptions(m),
         supervision: KEEP_RUNNING,
+        ...(m.options.spawn?.mailbox === undefined ? {} : { mailbox: m.options.spawn.mailbox }),
       });
+      m.cell = this.#core.cells.get(m.name);
     }
     for (const route of this.#routes.values()) this.#compile(route);
-    const bridged = [...this.#routes.values()].map((r) => bridgeHandler(r));
-    this.#bus.spawn(this.#name, { handlers: bridged }, { supervision: KEEP_RUNNING });
-    this.#bridge = this.#core.cells.get(this.#name);
     this.#unlisten = this.#core.onRoutesChange(() => this.#updateForwarding());
     this.#updateForwarding();
   }
 
-  /** A member's handled types without a route: it gets their bus publishes directly. */
-  #unrouted(m: Member): MessageType[] {
-    return [...m.handlers.keys()].filter((type) => !this.#routes.has(type));
+  /**
+   * What a member's bus cell subscribes to: its spawn options' list (default:
+   * the types it handles that no route covers) plus the routed types it is a
+   * target of, so a
+   * message of a routed type published by a bus actor or a peer reaches it
+   * through its mailbox, in order with everything else sent to it.
+   */
+  #subscriptions(m: Member): { subscribe: (MessageType | string)[] } {
+    const routed = [...this.#routes.values()]
+      .filter((r) => r.sync.includes(m) || r.async.includes(m))
+      .map((r) => r.type);
+    // By default a member gets its handled types, except routed types whose route leaves it out.
+    const own = m.options.spawn?.subscribe ??
+      [...m.handlers.keys()].filter((type) => !this.#routes.has(type));
+    return { subscribe: [...new Set([...own, ...routed])] };
   }
 
-  /** Handlers of the bus proxy of a sync member: direct calls with its context. */
+  /** Handlers of the bus proxy of a sync member: calls with its context, one at a time. */
   #proxyHandlers(m: Member): Handler[] {
     const ctx = m.ctx!;
     const handlers: Handler[] = [];
@@ -378,9 +407,11 @@ export class MonolithBus implements AsyncDisposable {
         type,
         handle: (message, busCtx) => {
           ctx.via = busCtx;
+          m.counts[BUSY] = 1;
           try {
             return fn(message, ctx);
           } finally {
+            m.counts[BUSY] = 0;
             ctx.via = undefined;
           }
         },
@@ -391,7 +422,10 @@ export class MonolithBus implements AsyncDisposable {
 
   #updateForwarding(): void {
     for (const route of this.#routes.values()) {
-      const forward = this.#core.hasSubscribers(route.type, this.#bridge);
+      for (const m of [...route.sync, ...route.async]) {
+        if (m.cell !== undefined) route.cells.add(m.cell);
+      }
+      const forward = this.#core.hasSubscribersBeyond(route.type, route.cells);
       route.state[0] = (route.state[0]! & ~FORWARD) | (forward ? FORWARD : 0);
     }
   }
@@ -402,58 +436,51 @@ export class MonolithBus implements AsyncDisposable {
     }
   }
 
+  /**
+   * Generates the route's emitter. A sync target is called directly when its
+   * mailbox is quiet (nothing queued, nothing running); otherwise the message
+   * joins its mailbox behind what came first, so every receiver still handles
+   * what each sender sent in order. Async targets get it in their mailbox.
+   */
   #compile(route: Route): void {
     const names: string[] = [];
     const values: unknown[] = [];
-    // Sync handlers share one try block; the index says which one threw, and
-    // `resume` reports it and runs the rest (one try region keeps the hot
-    // path as short as hand-written calls).
-    const sync: string[] = [];
+    const body: string[] = [`  let w = undefined;`];
     route.sync.forEach((m, i) => {
-      names.push(`f${i}`, `c${i}`, `n${i}`);
-      values.push(m.handlers.get(route.type), m.ctx, m.counts);
-      sync.push(
-        `    n${i}[0]++; ${
-          i === 0 ? "let " : ""
-        }r = f${i}(m, c${i}); if (r !== undefined) watch(${i}, r);`,
+      names.push(`f${i}`, `c${i}`, `n${i}`, `q${i}`, `p${i}`);
+      values.push(
+        m.handlers.get(route.type),
+        m.ctx,
+        m.counts,
+        m.cell,
+        m.cell!.subs.get(route.type),
       );
-      if (i + 1 < route.sync.length) sync.push(`    i = ${i + 1};`);
+      body.push(
+        `  if (n${i}[${BUSY}] === 0 && q${i}.quiet) {`,
+        `    n${i}[0]++; n${i}[${BUSY}] = 1;`,
+        `    try { const r = f${i}(m, c${i}); if (r !== undefined) watch(${i}, r); }`,
+        `    catch (e) { failed(${i}, e); }`,
+        `    finally { n${i}[${BUSY}] = 0; }`,
+        `  } else {`,
+        `    try { const x = q${i}.push(p${i}, m, undefined); if (x !== undefined) w = w === undefined ? x : join(w, x); }`,
+        `    catch (e) { w = reject(w, e); }`,
+        `  }`,
+      );
     });
-    const pushes: string[] = [];
     route.async.forEach((m, i) => {
       const cell = this.#core.cells.get(m.name)!;
       names.push(`s${i}`);
       values.push(cell.subs.get(route.type));
-      pushes.push(
+      body.push(
         `  try { const x = s${i}.cell.push(s${i}, m, undefined); if (x !== undefined) w = w === undefined ? x : join(w, x); }`,
         `  catch (e) { w = reject(w, e); }`,
       );
     });
-    const body = [
-      ...(sync.length === 0
-        ? []
-        : [`  let i = 0;`, `  try {`, ...sync, `  } catch (e) { resume(i, m, e); }`]),
-      ...(pushes.length === 0
-        ? [`  return undefined;`]
-        : [`  let w = undefined;`, ...pushes, `  return w;`]),
-    ];
-    const fns = route.sync.map((m) => m.handlers.get(route.type)!);
-    const ctxs = route.sync.map((m) => m.ctx!);
+    body.push(`  return w;`);
     const watch = (i: number, r: HandlerResult) => {
       if (r instanceof Promise) r.catch((error) => this.#failed(route, i, error));
     };
-    const resume = (failed: number, m: AnyMessage, error: unknown) => {
-      this.#failed(route, failed, error);
-      for (let j = failed + 1; j < fns.length; j++) {
-        try {
-          route.sync[j]!.counts[0]!++;
-          const r = fns[j]!(m, ctxs[j]!);
-          if (r !== undefined) watch(j, r);
-        } catch (e) {
-          this.#failed(route, j, e);
-        }
-      }
-    };
+    const failed = (i: number, error: unknown) => this.#failed(route, i, error);
     const join = (a: Promise<void>, b: Promise<void>) => Promise.all([a, b]).then(() => {});
     const reject = (w: Promise<void> | undefined, error: unknown) => {
       if (w !== undefined) w.catch(() => {});
@@ -476,26 +503,28 @@ export class MonolithBus implements AsyncDisposable {
       ...names,
       "st",
       "watch",
-      "resume",
+      "failed",
       "join",
       "reject",
       "slow",
       source,
-    ) as (...args: unknown[]) => [Route["emit"], Route["emitLocal"]];
-    const [emit, emitLocal] = make(...values, route.state, watch, resume, join, reject, slow);
-    route.emit = emit;
-    route.emitLocal = emitLocal;
+    ) as (...args: unknown[]) => [Route["emit"], Route["deliver"]];
+    [route.emit, route.deliver] = make(...values, route.state, watch, failed, join, reject, slow);
   }
 
-  /** Emit when a flag is set: refuse after close, or run the route then forward to bus subscribers. */
+  /**
+   * Emit when a flag is set: refuse after close; with subscribers beyond the
+   * route's targets (other actors, peers), serve the targets, then publish
+   * to the others.
+   */
   #slowPath(route: Route, m: AnyMessage): void | Promise<void> {
     if ((route.state[0]! & CLOSED) !== 0) {
       throw new BusError("BUS_CLOSED", `the monolith is closed; ${route.type.name} not emitted`, {
         messageType: route.type.name,
       });
     }
-    const w = route.emitLocal!(m);
-    const x = this.#core.publishExcept(route.type, m, this.#bridge, true);
+    const w = route.deliver!(m);
+    const x = this.#core.publishExcept(route.type, m, route.cells, true);
     if (x === undefined) return w;
     return w === undefined ? x : Promise.all([w, x]).then(() => {});
   }
@@ -561,14 +590,20 @@ export class MonolithBus implements AsyncDisposable {
           messageType: type.name,
         });
       }
-      m.counts[0]!++;
-      try {
-        const r = fn(message, m.ctx!);
-        if (r instanceof Promise) r.catch((error) => this.#reportDirect(m, type, error));
-      } catch (error) {
-        this.#reportDirect(m, type, error);
+      // Directly only when nothing is queued for it or running in it: order per receiver holds.
+      if (m.counts[BUSY] === 0 && m.cell !== undefined && m.cell.quiet) {
+        m.counts[0]!++;
+        m.counts[BUSY] = 1;
+        try {
+          const r = fn(message, m.ctx!);
+          if (r instanceof Promise) r.catch((error) => this.#reportDirect(m, type, error));
+        } catch (error) {
+          this.#reportDirect(m, type, error);
+        } finally {
+          m.counts[BUSY] = 0;
+        }
+        return;
       }
-      return;
     }
     return this.#core.send(to, type, message);
   }
@@ -608,7 +643,6 @@ export class MonolithBus implements AsyncDisposable {
     } else {
       await this.#bus.idle();
       for (const m of this.#members.values()) await m.ref?.stop();
-      await this.#bus.ref(this.#name)?.stop();
     }
     for (const route of this.#routes.values()) route.state[0] = CLOSED;
     if (this.#started === undefined) return;
@@ -633,16 +667,4 @@ export class MonolithBus implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** The bridge's handler for one route: bus messages of the type run the route without forwarding back. */
-function bridgeHandler(route: Route): Handler {
-  const deliver = route.emitLocal!;
-  return {
-    type: route.type,
-    handle: (message) => {
-      const w = deliver(message);
-      return w === undefined ? undefined : w;
-    },
-  };
 }

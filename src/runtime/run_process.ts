@@ -235,7 +235,7 @@ export async function runProcess(
   const members = new Set(localRoutes.flatMap((r) => [...r.sync, ...r.async]));
   const mono = localRoutes.length === 0
     ? undefined
-    : new MonolithBus({ bus, name: runMonitorName(group) + ".routes" });
+    : new MonolithBus({ bus });
   const monoMembers = new Map<string, Actor>();
   for (const name of hostedNames) {
     const spec = app.actors[name]!;

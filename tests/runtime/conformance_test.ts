@@ -1,0 +1,261 @@
+/**
+ * The runtime conformance suite: the same apps run as a monolith, a faithful
+ * monolith, a hybrid deployment (real child processes over Unix sockets and
+ * TCP) and a distributed one (one process per actor over TCP), through each
+ * app's own command line, and must give identical results: per-sender order,
+ * request/reply across processes, a job's end of run in every group, and the
+ * drain of what was in flight. A SIGKILLed group is restarted by the
+ * supervisor while the run completes, and the report says what it cost.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+interface Subject {
+  /** The app's entry file. */
+  readonly entry: string;
+  /** Its actors, in an order that puts producers first. */
+  readonly actors: readonly string[];
+  /** App parameters for a short run (`dir` is the run's private directory). */
+  readonly args: (dir: string) => string[];
+  /** The app's result lines, with run-specific paths removed. */
+  readonly results: (stdout: string, dir: string) => string[];
+}
+
+/** The app's own lines: everything above the runtime's `completed` line. */
+function appLines(stdout: string, dir: string): string[] {
+  const lines = stdout.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("  "));
+  const end = lines.findIndex((l) => l.startsWith("  completed "));
+  assert.ok(start >= 0 && end > start, `no report in:\n${stdout}`);
+  return lines.slice(start, end).map((l) => l.replaceAll(dir, "DIR").replace(/ +/g, " "));
+}
+
+const SUBJECTS: Record<string, Subject> = {
+  probe: {
+    entry: "tests/runtime/fixtures/probe_main.ts",
+    actors: ["source_a", "source_b", "asker", "answerer", "sink"],
+    args: () => ["--count", "1500", "--asks", "200"],
+    results: appLines,
+  },
+  trading: {
+    entry: "cli.ts",
+    actors: [
+      "polygon_collector",
+      "market_relay",
+      "arbitrage_strategy",
+      "metrics_collector",
+      "order_executor",
+      "risk_manager",
+      "audit_trail",
+    ],
+    args: (dir) => ["--swaps", "3000", "--seed", "5", "--audit", `${dir}/audit.log`],
+    results: appLines,
+  },
+  quickstart: {
+    entry: "examples/quickstart/main.ts",
+    actors: ["reader", "splitter", "counter", "reporter"],
+    args: () => ["--lines", "400"],
+    results: appLines,
+  },
+};
+
+/** A free TCP port on 127.0.0.1 (nothing listens on it when this returns). */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/**
+ * Three groups: the first actors in one process, the next over a Unix
+ * socket, the rest over TCP.
+ */
+function hybrid(actors: readonly string[]): string {
+  const third = Math.max(1, Math.floor(actors.length / 3));
+  const a = actors.slice(0, third), b = actors.slice(third, 2 * third), c = actors.slice(2 * third);
+  return `topology:
+  mode: hybrid
+  process_groups:
+    g_front: { actors: [${a.join(", ")}] }
+    g_unix: { actors: [${b.join(", ")}], transport: unix_socket }
+    g_tcp: { actors: [${c.join(", ")}], transport: tcp, endpoint: "127.0.0.1:${freePort()}" }
+`;
+}
+
+function distributed(actors: readonly string[]): string {
+  return `topology:\n  mode: distributed\n  actors:\n${
+    actors.map((a) => `    ${a}: { transport: tcp, endpoint: "127.0.0.1:${freePort()}" }`).join(
+      "\n",
+    )
+  }\n`;
+}
+
+function monolith(actors: readonly string[]): string {
+  return `topology:\n  mode: monolith\n  actors: { ${actors.map((a) => `${a}:`).join(", ")} }\n`;
+}
+
+function permissions(dir: string): string[] {
+  return [
+    "--allow-read",
+    `--allow-write=${dir}`,
+    "--allow-net",
+    `--allow-run=${Deno.execPath()}`,
+    "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+  ];
+}
+
+async function runApp(
+  subject: Subject,
+  dir: string,
+  config: string,
+  extra: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...permissions(dir),
+      subject.entry,
+      "run",
+      config,
+      "--socket-dir",
+      `${dir}/sockets`,
+      ...subject.args(dir),
+      ...extra,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+const MODES = {
+  monolith: { topology: monolith, extra: [] as string[] },
+  faithful: { topology: monolith, extra: ["--faithful"] },
+  "bus routing": { topology: monolith, extra: ["--routing", "bus"] },
+  hybrid: { topology: hybrid, extra: ["--all-hosts"] },
+  distributed: { topology: distributed, extra: ["--all-hosts"] },
+};
+
+for (const [name, subject] of Object.entries(SUBJECTS)) {
+  Deno.test(`runtime conformance: ${name} gives identical results in every mode`, async (t) => {
+    const results = new Map<string, string[]>();
+    for (const [mode, how] of Object.entries(MODES)) {
+      await t.step(mode, async () => {
+        const dir = await Deno.makeTempDir({ prefix: `mycelium_conf_${name}_` });
+        try {
+          await Deno.writeTextFile(`${dir}/topology.yaml`, how.topology(subject.actors));
+          const r = await runApp(subject, dir, `${dir}/topology.yaml`, how.extra);
+          assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+          // The job ended in every process, each drained.
+          assert.match(r.stdout, /^ {2}completed +yes; shutdown drained; 0 messages dropped/m);
+          if (mode === "hybrid" || mode === "distributed") {
+            const groups = mode === "hybrid" ? 3 : subject.actors.length;
+            assert.equal((r.stderr.match(/: completed$/gm) ?? []).length, groups, r.stderr);
+            assert.match(r.stdout, /^ {2}links +\d+ link ends; \d+ messages sent; 0 dropped/m);
+          }
+          results.set(mode, subject.results(r.stdout, dir));
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      });
+    }
+    const expected = results.get("monolith");
+    assert.ok(expected !== undefined && expected.length > 0);
+    for (const [mode, lines] of results) assert.deepEqual(lines, expected, `${mode} differs`);
+  });
+}
+
+Deno.test("runtime conformance: the probe keeps order, answers every request and drains", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_conf_probe_" });
+  try {
+    await Deno.writeTextFile(`${dir}/topology.yaml`, hybrid(SUBJECTS.probe!.actors));
+    const r = await runApp(SUBJECTS.probe!, dir, `${dir}/topology.yaml`, ["--all-hosts"]);
+    assert.equal(r.code, 0, r.stderr);
+    const line = r.stdout.split("\n").find((l) => l.startsWith("  probe "));
+    const p = JSON.parse(line!.slice("  probe ".length));
+    assert.deepEqual(p, {
+      seq: { source_a: 1500, source_b: 1500 },
+      ticks: { source_a: 1500, source_b: 1500 },
+      outOfOrder: 0,
+      answered: 200,
+      wrong: 0,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runtime conformance: a SIGKILLed group is restarted and the run completes with the same results", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_conf_kill_" });
+  try {
+    const subject = SUBJECTS.probe!;
+    // The answerer alone in a group over TCP; the asker paced so the run lasts.
+    await Deno.writeTextFile(
+      `${dir}/topology.yaml`,
+      `topology:
+  mode: hybrid
+  process_groups:
+    front: { actors: [source_a, source_b, asker, sink] }
+    answering: { actors: [answerer], transport: tcp, endpoint: "127.0.0.1:${freePort()}" }
+`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...permissions(dir),
+        subject.entry,
+        "run",
+        `${dir}/topology.yaml`,
+        "--socket-dir",
+        `${dir}/sockets`,
+        ...subject.args(dir),
+        "--pace",
+        "400",
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = new Response(child.stdout).text();
+    // Read the supervisor's stderr line by line: kill the answerer's process once the asker
+    // is halfway (an event the probe logs), then keep the rest.
+    let stderr = "";
+    let killed = false;
+    let answererPid: number | undefined;
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      stderr += decoder.decode(chunk, { stream: true });
+      answererPid ??= Number(/answering: started \(pid (\d+), run 1\)/.exec(stderr)?.[1]) ||
+        undefined;
+      if (!killed && answererPid !== undefined && stderr.includes("probe halfway")) {
+        Deno.kill(answererPid, "SIGKILL");
+        killed = true;
+      }
+    }
+    const status = await child.status;
+    const out = await stdout;
+    assert.ok(killed, `the answerer was never killed:\n${stderr}`);
+    assert.equal(status.code, 0, `${out}\n${stderr}`);
+    assert.match(stderr, /answering: restarting/);
+    const line = out.split("\n").find((l) => l.startsWith("  probe "));
+    const p = JSON.parse(line!.slice("  probe ".length));
+    assert.equal(p.answered, 200);
+    assert.equal(p.wrong, 0);
+    assert.equal(p.outOfOrder, 0);
+    // The report says what the restart cost: restarts, resends to the new instance, state lost.
+    assert.match(
+      out,
+      /^ {2}recovery +restarted: answering ×1; peers reconnected to a new instance [1-9]\d* times and resent what it had not acknowledged; \d+ messages held until it was ready; state lost: none;/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
