@@ -227,6 +227,7 @@ export type {
   LinkOptions,
   LinkState,
   LinkStats,
+  LinkWritten,
   ListenerStats,
   OutboundRoute,
   ReconnectOptions,

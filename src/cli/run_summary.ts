@@ -44,9 +44,13 @@ export async function formatRun(
   ];
   if (r.links.length > 0) {
     const sent = r.links.reduce((n, l) => n + l.sent, 0);
+    const frames = r.links.reduce((n, l) => n + l.frames, 0);
+    const bytes = r.links.reduce((n, l) => n + l.bytes, 0);
+    const resent = r.links.reduce((n, l) => n + l.resent, 0);
     const reconnects = r.links.reduce((n, l) => n + l.reconnects, 0);
     lines.push(
-      `  links         ${r.links.length} link ends; ${sent} messages sent; ${linkDropped} dropped or undelivered; ${reconnects} reconnects`,
+      `  links         ${r.links.length} link ends; ${sent} messages sent in ${frames} frames, ${bytes} bytes; ` +
+        `${resent} frames resent; ${linkDropped} dropped or undelivered; ${reconnects} reconnects`,
     );
   }
   const rc = r.restart;
@@ -54,7 +58,7 @@ export async function formatRun(
     const restarted = Object.entries(rc.restarts).map(([g, n]) => `${g} ×${n}`).join(", ");
     lines.push(
       `  recovery      restarted: ${restarted}; peers reconnected to a new instance ${rc.peerRestarts} times ` +
-        `and resent what it had not acknowledged; ${rc.held} messages held until it was ready; ` +
+        `and resent ${rc.framesResent} frames it had not acknowledged; ${rc.held} messages held until it was ready; ` +
         `state lost: ${rc.stateLost.length === 0 ? "none" : rc.stateLost.join(", ")}; ` +
         `${rc.unmatchedReplies} replies matched no pending request (meant for a stopped process, or late) and were ignored`,
     );

@@ -129,6 +129,12 @@ export interface LinkReport {
   readonly reconnects: number;
   /** Of those, connections from a new instance of the peer (it restarted). */
   readonly peerRestarts: number;
+  /** Data frames written (credit frames included). */
+  readonly frames: number;
+  /** Bytes of those frames. */
+  readonly bytes: number;
+  /** Frames written again after a reconnect (the peer had not acknowledged them). */
+  readonly resent: number;
 }
 
 interface ReadyWaiter {
@@ -594,5 +600,6 @@ function report(link: Link, peer: LinkPeer): LinkReport {
     unmatchedReplies: p.unmatchedReplies,
     reconnects: l.reconnects,
     peerRestarts: l.peerRestarts,
+    ...link.written,
   };
 }

@@ -61,6 +61,8 @@ export interface RestartCost {
   readonly stateLost: readonly string[];
   /** Peers' reconnections from a restarted group's new instance, summed over links. */
   readonly peerRestarts: number;
+  /** Frames written again after reconnects (unacknowledged when the connection broke), summed over links. */
+  readonly framesResent: number;
   /** Messages the restarted groups held until they were ready. */
   readonly held: number;
   /** Replies that reached no pending request (meant for a process that died, or late). */
@@ -165,6 +167,7 @@ export function mergeProcessReports(
       restarts,
       stateLost,
       peerRestarts: sum(links, (l) => l.peerRestarts),
+      framesResent: sum(links, (l) => l.resent),
       held: sum(restarted, (p) => p.held),
       unmatchedReplies: sum(links, (l) => l.unmatchedReplies),
     },

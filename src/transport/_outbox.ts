@@ -122,11 +122,24 @@ export class Outbox {
     return seg === undefined ? -1 : seg.end - seg.start;
   }
 
+  /** Data frames taken for writing for the first time. */
+  framesWritten = 0;
+  /** Bytes of those frames. */
+  bytesWritten = 0;
+  /** Frames taken for writing again (after a reconnect, unacknowledged). */
+  framesResent = 0;
+
   /** The next segment to write: a resend first, else the oldest pending one. */
   take(): Segment | undefined {
-    if (this.#resend < this.#inflight.length) return this.#inflight[this.#resend++];
+    if (this.#resend < this.#inflight.length) {
+      const again = this.#inflight[this.#resend++]!;
+      this.framesResent += again.frames;
+      return again;
+    }
     const seg = this.#pending.shift();
     if (seg === undefined) return undefined;
+    this.framesWritten += seg.frames;
+    this.bytesWritten += seg.end - seg.start;
     seg.seq = this.#nextSeq;
     this.#nextSeq += seg.frames;
     this.#inflight.push(seg);

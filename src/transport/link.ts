@@ -187,6 +187,16 @@ export interface LinkStats {
   handlerErrors: number;
 }
 
+/** What a link wrote: {@linkcode Link.written}. */
+export interface LinkWritten {
+  /** Data frames written once (control frames not counted). */
+  readonly frames: number;
+  /** Their bytes. */
+  readonly bytes: number;
+  /** Data frames written again after a reconnect, because the peer had not acknowledged them. */
+  readonly resent: number;
+}
+
 /** Results of {@linkcode Link.write}. */
 export const WRITE_RESULT: Readonly<{ queued: 0; dropped: 1; full: 2 }> = Object.freeze({
   /** The message is in the buffer. */
@@ -382,6 +392,12 @@ export class Link implements AsyncDisposable {
     peerRestarts: 0,
     handlerErrors: 0,
   };
+
+  /** Data frames and bytes written, and frames resent after reconnects. */
+  get written(): LinkWritten {
+    const o = this.#outbox;
+    return { frames: o.framesWritten, bytes: o.bytesWritten, resent: o.framesResent };
+  }
 
   /** Use {@linkcode Link.connect}, or get links from a `LinkListener`. */
   private constructor(

@@ -92,6 +92,7 @@ export type {
   LinkOptions,
   LinkState,
   LinkStats,
+  LinkWritten,
   OutboundRoute,
   OverflowPolicy,
   ReconnectOptions,

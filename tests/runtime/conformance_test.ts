@@ -157,7 +157,10 @@ for (const [name, subject] of Object.entries(SUBJECTS)) {
           if (mode === "hybrid" || mode === "distributed") {
             const groups = mode === "hybrid" ? 3 : subject.actors.length;
             assert.equal((r.stderr.match(/: completed$/gm) ?? []).length, groups, r.stderr);
-            assert.match(r.stdout, /^ {2}links +\d+ link ends; \d+ messages sent; 0 dropped/m);
+            assert.match(
+              r.stdout,
+              /^ {2}links +\d+ link ends; \d+ messages sent in \d+ frames, \d+ bytes; 0 frames resent; 0 dropped/m,
+            );
           }
           results.set(mode, subject.results(r.stdout, dir));
         } finally {
@@ -253,7 +256,7 @@ Deno.test("runtime conformance: a SIGKILLed group is restarted and the run compl
     // The report says what the restart cost: restarts, resends to the new instance, state lost.
     assert.match(
       out,
-      /^ {2}recovery +restarted: answering ×1; peers reconnected to a new instance [1-9]\d* times and resent what it had not acknowledged; \d+ messages held until it was ready; state lost: none;/m,
+      /^ {2}recovery +restarted: answering ×1; peers reconnected to a new instance [1-9]\d* times and resent \d+ frames it had not acknowledged; \d+ messages held until it was ready; state lost: none;/m,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
