@@ -59,10 +59,13 @@ export class Sub {
   readonly cell: Cell;
   readonly type: MessageType;
   fn: HandleFn;
-  constructor(cell: Cell, type: MessageType, fn: HandleFn) {
+  /** The actor takes zero-copy views of this type (`SpawnOptions.views`) instead of plain copies. */
+  readonly views: boolean;
+  constructor(cell: Cell, type: MessageType, fn: HandleFn, views: boolean) {
     this.cell = cell;
     this.type = type;
     this.fn = fn;
+    this.views = views;
   }
 }
 
@@ -169,6 +172,8 @@ export interface CellOptions {
   readonly mailbox: MailboxOptions | undefined;
   readonly supervision: SupervisionPolicy | undefined;
   readonly latency: LatencyRecorder | undefined;
+  /** Types received as views from other processes (`true`: all). */
+  readonly views: boolean | readonly MessageType[] | undefined;
 }
 
 const NO_WAITERS: Waiter[] = [];
@@ -213,6 +218,7 @@ export class Cell {
     this.#latency = options.latency;
     this.ctx = new CellContext(name, host);
     this.actor = typeof source === "function" ? source() : source;
+    const views = options.views ?? false;
     for (const h of this.actor.handlers) {
       if (this.subs.has(h.type)) {
         throw new BusError(
@@ -221,7 +227,19 @@ export class Cell {
           { actor: name, messageType: h.type.name },
         );
       }
-      this.subs.set(h.type, new Sub(this, h.type, h.handle));
+      const asView = views === true || (views !== false && views.includes(h.type));
+      this.subs.set(h.type, new Sub(this, h.type, h.handle, asView));
+    }
+    if (views !== true && views !== false) {
+      for (const type of views) {
+        if (!this.subs.has(type)) {
+          throw new BusError(
+            "BUS_INVALID_OPTION",
+            `actor '${name}' asks for views of ${type.name} but has no handler for it`,
+            { actor: name, messageType: type.name },
+          );
+        }
+      }
     }
   }
 

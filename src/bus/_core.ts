@@ -13,13 +13,22 @@
  * - Request deadlines share one timer, armed for the earliest deadline:
  *   a timer per request would cost more than the rest of the round trip.
  *   When it fires with nothing pending it is not re-armed; `close` clears it.
- * - Faithful mode encodes into one reusable slab and decodes a fresh object
- *   for every local delivery, exactly what a remote receiver would get.
+ * - What a handler receives is the same kind of object in every mode: a
+ *   plain message. In-process it is the very object sent; in faithful mode a
+ *   fresh decode of its encoding per receiver; from a link, one decode of the
+ *   link's zero-copy view shared by the local receivers (as in-process
+ *   subscribers share the sent object). Actors that asked for views
+ *   (`Sub.views`) get the link's view itself, or in faithful mode a view over
+ *   the round-tripped frame. A view reaching the bus any other way (an actor
+ *   forwarding the view it got) is copied for plain receivers the same way.
+ * - Faithful mode encodes plain copies into one reusable slab (decode copies
+ *   out of it) and views into bump slabs that are never rewritten, so a view
+ *   kept after its handler returns stays valid, as a link's would.
  *
  * @module
  * @internal
  */
-import type { MessageType } from "../codec/mod.ts";
+import type { Fields, MessageType, MessageView } from "../codec/mod.ts";
 import type { ActorSource } from "../actor/actor.ts";
 import type { RequestOptions } from "../actor/context.ts";
 import type { Logger } from "../logger.ts";
@@ -32,6 +41,8 @@ import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
 const BATCH = 256;
 /** Messages handled in one microtask run before yielding to the event loop. */
 const RUN_BUDGET = 1 << 16;
+/** Size of each faithful-mode view slab (frames larger get their own). */
+const VIEW_SLAB_SIZE = 64 * 1024;
 /** Default request deadline. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
@@ -51,6 +62,11 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<BusErrorCode>([
   "BUS_HANDLER_FAILED",
   "BUS_NOT_SERIALIZABLE",
 ]);
+
+/** Whether `message` is a zero-copy view of `type` (`MessageType.isView`, inlined for the hot path). */
+function isView(type: MessageType, message: AnyMessage): message is MessageView<Fields> {
+  return (message as { readonly type?: unknown }).type === type;
+}
 
 /** `p`, marked as handled so a caller that drops it does not crash the process. */
 function settledQuietly(p: Promise<void>): Promise<void> {
@@ -132,6 +148,9 @@ export class BusCore implements CellHost {
   #closing: Promise<ShutdownReport> | undefined = undefined;
   #idleWaiters: (() => void)[] = [];
   #slab = new Uint8Array(4096);
+  /** Faithful views: frames go at `#viewAt` and onwards; a full slab is replaced, never rewritten. */
+  #viewSlab = new Uint8Array(0);
+  #viewAt = 0;
   #discardedTotal = 0;
   /** Messages published with no subscriber anywhere. */
   unrouted = 0;
@@ -377,10 +396,22 @@ export class BusCore implements CellHost {
     if (this.#state === CLOSED) throw new BusError("BUS_CLOSED", "the bus is closed");
   }
 
-  /** Encodes and decodes `message` (faithful mode). */
-  roundTrip(type: MessageType, message: AnyMessage): AnyMessage {
+  /**
+   * Encodes `message` and decodes it again (faithful mode): a plain copy, or
+   * with `asView` a view over the encoded frame.
+   */
+  roundTrip(type: MessageType, message: AnyMessage, asView = false): AnyMessage {
     try {
       const size = type.encodedSize(message);
+      if (asView) {
+        if (this.#viewAt + size > this.#viewSlab.length) {
+          this.#viewSlab = new Uint8Array(Math.max(size, VIEW_SLAB_SIZE));
+          this.#viewAt = 0;
+        }
+        const at = this.#viewAt;
+        this.#viewAt = type.encode(message, this.#viewSlab, at);
+        return type.view(this.#viewSlab, at);
+      }
       if (size > this.#slab.length) {
         this.#slab = new Uint8Array(Math.max(size, this.#slab.length * 2));
       }
@@ -395,6 +426,16 @@ export class BusCore implements CellHost {
         { messageType: type.name, cause: error },
       );
     }
+  }
+
+  /**
+   * What `sub` receives for `message`: a faithful round trip, a plain copy
+   * of a view for an actor that did not ask for views, or `message` itself.
+   */
+  forSub(sub: Sub, type: MessageType, message: AnyMessage): AnyMessage {
+    if (this.faithful) return this.roundTrip(type, message, sub.views);
+    if (!sub.views && isView(type, message)) return message.toObject();
+    return message;
   }
 
   send(to: string, type: MessageType, message: AnyMessage): void | Promise<void> {
@@ -417,7 +458,7 @@ export class BusCore implements CellHost {
           messageType: type.name,
         });
       }
-      return cell.push(sub, this.faithful ? this.roundTrip(type, message) : message, meta);
+      return cell.push(sub, this.forSub(sub, type, message), meta);
     }
     const peer = this.#remoteNames.get(to);
     if (peer !== undefined) return peer.send(to, type, message, meta === undefined ? 0 : meta.id);
@@ -442,6 +483,14 @@ export class BusCore implements CellHost {
     return route;
   }
 
+  /** Whether anything (a peer, or a local cell not in `members`) subscribes to `type`. */
+  hasSubscribersBeyond(type: MessageType, members: ReadonlySet<Cell>): boolean {
+    const route = this.#routes.get(type) ?? this.#route(type);
+    if (route.peers.length > 0) return true;
+    for (const sub of route.subs) if (!members.has(sub.cell)) return true;
+    return false;
+  }
+
   /** Whether anything (local or remote) subscribes to `type`. */
   hasSubscribers(type: MessageType, except: Cell | undefined): boolean {
     const route = this.#routes.get(type) ?? this.#route(type);
@@ -456,14 +505,14 @@ export class BusCore implements CellHost {
   }
 
   /**
-   * Delivers to every local subscriber except `except`, and to subscribed
+   * Delivers to every local subscriber not in `except`, and to subscribed
    * peers when `remote`. Every destination is tried; the first error is
    * thrown after all were.
    */
   publishExcept(
     type: MessageType,
     message: AnyMessage,
-    except: Cell | undefined,
+    except: ReadonlySet<Cell> | undefined,
     remote: boolean,
   ): void | Promise<void> {
     let route: PublishRoute;
@@ -477,7 +526,8 @@ export class BusCore implements CellHost {
     const subs = route.subs;
     let waits: Promise<void>[] | undefined;
     let error: unknown;
-    if (except === undefined && !this.faithful) {
+    const view = isView(type, message);
+    if (except === undefined && !this.faithful && !view) {
       // Hot path: one try region around the loop; a throw resumes after the
       // failed subscriber so every destination is still tried.
       let i = 0;
@@ -494,11 +544,17 @@ export class BusCore implements CellHost {
         }
       }
     } else {
+      // A view's plain copy is made once and shared, as a sent object is.
+      let plain: AnyMessage | undefined;
       for (let i = 0; i < subs.length; i++) {
         const sub = subs[i]!;
-        if (sub.cell === except) continue;
+        if (except !== undefined && except.has(sub.cell)) continue;
         try {
-          const m = this.faithful ? this.roundTrip(type, message) : message;
+          const m = this.faithful
+            ? this.roundTrip(type, message, sub.views)
+            : view && !sub.views
+            ? (plain ??= (message as MessageView<Fields>).toObject())
+            : message;
           const r = sub.cell.push(sub, m, undefined);
           if (r !== undefined) (waits ??= []).push(r);
         } catch (e) {
@@ -645,7 +701,8 @@ export class BusCore implements CellHost {
       );
       return true;
     }
-    p.resolve(message);
+    // A requester gets a plain reply, whether it came over a link (a view) or not.
+    p.resolve(isView(type, message) ? message.toObject() : message);
     return true;
   }
 

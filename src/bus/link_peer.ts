@@ -407,7 +407,10 @@ export class LinkPeer implements RemotePeer {
 
   /**
    * A message from the link. Read synchronously (the link reuses `route`);
-   * `view` stays valid (link read slabs are never rewritten).
+   * `view` stays valid (link read slabs are never rewritten), so it can wait
+   * in the inbound queue. It goes to the bus as is: the bus decodes it once
+   * into the plain message its actors receive, and hands the view itself
+   * only to actors that asked for views (`SpawnOptions.views`).
    */
   receive(view: MessageView<Fields>, route: InboundRoute): void {
     if (LinkCredit.isView(view)) {

@@ -27,7 +27,9 @@ export interface MessageBusOptions {
    * Round-trip every in-process message through the codec (encode, then
    * decode a fresh object per receiver), so a monolith run shows what only a
    * split deployment would: data the codec cannot carry, reliance on shared
-   * mutation, extra properties. Slower; meant for tests. Default: false.
+   * mutation, extra properties. Receivers get exactly what a link would hand
+   * them: plain messages, or views for actors that asked for them
+   * ({@linkcode SpawnOptions.views}). Slower; meant for tests. Default: false.
    */
   faithful?: boolean;
   /** Where the runtime and actors log. Default: nowhere ({@linkcode NULL_LOGGER}). */
@@ -61,6 +63,26 @@ export interface SpawnOptions {
    * `[]` makes it reachable by name only.
    */
   subscribe?: readonly (MessageType | string)[];
+  /**
+   * Zero-copy delivery for these message types (`true`: every type the
+   * actor handles). A message of such a type that arrives from another
+   * process reaches the handler as the link's `MessageView`: no
+   * decode, fields read from the link's read buffer on access (that buffer
+   * is never rewritten, so a kept view stays valid, but keeping one keeps
+   * the whole buffer alive). In faithful mode the handler gets a view over
+   * the round-tripped frame; otherwise, from this process, the object sent.
+   * (A `MonolithBus` sync member always gets plain messages; an async one
+   * honours this option through its `spawn` options.)
+   *
+   * So a handler that opts in must read fields by name only: a view's
+   * fields are invisible to spread, `Object.keys` and `structuredClone`. To
+   * keep a plain copy, use `T.isView(m) ? m.toObject() : m`. Test it under
+   * `faithful: true`, which shows what a split deployment would.
+   *
+   * Default: none; every handler receives plain messages, the same kind of
+   * object in every mode (see `Message` in the codec).
+   */
+  views?: boolean | readonly MessageType[];
 }
 
 /** Options of {@linkcode MessageBus.close}. */
@@ -120,8 +142,7 @@ class LocalActorRef implements ActorRef {
         messageType: type.name,
       });
     }
-    const m = this.#core.faithful ? this.#core.roundTrip(type, message) : message;
-    return this.#cell.push(sub, m, undefined);
+    return this.#cell.push(sub, this.#core.forSub(sub, type, message), undefined);
   }
 
   stats(): ActorStats {
@@ -139,8 +160,12 @@ class LocalActorRef implements ActorRef {
  * Delivery rules:
  * - one message at a time per actor, in arrival order; FIFO per
  *   sender→receiver pair (every path keeps the order of calls);
- * - a local subscriber receives the very object published (no copy, typed
- *   readonly), unless `faithful` is set;
+ * - a handler receives a plain message whatever its origin: a local
+ *   subscriber the very object published (no copy, typed readonly), unless
+ *   `faithful` is set; a message from another process is decoded once from
+ *   the link's read buffer into a plain object (its byte fields owned, so it
+ *   can be kept), unless the actor asked for zero-copy views
+ *   ({@linkcode SpawnOptions.views});
  * - mailboxes are bounded and drained in batches on one microtask (no promise
  *   per message); `send`/`publish` return a promise only when a `wait`
  *   mailbox is full;
@@ -155,7 +180,16 @@ class LocalActorRef implements ActorRef {
  * ```ts
  * import { MessageBus } from "./message_bus.ts";
  * import { type Actor, on } from "../actor/mod.ts";
- * import { V2Swap } from "../pipeline/messages.ts";
+ * import { defineMessage, field } from "../codec/mod.ts";
+ *
+ * const V2Swap = defineMessage({
+ *   id: 1,
+ *   name: "V2Swap",
+ *   fields: {
+ *     poolAddress: field.bytes(20), token0: field.bytes(20), token1: field.bytes(20),
+ *     amountIn: field.bytes(32), amountOut: field.bytes(32), timestampNs: field.u64(),
+ *   },
+ * });
  *
  * class Counter implements Actor {
  *   swaps = 0;
@@ -211,7 +245,12 @@ export class MessageBus implements AsyncDisposable {
     const cell = this.#core.spawn(
       name,
       actor,
-      { mailbox: options.mailbox, supervision: options.supervision, latency: options.latency },
+      {
+        mailbox: options.mailbox,
+        supervision: options.supervision,
+        latency: options.latency,
+        views: options.views,
+      },
       options.subscribe,
     );
     return new LocalActorRef(cell, this.#core);
@@ -338,7 +377,8 @@ export class MessageBus implements AsyncDisposable {
    * A link hands in a point-to-point message from `peer` for local actor
    * `to` (a request when `requestId` > 0: the reply goes back through
    * `peer.reply`). Returns a promise when the mailbox is full (stop reading
-   * until it resolves).
+   * until it resolves). `message` may be a zero-copy `MessageView`
+   * of `type`: the actor gets a plain copy unless it asked for views.
    *
    * @throws {BusError} `BUS_NO_ROUTE`, `BUS_NO_HANDLER` (a request's peer is
    *   told too); {@linkcode MailboxFullError}.
@@ -353,12 +393,19 @@ export class MessageBus implements AsyncDisposable {
     return this.#core.deliver(peer, to, type, message, requestId);
   }
 
-  /** A link hands in a published message: delivered to local subscribers only. */
+  /**
+   * A link hands in a published message: delivered to local subscribers
+   * only. A `MessageView` is copied once into a plain message for
+   * the subscribers that did not ask for views.
+   */
   deliverPublished(type: MessageType, message: AnyMessage): void | Promise<void> {
     return this.#core.deliverPublished(type, message);
   }
 
-  /** A link hands in the reply to a request this bus sent; false if no longer pending. */
+  /**
+   * A link hands in the reply to a request this bus sent (a view is copied
+   * into a plain message); false if no longer pending.
+   */
   deliverReply(requestId: number, type: MessageType, message: AnyMessage): boolean {
     return this.#core.complete(requestId, type, message);
   }

@@ -32,6 +32,8 @@ export interface LaidOutField {
 
 /** Where every field sits. */
 export interface Layout {
+  /** Every field, in declaration order: the key order of decoded objects. */
+  readonly all: readonly LaidOutField[];
   readonly fixed: readonly LaidOutField[];
   readonly variable: readonly LaidOutField[];
   readonly fixedSize: number;
@@ -72,18 +74,23 @@ export interface Compiled {
 
 /** Lays the fields out: fixed ones in declaration order, variable ones after. */
 export function layout(fields: Readonly<Record<string, Field>>): Layout {
+  const all: LaidOutField[] = [];
   const fixed: LaidOutField[] = [];
   const variable: LaidOutField[] = [];
   let offset = 0;
   for (const [name, f] of Object.entries(fields)) {
     if (isVariable(f.kind)) {
-      variable.push({ name, kind: f.kind, size: 0, offset: variable.length });
+      const laid = { name, kind: f.kind, size: 0, offset: variable.length };
+      variable.push(laid);
+      all.push(laid);
     } else {
-      fixed.push({ name, kind: f.kind, size: f.size, offset });
+      const laid = { name, kind: f.kind, size: f.size, offset };
+      fixed.push(laid);
+      all.push(laid);
       offset += f.size;
     }
   }
-  return { fixed, variable, fixedSize: offset };
+  return { all, fixed, variable, fixedSize: offset };
 }
 
 const LIMITS: Partial<Record<FieldKind, string>> = {
@@ -272,8 +279,14 @@ function decodeSource(l: Layout): string {
   } else if (hasBytes) {
     lines.push(`const c = h.copy(u8, b, b + (f < ${l.fixedSize} ? f : ${l.fixedSize}));`);
   }
+  // Keys in declaration order, so a decoded message lists its fields
+  // (`Object.keys`, spread, JSON) exactly as the object its sender built.
   const props: string[] = [];
-  for (const f of l.fixed) {
+  for (const f of l.all) {
+    if (isVariable(f.kind)) {
+      props.push(`${f.name}: ${varExpr(f, "u8", `s${f.offset}`, `n${f.offset}`, true)}`);
+      continue;
+    }
     const end = f.offset + f.size;
     const read = f.kind !== "bytes"
       ? readExpr(f, `b + ${f.offset}`, "u8", "dv")
@@ -282,9 +295,6 @@ function decodeSource(l: Layout): string {
       : `c.subarray(${f.offset}, ${end})`;
     props.push(`${f.name}: f >= ${end} ? ${read} : ${zeroOf(f.kind, f.size)}`);
   }
-  l.variable.forEach((f, i) =>
-    props.push(`${f.name}: ${varExpr(f, "u8", `s${i}`, `n${i}`, true)}`)
-  );
   lines.push(`return { ${props.join(",\n")} };`);
   return `function decodeBody(u8, dv, p, end, f) {\n${lines.join("\n")}\n}`;
 }
@@ -294,7 +304,7 @@ function viewSource(l: Layout): string {
   const slots = l.variable.map((_, i) => `#s${i}; #n${i};`).join(" ");
   const ctor = [
     "constructor(u8, dv, b, f, end) {",
-    "this.#u = u8; this.#d = dv; this.#b = b; this.#f = f;",
+    "this.#u = u8; this.#d = dv; this.#b = b; this.#f = f; this.#e = end;",
     walkSource(l),
     ...l.variable.map((_, i) => `this.#s${i} = s${i}; this.#n${i} = n${i};`),
     "}",
@@ -313,14 +323,14 @@ function viewSource(l: Layout): string {
       `get ${f.name}() { return ${varExpr(f, "this.#u", `this.#s${i}`, `this.#n${i}`, false)}; }`,
     );
   });
-  const copies = [...l.fixed, ...l.variable].map((f) =>
-    f.kind === "bytes" || f.kind === "varbytes"
-      ? `${f.name}: h.copyAll(this.${f.name})`
-      : `${f.name}: this.${f.name}`
+  // The plain copy is exactly what `decode` would have returned for the frame.
+  members.push(
+    `toObject() { return decodeBody(this.#u, this.#d, this.#b - ${HEADER_SIZE}, this.#e, this.#f); }`,
   );
-  members.push(`toObject() { return { ${copies.join(", ")} }; }`);
+  // JSON of a view is the JSON of its plain copy (a bigint field throws, as for any plain object).
+  members.push("toJSON() { return this.toObject(); }");
   return [
-    `class View { #u; #d; #b; #f; ${slots}`,
+    `class View { #u; #d; #b; #f; #e; ${slots}`,
     members.join("\n"),
     "}",
     `function viewBody(u8, dv, p, end, f) { return new View(u8, dv, p + ${HEADER_SIZE}, f, end); }`,
@@ -495,9 +505,6 @@ const helpers = {
   reserve,
   arenaView,
   arenaBuffer,
-  copyAll(src: Uint8Array): Uint8Array {
-    return copyBytes(src, 0, src.length);
-  },
   str(v: unknown, name: string): string {
     return typeof v === "string" ? v : helpers.bad(name, v, "a string");
   },

@@ -24,26 +24,71 @@ export interface MessageTypeOptions<F extends Fields> {
   fields: F;
 }
 
-/** A message of type `F`: the plain object an actor sends. */
+/**
+ * A message of type `F`: the plain object an actor sends, and the plain
+ * object a handler receives wherever the message came from (this process,
+ * a faithful round trip, or another process over a link).
+ *
+ * What holds in every mode: fields are own, enumerable data properties, in
+ * declaration order for decoded messages (spread, `Object.keys`,
+ * `structuredClone` and `JSON.stringify` see them all); byte fields
+ * (`bytes(n)`, `varBytes()`) are `Uint8Array`s that stay valid after the
+ * handler returns, whatever the link reads next; 64- and 256-bit integers
+ * are bigints.
+ *
+ * JSON: `JSON.stringify` of a message with a bigint field throws a
+ * `TypeError`, in every mode, as for any object holding a bigint; byte
+ * fields serialise as objects keyed by index (`{"0":1,"1":2}`). Pass a
+ * replacer for another format, e.g. decimal strings and hex:
+ *
+ * ```ts
+ * const json = (m: object) =>
+ *   JSON.stringify(m, (_k, v) =>
+ *     typeof v === "bigint" ? v.toString()
+ *     : v instanceof Uint8Array ? Array.from(v, (b) => b.toString(16).padStart(2, "0")).join("")
+ *     : v);
+ * if (json({ n: 1n, id: new Uint8Array([1, 255]) }) !== '{"n":"1","id":"01ff"}') throw new Error();
+ * ```
+ *
+ * `structuredClone` copies a byte field's whole underlying buffer: decoded
+ * byte fields share 64 KiB chunks, so clone a decoded message sparingly.
+ */
 export type Message<F extends Fields> = Infer<F>;
 
 /** The message type of a {@linkcode MessageType}: `MessageOf<typeof V2Swap>`. */
 export type MessageOf<T> = T extends MessageType<infer F> ? Infer<F> : never;
 
 /**
- * A zero-copy view over an encoded frame. Fields are read from the frame's
- * bytes when accessed; byte fields are subarrays of the frame, valid as long as
- * the buffer is not overwritten. `toObject()` copies it into a plain message.
+ * A zero-copy view over an encoded frame. Fields are getters on a prototype
+ * that read the frame's bytes when accessed; byte fields are subarrays of the
+ * frame, valid as long as the buffer is not overwritten (keeping one keeps
+ * the whole buffer alive).
+ *
+ * A view is not a plain {@linkcode Message}: spread, `Object.keys`,
+ * `Object.entries` and `structuredClone` see none of its fields. Read fields
+ * by name, or call `toObject()` for the plain message `decode` would give;
+ * `JSON.stringify` serialises that plain message (see {@linkcode Message}).
+ * Buses hand handlers plain messages; an actor gets views only when it asks
+ * (`SpawnOptions.views`).
  */
 export type MessageView<F extends Fields> = Readonly<Infer<F>> & {
   /** The message type of the frame. */
   readonly type: MessageType<F>;
-  /** A plain, independent copy of the message. */
+  /** A plain, independent copy of the message: what `decode` returns for the frame. */
   toObject(): Infer<F>;
+  /** The plain copy, for `JSON.stringify`. */
+  toJSON(): Infer<F>;
 };
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const RESERVED_FIELD_NAMES = new Set(["type", "toObject", "constructor", "__proto__", "prototype"]);
+const RESERVED_FIELD_NAMES = new Set([
+  "type",
+  "toObject",
+  "toJSON",
+  "constructor",
+  "__proto__",
+  "prototype",
+]);
 /** Size of each kind on the wire; `bytes` is checked apart (1 to MAX_FIXED_BYTES). */
 const KIND_SIZE: Readonly<Record<string, number>> = {
   u8: 1,
@@ -140,8 +185,9 @@ export class MessageType<F extends Fields = Fields> {
   }
 
   /**
-   * Decodes the frame at `offset` into a plain object independent of `bytes`.
-   * Without `offset`, `bytes` must hold exactly one frame.
+   * Decodes the frame at `offset` into a plain object independent of `bytes`,
+   * its fields in declaration order (see {@linkcode Message}). Without
+   * `offset`, `bytes` must hold exactly one frame.
    *
    * Byte fields are copies, carved from shared 64 KiB chunks to avoid an
    * ArrayBuffer per message: their `.buffer` is shared with other decoded

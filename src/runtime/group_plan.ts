@@ -58,9 +58,12 @@ export interface GroupPlanOptions {
 
 /**
  * Plans process group `group` of `topology`. Every pair of linked groups gets
- * exactly one link, dialed by the group whose name sorts first; it runs over
- * the transport the resolver picks for the dialer's actors reaching the
- * other's (same host: unix, other host: tcp, unless the config pins one).
+ * exactly one link, carrying messages both ways, as
+ * {@linkcode TopologyResolver.link} describes it: over the transport every
+ * route between the two groups resolves to (what `mycelium topology` shows:
+ * same host unix, other host tcp, unless a route or a group pins one),
+ * dialed by the group whose name sorts first, except that a group which
+ * asked for tcp is dialed by one that did not (its endpoint is the one used).
  *
  * @throws {RuntimeError} `RUNTIME_PLAN`: unknown group, a peer without the
  *   address its transport needs, a relative socket path without a directory.
@@ -107,17 +110,13 @@ export function groupPlan(
   for (const other of topology.groups.values()) {
     if (other.name === group || !linked.has(pairKey(group, other.name))) continue;
     peers.push(other.name);
-    const selfDials = group < other.name;
-    const dialer: string = selfDials ? group : other.name;
-    const listener: string = selfDials ? other.name : group;
-    const [from, to] = representative(topology, dialer, listener);
-    const route = resolver.resolve(from, to);
-    const address = route.address;
+    const link = resolver.link(group, other.name);
+    const { dialer, listener, address } = link;
     if (address === undefined) {
       throw new RuntimeError(
         "RUNTIME_PLAN",
-        `group '${listener}' has no ${route.transport} address for the link from ` +
-          `'${dialer}' (${route.reason})`,
+        `group '${listener}' has no ${link.transport} address for the link from ` +
+          `'${dialer}' (${link.reason})`,
         { peer: listener },
       );
     }
@@ -129,7 +128,7 @@ export function groupPlan(
         { peer: listener },
       );
     }
-    if (selfDials) dial.push({ group: other.name, address, reason: route.reason });
+    if (dialer === group) dial.push({ group: other.name, address, reason: link.reason });
     else listen.set(addressKey(address), address);
   }
   return {
@@ -194,22 +193,4 @@ function linkedPairs(topology: Topology, links: "mesh" | "routes"): Set<string> 
   }
   for (const a of groups) for (const b of groups) if (a !== b) pairs.add(pairKey(a, b));
   return pairs;
-}
-
-/**
- * An actor pair standing for the link from `dialer` to `listener`: a
- * declared route between them in that direction if any (its pin counts),
- * else their first actors.
- */
-function representative(topology: Topology, dialer: string, listener: string): [string, string] {
-  for (const r of topology.routes) {
-    if (
-      topology.actors.get(r.from)?.group === dialer &&
-      topology.actors.get(r.to)?.group === listener
-    ) {
-      return [r.from, r.to];
-    }
-  }
-  const first = (g: string) => topology.groups.get(g)!.actors[0]!;
-  return [first(dialer), first(listener)];
 }

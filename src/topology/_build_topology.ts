@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { chooseTransport, type GroupFacts } from "./_choose_transport.ts";
+import { chooseTransport, type GroupFacts, pairKey, pinnedListener } from "./_choose_transport.ts";
 import { didYouMean } from "./_did_you_mean.ts";
 import type { DistributedData, HybridData, MonolithData } from "./_schema.ts";
 import { formatPath, type YamlPath, type YamlSource } from "./_yaml_source.ts";
@@ -85,6 +85,11 @@ export class TopologyBuilder {
   #problems: TopologyProblem[] = [];
   #groups = new Map<string, GroupDraft>();
   #actors = new Map<string, { group: string; at: YamlPath }>();
+  /** Per pair of groups (`pairKey`), the first declared route pinning a transport. */
+  #pairPins = new Map<
+    string,
+    { from: string; to: string; transport: TransportKind; at: YamlPath }
+  >();
 
   constructor(src: YamlSource, mode: TopologyMode, known: Iterable<string> | undefined) {
     this.#src = src;
@@ -114,12 +119,7 @@ export class TopologyBuilder {
     throwIfAny(this.#problems);
 
     const addresses = this.#hostAddresses(t.hosts ?? {});
-    const groups = this.#addresses(
-      t.socket_dir,
-      t.base_port ?? DEFAULT_BASE_PORT,
-      routes,
-      addresses,
-    );
+    const groups = this.#addresses(t.socket_dir, t.base_port ?? DEFAULT_BASE_PORT, addresses);
     throwIfAny(this.#problems);
     const warnings = this.#warnings(groups, addresses, t.hosts !== undefined);
 
@@ -419,9 +419,28 @@ export class TopologyBuilder {
     const fromPlaced = this.#actorRef(r.from, [...at, "from"]);
     const toPlaced = this.#actorRef(r.to, [...at, "to"]);
     if (fromPlaced && toPlaced) {
-      const choice = chooseTransport(this.#facts(r.from), this.#facts(r.to), transport);
+      const from = this.#facts(r.from);
+      const to = this.#facts(r.to);
+      const choice = chooseTransport(from, to, transport);
       if ("refused" in choice) {
         this.#add("TOPOLOGY_TRANSPORT_CONFLICT", [...at, "transport"], choice.refused, choice.fix);
+      } else if (transport !== undefined && from.name !== to.name) {
+        // One link joins two groups, both ways: its routes cannot pin two transports.
+        const key = pairKey(from.name, to.name);
+        const before = this.#pairPins.get(key);
+        if (before === undefined) {
+          this.#pairPins.set(key, { from: r.from, to: r.to, transport, at });
+        } else if (before.transport !== transport) {
+          this.#add(
+            "TOPOLOGY_TRANSPORT_CONFLICT",
+            [...at, "transport"],
+            `process groups '${from.name}' and '${to.name}' share one link, and route ` +
+              `${before.from} → ${before.to} (line ${
+                this.#src.positionOf([...before.at, "transport"]).line
+              }) pins it to ${before.transport}`,
+            `pin both routes to the same transport, or drop one of the pins`,
+          );
+        }
       }
     }
     return {
@@ -503,21 +522,21 @@ export class TopologyBuilder {
   #addresses(
     socketDir: string | undefined,
     basePort: number,
-    routes: readonly DeclaredRoute[],
     hostAddresses: ReadonlyMap<string, string>,
   ): Map<string, ProcessGroup> {
     const drafts = [...this.#groups.values()];
     const needs = new Map<string, Set<TransportKind>>(drafts.map((g) => [g.name, new Set()]));
+    // A group gets an address for the transport of its link with each other
+    // group (the resolver's choice, the same both ways), unless it is sure to
+    // dial that link: a group that asked for tcp is dialed by its neighbours.
     for (const from of drafts) {
       for (const to of drafts) {
         if (from === to) continue;
-        const c = chooseTransport(from, to, undefined);
-        if ("transport" in c) needs.get(to.name)?.add(c.transport);
+        const pin = this.#pairPins.get(pairKey(from.name, to.name))?.transport;
+        const c = chooseTransport(from, to, pin);
+        if (!("transport" in c)) continue;
+        if (pinnedListener(from, to, c.transport) !== from) needs.get(to.name)?.add(c.transport);
       }
-    }
-    for (const r of routes) {
-      const c = chooseTransport(this.#facts(r.from), this.#facts(r.to), r.transport);
-      if ("transport" in c) needs.get(this.#facts(r.to).name)?.add(c.transport);
     }
 
     const sockets = new Map<string, { group: string; at: YamlPath | undefined }>();

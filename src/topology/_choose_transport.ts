@@ -27,16 +27,23 @@ export interface TransportRefusal {
 
 /**
  * Same group → channel; other group on the same host → unix; other host → tcp.
- * A pin on the route wins when it can carry the route and is refused when it
- * cannot. A pin on the receiving group raises `unix` to `tcp` when asked
- * (e.g. a compliance group reached by TCP even from its own host), and is
- * itself raised to `tcp` for senders on other hosts, since a Unix socket
- * cannot leave its host.
+ * A pin on a route wins when it can carry the route and is refused when it
+ * cannot. A group pinned to `tcp` raises `unix` to `tcp` for every route to
+ * or from it (e.g. a compliance group reached by TCP even from its own host):
+ * the two groups share one link, which carries both directions, so both
+ * directions must use the same transport. A `unix` pin on a group is raised
+ * to `tcp` for groups on other hosts, since a Unix socket cannot leave its
+ * host.
+ *
+ * `pinnedBy` names the route whose pin this is, when it is not the route
+ * being resolved (another route between the same two groups: see
+ * {@linkcode pairKey}).
  */
 export function chooseTransport(
   from: GroupFacts,
   to: GroupFacts,
   routePin: TransportKind | undefined,
+  pinnedBy = "the route",
 ): TransportChoice | TransportRefusal {
   if (from.name === to.name) {
     if (routePin !== undefined && routePin !== "channel") {
@@ -57,9 +64,12 @@ export function chooseTransport(
     };
   }
   if (from.host === to.host) {
-    if (routePin !== undefined) return { transport: routePin, reason: "pinned by the route" };
+    if (routePin !== undefined) return { transport: routePin, reason: `pinned by ${pinnedBy}` };
     if (to.transport === "tcp") {
       return { transport: "tcp", reason: `group ${to.name} asks for tcp` };
+    }
+    if (from.transport === "tcp") {
+      return { transport: "tcp", reason: `group ${from.name} asks for tcp` };
     }
     return { transport: "unix", reason: `other group, same host ${to.host}` };
   }
@@ -69,6 +79,43 @@ export function chooseTransport(
       fix: "use tcp, or put both process groups on one host",
     };
   }
-  if (routePin === "tcp") return { transport: "tcp", reason: "pinned by the route" };
+  if (routePin === "tcp") return { transport: "tcp", reason: `pinned by ${pinnedBy}` };
   return { transport: "tcp", reason: `other host ${to.host}` };
+}
+
+/**
+ * The key of an unordered pair of process groups. Two groups share one link
+ * whichever way a message goes, so a transport pinned on any declared route
+ * between them (the first, in file order) is the pin of every route between
+ * them, and two routes of one pair may not pin different transports.
+ */
+export function pairKey(a: string, b: string): string {
+  return a < b ? `${a}\0${b}` : `${b}\0${a}`;
+}
+
+/**
+ * The group that must listen for the link between `a` and `b` over
+ * `transport` because it asked for it: on one host, the group pinned to tcp
+ * when the other is not (its pin is what made the link tcp, and the endpoint
+ * that goes with it is the one to dial; the other group needs no tcp
+ * address). `undefined` when names decide (see {@linkcode linkListener}).
+ */
+export function pinnedListener<G extends GroupFacts>(
+  a: G,
+  b: G,
+  transport: TransportKind,
+): G | undefined {
+  if (transport !== "tcp" || a.host !== b.host) return undefined;
+  if (a.transport === "tcp" && b.transport !== "tcp") return a;
+  if (b.transport === "tcp" && a.transport !== "tcp") return b;
+  return undefined;
+}
+
+/**
+ * Which of two linked groups listens for their link over `transport`, the
+ * other dialing it: the {@linkcode pinnedListener} if any, otherwise the
+ * group whose name sorts last (the first dials).
+ */
+export function linkListener<G extends GroupFacts>(a: G, b: G, transport: TransportKind): G {
+  return pinnedListener(a, b, transport) ?? (a.name < b.name ? b : a);
 }

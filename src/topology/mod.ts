@@ -49,6 +49,7 @@ export {
 } from "./topology_error.ts";
 export {
   DEFAULT_TRANSPORT_COSTS,
+  type ResolvedLink,
   type ResolvedRoute,
   TopologyResolver,
   type TopologyResolverOptions,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { chooseTransport } from "./_choose_transport.ts";
+import { chooseTransport, linkListener, pairKey } from "./_choose_transport.ts";
 import { didYouMean } from "./_did_you_mean.ts";
 import type {
   Budget,
@@ -65,7 +65,11 @@ export interface ResolvedRoute {
   readonly transport: TransportKind;
   /** Why this transport, in a few words (e.g. `same group hot_path`, `pinned by the route`). */
   readonly reason: string;
-  /** Where the receiving group listens for this transport (`undefined` for channel). */
+  /**
+   * Where the receiving group listens for this transport: `undefined` for
+   * channel, and when the receiving group dials the sender instead (it did
+   * not ask for tcp, the sender did: see {@linkcode TopologyResolver.link}).
+   */
   readonly address: UnixAddress | TcpAddress | undefined;
   /** Expected one-way latency in nanoseconds: the budget if one applies, else the transport's cost. */
   readonly expectedLatency: number;
@@ -77,11 +81,31 @@ export interface ResolvedRoute {
   readonly throughputBudget: Budget | undefined;
 }
 
+/** The one link between two process groups, as the runtime sets it up. */
+export interface ResolvedLink {
+  /** The group that dials. */
+  readonly dialer: string;
+  /** The group that listens. */
+  readonly listener: string;
+  /** The transport: the one every route between the two groups resolves to, both ways. */
+  readonly transport: Exclude<TransportKind, "channel">;
+  /** Why this transport, in a few words. */
+  readonly reason: string;
+  /** Where the listener listens for it (`undefined` only for a hand-built topology lacking it). */
+  readonly address: UnixAddress | TcpAddress | undefined;
+}
+
 /**
  * Resolves routes of a topology: same group → channel; another group on the
  * same host → unix; another host → tcp; a transport pinned by a declared
  * route wins (impossible pins were refused at load), and a group pinned to
- * tcp is reached over TCP even from its own host.
+ * tcp talks TCP even with groups on its own host.
+ *
+ * Two process groups share one link, which carries messages both ways, so
+ * every route between two groups resolves to the same transport in both
+ * directions: a pin on any declared route between them, or a tcp pin on
+ * either group, decides for all of them. The table is what the runtime
+ * uses (`groupPlan` dials each link over this transport).
  *
  * Budgets (first that applies): the route's own `latency:`; the receiving
  * actor's `<actor>_latency`; the receiving group's `<group>_latency` when the
@@ -109,6 +133,8 @@ export class TopologyResolver {
   #costs: TransportCosts;
   #socketDir: string | undefined;
   #declared = new Map<string, DeclaredRoute>();
+  /** Per pair of groups, the first declared route between them that pins a transport. */
+  #pairPins = new Map<string, DeclaredRoute>();
 
   /** Creates a resolver over a validated topology. */
   constructor(topology: Topology, options: TopologyResolverOptions = {}) {
@@ -118,6 +144,10 @@ export class TopologyResolver {
     for (const r of topology.routes) {
       const key = `${r.from}\0${r.to}`;
       if (!this.#declared.has(key)) this.#declared.set(key, r);
+      const a = topology.actors.get(r.from)?.group;
+      const b = topology.actors.get(r.to)?.group;
+      if (r.transport === undefined || a === undefined || b === undefined || a === b) continue;
+      if (!this.#pairPins.has(pairKey(a, b))) this.#pairPins.set(pairKey(a, b), r);
     }
   }
 
@@ -158,15 +188,28 @@ export class TopologyResolver {
     const src = this.groupOf(from);
     const dst = this.groupOf(to);
     const declared = this.#declared.get(`${from}\0${to}`);
-    const choice = chooseTransport(src, dst, declared?.transport);
+    // The route's own pin, else the pin of another route between the same groups (same link).
+    const pinned = declared?.transport !== undefined
+      ? declared
+      : src.name === dst.name
+      ? undefined
+      : this.#pairPins.get(pairKey(src.name, dst.name));
+    const choice = chooseTransport(
+      src,
+      dst,
+      pinned?.transport,
+      pinned === undefined || pinned === declared
+        ? "the route"
+        : `route ${pinned.from} → ${pinned.to}`,
+    );
     if ("refused" in choice) {
       // parseTopology refuses such pins, so only a hand-built Topology gets here.
       throw new TopologyError([{
         code: "TOPOLOGY_TRANSPORT_CONFLICT",
         file: this.#topology.file,
-        line: declared?.at.line ?? 0,
-        column: declared?.at.column ?? 0,
-        path: declared?.at.path ?? "",
+        line: pinned?.at.line ?? 0,
+        column: pinned?.at.column ?? 0,
+        path: pinned?.at.path ?? "",
         problem: choice.refused,
         fix: choice.fix,
       }]);
@@ -192,6 +235,75 @@ export class TopologyResolver {
       latencySource: latencyBudget?.key ?? `default ${transport} cost`,
       latencyBudget,
       throughputBudget,
+    };
+  }
+
+  /**
+   * The link between process groups `a` and `b`: its transport (what every
+   * route between them resolves to), who listens and who dials. The group
+   * that asked for tcp listens when the other did not, so its endpoint is
+   * the one dialed; otherwise the group whose name sorts first dials.
+   *
+   * @example
+   * ```ts
+   * import { parseTopology, TopologyResolver } from "./mod.ts";
+   * const t = parseTopology(`
+   * topology:
+   *   mode: hybrid
+   *   process_groups:
+   *     audit: { actors: [auditor], transport: tcp, endpoint: "127.0.0.1:7911" }
+   *     trading: { actors: [trader] }
+   * `);
+   * const link = new TopologyResolver(t).link("audit", "trading");
+   * if (link.transport !== "tcp" || link.listener !== "audit") throw new Error();
+   * ```
+   *
+   * @throws {TopologyError} `TOPOLOGY_UNKNOWN_ACTOR` when either is not a
+   *   process group of the topology, or both are the same group.
+   */
+  link(a: string, b: string): ResolvedLink {
+    const ga = this.#topology.groups.get(a);
+    const gb = this.#topology.groups.get(b);
+    if (ga === undefined || gb === undefined || a === b) {
+      const groups = [...this.#topology.groups.keys()];
+      const bad = ga === undefined ? a : gb === undefined ? b : a;
+      throw new TopologyError([{
+        code: "TOPOLOGY_UNKNOWN_ACTOR",
+        file: this.#topology.file,
+        line: 0,
+        column: 0,
+        path: "",
+        problem: a === b && ga !== undefined
+          ? `a link joins two process groups; '${a}' was given twice`
+          : `'${bad}' is not a process group of this topology`,
+        fix: `${didYouMean(bad, groups)}process groups are: ${groups.join(", ")}`,
+      }]);
+    }
+    const pinned = this.#pairPins.get(pairKey(a, b));
+    const pinnedBy = pinned === undefined ? "the route" : `route ${pinned.from} → ${pinned.to}`;
+    const first = chooseTransport(ga, gb, pinned?.transport, pinnedBy);
+    if ("refused" in first) {
+      throw new TopologyError([{
+        code: "TOPOLOGY_TRANSPORT_CONFLICT",
+        file: this.#topology.file,
+        line: pinned?.at.line ?? 0,
+        column: pinned?.at.column ?? 0,
+        path: pinned?.at.path ?? "",
+        problem: first.refused,
+        fix: first.fix,
+      }]);
+    }
+    const listener = linkListener(ga, gb, first.transport);
+    const dialer = listener === ga ? gb : ga;
+    // Same transport either way; the reason is told from the dialer's side.
+    const choice = chooseTransport(dialer, listener, pinned?.transport, pinnedBy);
+    const { transport, reason } = "transport" in choice ? choice : first;
+    return {
+      dialer: dialer.name,
+      listener: listener.name,
+      transport: transport as Exclude<TransportKind, "channel">,
+      reason,
+      address: this.#address(listener, transport),
     };
   }
 

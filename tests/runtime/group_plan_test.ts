@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { parseTopology } from "../../src/topology/parse_topology.ts";
 import { groupPlan, transportOf } from "../../src/runtime/group_plan.ts";
+import { TopologyResolver } from "../../src/topology/topology_resolver.ts";
 import { RuntimeError } from "../../src/runtime/runtime_error.ts";
 
 const HYBRID = `
@@ -23,11 +24,11 @@ topology:
     - { from: strategy, to: audit }
 `;
 
-Deno.test("groupPlan: every pair of groups gets exactly one link, dialed by the first name", () => {
+Deno.test("groupPlan: every pair of groups gets exactly one link; the first name dials, unless the other asked for tcp", () => {
   const t = parseTopology(HYBRID);
   const plans = [...t.groups.keys()].map((g) => groupPlan(t, g));
   const dials = plans.flatMap((p) => p.dial.map((d) => `${p.group}->${d.group}`)).sort();
-  assert.deepEqual(dials, ["compliance->execution", "compliance->hot_path", "execution->hot_path"]);
+  assert.deepEqual(dials, ["execution->compliance", "execution->hot_path", "hot_path->compliance"]);
   for (const p of plans) assert.equal(p.peers.length, 2);
 });
 
@@ -35,21 +36,58 @@ Deno.test("groupPlan: same host dials the unix socket, tcp groups listen on thei
   const t = parseTopology(HYBRID);
   const hot = groupPlan(t, "hot_path");
   assert.deepEqual(hot.actors, ["collector", "relay", "strategy"]);
-  assert.deepEqual(hot.dial, []);
-  assert.deepEqual(
-    hot.listen.map((a) => a.kind === "unix" ? a.path : `${a.host}:${a.port}`).sort(),
-    ["/run/app/hot_path.sock"],
-  );
-  const execution = groupPlan(t, "execution");
-  assert.deepEqual(execution.dial.map((d) => [d.group, d.address]), [[
-    "hot_path",
-    { kind: "unix", path: "/run/app/hot_path.sock" },
+  assert.deepEqual(hot.dial.map((d) => [d.group, d.address]), [[
+    "compliance",
+    { kind: "tcp", host: "127.0.0.1", port: 7911 },
   ]]);
-  assert.deepEqual(execution.listen, [{ kind: "unix", path: "/run/app/execution.sock" }]);
-  // compliance dials the others; nobody dials compliance, so it listens on nothing.
+  assert.deepEqual(hot.listen, [{ kind: "unix", path: "/run/app/hot_path.sock" }]);
+  const execution = groupPlan(t, "execution");
+  assert.deepEqual(execution.dial.map((d) => [d.group, d.address]), [
+    ["hot_path", { kind: "unix", path: "/run/app/hot_path.sock" }],
+    ["compliance", { kind: "tcp", host: "127.0.0.1", port: 7911 }],
+  ]);
+  // Nobody sorting after execution is linked to it over unix, so it listens on nothing.
+  assert.deepEqual(execution.listen, []);
+  // compliance asked for tcp: every other group dials its endpoint; it dials nobody.
   const compliance = groupPlan(t, "compliance");
-  assert.deepEqual(compliance.listen, []);
-  assert.equal(transportOf(execution.listen[0]!).address, "/run/app/execution.sock");
+  assert.deepEqual(compliance.dial, []);
+  assert.deepEqual(compliance.listen, [{ kind: "tcp", host: "127.0.0.1", port: 7911 }]);
+  assert.equal(transportOf(hot.listen[0]!).address, "/run/app/hot_path.sock");
+});
+
+Deno.test("groupPlan: a tcp pin on a group whose name sorts first is the transport its links use, as the resolver shows", () => {
+  const t = parseTopology(`
+topology:
+  mode: hybrid
+  socket_dir: /run/app
+  process_groups:
+    audit: { actors: [auditor], transport: tcp, endpoint: "127.0.0.1:7921" }
+    trading: { actors: [trader, hedger] }
+    zeta: { actors: [watcher] }
+  routes:
+    - { from: trader, to: auditor }
+    - { from: auditor, to: hedger }
+    - { from: watcher, to: trader }
+`);
+  const audit = groupPlan(t, "audit");
+  assert.deepEqual(audit.dial, [], "the pinned group is dialed, whatever its name");
+  assert.deepEqual(audit.listen, [{ kind: "tcp", host: "127.0.0.1", port: 7921 }]);
+  const trading = groupPlan(t, "trading");
+  assert.deepEqual(trading.dial.map((d) => [d.group, d.address.kind, d.reason]), [
+    ["audit", "tcp", "group audit asks for tcp"],
+    ["zeta", "unix", "other group, same host local"],
+  ]);
+  // Whatever dials, each link uses the transport of every route between its groups, both ways.
+  const resolver = new TopologyResolver(t);
+  for (const group of t.groups.keys()) {
+    for (const d of groupPlan(t, group).dial) {
+      for (const r of resolver.routeTable()) {
+        const pair = [r.fromGroup, r.toGroup].sort().join();
+        if (pair !== [group, d.group].sort().join()) continue;
+        assert.equal(d.address.kind, r.transport, `${r.from} → ${r.to} over ${group}->${d.group}`);
+      }
+    }
+  }
 });
 
 Deno.test("groupPlan: a group on another host is reached over tcp; a socket dir can be passed", () => {

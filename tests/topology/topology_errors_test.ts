@@ -724,6 +724,30 @@ Deno.test("TOPOLOGY_TRANSPORT_CONFLICT: a route inside one group cannot be pinne
   );
 });
 
+Deno.test("TOPOLOGY_TRANSPORT_CONFLICT: two routes between the same groups cannot pin two transports", () => {
+  assertProblem(
+    yaml(
+      "topology:",
+      "  mode: hybrid",
+      "  process_groups:",
+      "    hot_path: { actors: [strategy] }",
+      "    execution: { actors: [executor] }",
+      "  routes:",
+      "    - { from: strategy, to: executor, transport: tcp }",
+      "    - { from: executor, to: strategy, transport: unix }",
+    ),
+    {
+      code: "TOPOLOGY_TRANSPORT_CONFLICT",
+      line: 8,
+      column: 50,
+      path: "topology.routes[1].transport",
+      problem:
+        /groups 'execution' and 'hot_path' share one link, and route strategy → executor \(line 7\) pins it to tcp/,
+      fix: /pin both routes to the same transport, or drop one of the pins/,
+    },
+  );
+});
+
 Deno.test("TOPOLOGY_TRANSPORT_CONFLICT: channel cannot reach a distributed actor", () => {
   assertProblem(
     yaml("topology:", "  mode: distributed", "  actors:", "    a: { transport: channel }"),

@@ -45,7 +45,7 @@ Deno.test("a unix group reached from another host is reached over tcp", () => {
   assert.equal(route.address?.kind, "tcp");
 });
 
-Deno.test("a group pinned to tcp is reached over tcp even from its own host", () => {
+Deno.test("a group pinned to tcp talks tcp with groups on its own host, both ways", () => {
   const r = resolver(`
 topology:
   mode: hybrid
@@ -54,11 +54,52 @@ topology:
     b: { actors: [y], transport: tcp }
 `);
   assert.equal(r.resolve("x", "y").transport, "tcp");
-  assert.equal(
-    r.resolve("y", "x").transport,
+  const back = r.resolve("y", "x");
+  assert.equal(back.transport, "tcp", "one link carries both directions");
+  assert.equal(back.reason, "group b asks for tcp");
+  assert.equal(back.address, undefined, "a dials b's endpoint: it listens on no tcp port");
+});
+
+Deno.test("the pinned group sorting first still decides its links: it listens, the others dial", () => {
+  const r = resolver(`
+topology:
+  mode: hybrid
+  process_groups:
+    audit: { actors: [auditor], transport: tcp, endpoint: "127.0.0.1:7911" }
+    trading: { actors: [trader] }
+`);
+  for (const [from, to] of [["auditor", "trader"], ["trader", "auditor"]]) {
+    assert.equal(r.resolve(from!, to!).transport, "tcp", `${from} → ${to}`);
+  }
+  const link = r.link("trading", "audit");
+  assert.deepEqual(link, {
+    dialer: "trading",
+    listener: "audit",
+    transport: "tcp",
+    reason: "group audit asks for tcp",
+    address: { kind: "tcp", host: "127.0.0.1", port: 7911 },
+  });
+  assert.deepEqual(r.link("audit", "trading"), link, "the same link from either side");
+  assert.equal(r.topology.groups.get("trading")?.tcp, undefined, "trading needs no tcp port");
+});
+
+Deno.test("link: without pins the first name dials; unknown or equal groups are refused", () => {
+  const r = resolver(THREE_GROUPS);
+  const sameHost = r.link("hot_path", "execution");
+  assert.deepEqual([sameHost.dialer, sameHost.listener, sameHost.transport], [
+    "execution",
+    "hot_path",
     "unix",
-    "the pin is about reaching b, not about b sending",
-  );
+  ]);
+  const otherHost = r.link("compliance", "execution");
+  assert.deepEqual([otherHost.dialer, otherHost.transport], ["compliance", "tcp"]);
+  assert.equal(otherHost.reason, "other host local");
+  for (const [a, b] of [["hot_path", "nope"], ["execution", "execution"]] as const) {
+    assert.throws(
+      () => r.link(a, b),
+      (e: unknown) => e instanceof TopologyError && e.code === "TOPOLOGY_UNKNOWN_ACTOR",
+    );
+  }
 });
 
 Deno.test("a transport pinned on a route wins over the rule when it can carry the route", () => {
@@ -75,7 +116,9 @@ topology:
   assert.equal(pinned.transport, "tcp");
   assert.equal(pinned.reason, "pinned by the route");
   assert.equal(pinned.address?.kind, "tcp", "b listens on TCP because a route needs it");
-  assert.equal(r.resolve("y", "x").transport, "unix", "the reverse route is not pinned");
+  const back = r.resolve("y", "x");
+  assert.equal(back.transport, "tcp", "the reverse route rides the same link");
+  assert.equal(back.reason, "pinned by route x → y");
 });
 
 Deno.test("expected cost: a route's budget, then the actor's, then its group's, then expected_latency", () => {
@@ -192,6 +235,9 @@ topology:
 `);
   assert.deepEqual(r.resolve("a", "b").address, { kind: "tcp", host: "localhost", port: 7002 });
   assert.equal(r.resolve("a", "b").transport, "tcp", "b asks for tcp, though both are local");
-  assert.equal(r.resolve("a", "c").transport, "unix");
+  // c asked for unix, a (by default in this mode) for tcp: their one link is tcp, and c dials a.
+  assert.equal(r.resolve("a", "c").transport, "tcp");
+  assert.equal(r.resolve("c", "a").transport, "tcp");
+  assert.equal(r.link("a", "c").listener, "a");
   assert.deepEqual(r.resolve("c", "d").address, { kind: "unix", path: "d-inbox.sock" });
 });
