@@ -233,9 +233,7 @@ export async function runProcess(
     }))
     .filter((r) => r.sync.length + r.async.length > 0);
   const members = new Set(localRoutes.flatMap((r) => [...r.sync, ...r.async]));
-  const mono = localRoutes.length === 0
-    ? undefined
-    : new MonolithBus({ bus });
+  const mono = localRoutes.length === 0 ? undefined : new MonolithBus({ bus });
   const monoMembers = new Map<string, Actor>();
   for (const name of hostedNames) {
     const spec = app.actors[name]!;

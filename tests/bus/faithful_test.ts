@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { type Actor, on } from "../../src/actor/mod.ts";
 import { BusError } from "../../src/bus/bus_error.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
-import { V2Swap } from "../../src/pipeline/messages.ts";
+import { V2Swap } from "../../examples/trading/messages.ts";
 import { type Tick, Tick as TickType, tick } from "./_messages.ts";
 
 function swap(ts: bigint): V2Swap {

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { seededRandom } from "../../src/seeded_random.ts";
+import { seededRandom } from "../../examples/trading/seeded_random.ts";
 import { CodecError, type CodecErrorCode } from "../../src/codec/codec_error.ts";
 import type { Field, FieldKind, Fields } from "../../src/codec/field.ts";
 import { defineMessage, field, type MessageOf } from "../../src/codec/mod.ts";

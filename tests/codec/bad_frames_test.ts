@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { CodecError, type CodecErrorCode } from "../../src/codec/codec_error.ts";
 import { defineMessage, field, HEADER_SIZE, Registry } from "../../src/codec/mod.ts";
-import { ArbitrageSignal, V2Swap } from "../../src/pipeline/messages.ts";
+import { ArbitrageSignal, V2Swap } from "../../examples/trading/messages.ts";
 import {
   AllKinds,
   assertCodecError,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CodecError } from "../../src/codec/codec_error.ts";
 import { FrameSplitter, HEADER_SIZE, type MessageType, Registry } from "../../src/codec/mod.ts";
-import { V2Swap } from "../../src/pipeline/messages.ts";
+import { V2Swap } from "../../examples/trading/messages.ts";
 import {
   AllKinds,
   assertCodecError,

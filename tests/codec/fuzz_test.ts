@@ -12,7 +12,7 @@ import {
   type MessageType,
   Registry,
 } from "../../src/codec/mod.ts";
-import { ArbitrageSignal, V2Swap } from "../../src/pipeline/messages.ts";
+import { ArbitrageSignal, V2Swap } from "../../examples/trading/messages.ts";
 import { AllKinds, Chat, concat, Empty, randomMessage, Rng } from "./_support.ts";
 
 const FRAMES = 100_000;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { FrameSplitter, type MessageType, Registry } from "../../src/codec/mod.ts";
-import { ArbitrageSignal, V2Swap } from "../../src/pipeline/messages.ts";
+import { ArbitrageSignal, V2Swap } from "../../examples/trading/messages.ts";
 import { AllKinds, Chat, concat, parseHex } from "./_support.ts";
 
 function range(from: number, count: number): Uint8Array {

@@ -8,7 +8,7 @@ import {
   Registry,
 } from "../../src/codec/mod.ts";
 import type { Fields } from "../../src/codec/field.ts";
-import { ArbitrageSignal, V2Swap } from "../../src/pipeline/messages.ts";
+import { ArbitrageSignal, V2Swap } from "../../examples/trading/messages.ts";
 import {
   AllKinds,
   assertCodecError,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { defineMessage, field, FrameSplitter, Registry } from "../../src/codec/mod.ts";
-import { ArbitrageSignal, V2Swap } from "../../src/pipeline/messages.ts";
+import { ArbitrageSignal, V2Swap } from "../../examples/trading/messages.ts";
 import {
   AllKinds,
   assertCodecError,

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { parseTopology, TopologyError, TopologyResolver } from "../../src/topology/mod.ts";
-import { seededRandom as rng } from "../../src/seeded_random.ts";
+import { seededRandom as rng } from "../../examples/trading/seeded_random.ts";
 
 const NOISE = [
   " ",

@@ -11,7 +11,7 @@ import { TcpTransport } from "../../src/transport/tcp.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 import type { TransportError } from "../../src/transport/transport_error.ts";
 import { UnixTransport } from "../../src/transport/unix.ts";
-import { V2Swap } from "../../src/pipeline/messages.ts";
+import { V2Swap } from "../../examples/trading/messages.ts";
 import { generateTestCertificate } from "./_x509.ts";
 
 /** A numbered message. */

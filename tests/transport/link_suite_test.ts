@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Link } from "../../src/transport/link.ts";
 import { LinkListener } from "../../src/transport/listener.ts";
 import { TransportError } from "../../src/transport/transport_error.ts";
-import { V2Swap } from "../../src/pipeline/messages.ts";
+import { V2Swap } from "../../examples/trading/messages.ts";
 import { Registry } from "../../src/codec/mod.ts";
 import {
   Inbox,
