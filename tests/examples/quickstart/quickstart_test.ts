@@ -152,3 +152,15 @@ Deno.test("the quickstart app gives the same counts as a monolith, split over un
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the README's tour shows the quickstart's app and entry files as they are", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  for (const file of ["examples/quickstart/app.ts", "examples/quickstart/main.ts"]) {
+    const text = await Deno.readTextFile(`${ROOT}${file}`);
+    // Everything from the imports on (the module doc is the file's own).
+    const code = text.slice(text.indexOf("import {"));
+    assert.ok(readme.includes(code), `README.md does not show ${file} as it is`);
+  }
+  const entry = await Deno.readTextFile(ENTRY);
+  assert.ok(entry.split("\n").length <= 25, "the entry file is at most 25 lines");
+});
