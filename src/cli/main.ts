@@ -272,7 +272,7 @@ export async function runCli(
       }
     }
   } catch (e) {
-    if (e instanceof MyceliumError) return reportError(e, io);
+    if (e instanceof MyceliumError) return reportError(e, io, app.name);
     io.err(`${app.name}: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return exitCodeFor(e);
   }

@@ -32,7 +32,7 @@ export interface ShowTopologyOptions extends TopologyCommandOptions {
 }
 
 /** Prints an error as one line per problem plus the fix, and returns its exit code. */
-export function reportError(error: unknown, io: CliIo): number {
+export function reportError(error: unknown, io: CliIo, program = "mycelium"): number {
   if (error instanceof TopologyError) {
     for (const p of error.problems) {
       const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
@@ -40,8 +40,10 @@ export function reportError(error: unknown, io: CliIo): number {
       io.err(`${where}: ${what} [${p.code}]\n  fix: ${p.fix}`);
     }
   } else if (error instanceof Error) {
-    io.err(`mycelium: ${error.message}${"code" in error ? ` [${String(error.code)}]` : ""}`);
-  } else io.err(`mycelium: ${String(error)}`);
+    io.err(`${program}: ${error.message}${"code" in error ? ` [${String(error.code)}]` : ""}`);
+    const fix = (error as { fix?: unknown }).fix;
+    if (typeof fix === "string" && fix !== "") io.err(`  fix: ${fix}`);
+  } else io.err(`${program}: ${String(error)}`);
   return exitCodeFor(error);
 }
 
