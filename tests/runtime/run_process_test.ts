@@ -1,0 +1,138 @@
+/**
+ * runProcess: an app in one process or as one group, whatever the app;
+ * lifecycles, fixed routes and the errors a wrong placement gets.
+ */
+import assert from "node:assert/strict";
+import {
+  type Actor,
+  defineApp,
+  defineMessage,
+  field,
+  on,
+  parseTopology,
+  runProcess,
+  RuntimeError,
+} from "../../mod.ts";
+import { runCli } from "../../src/cli/main.ts";
+
+const Num = defineMessage({ id: 1, name: "Num", fields: { n: field.u32() } });
+const Stop = defineMessage({ id: 2, name: "Stop", fields: {} });
+
+/** A source sends 1..count to `to`, then Stop; a sink records what it got and ends the job. */
+function job(count: number, routes: "fixed" | "none") {
+  return defineApp({
+    name: "nums",
+    messages: [Num, Stop],
+    lifecycle: "job",
+    actors: {
+      source: () => ({
+        handlers: [],
+        async start(ctx) {
+          for (let n = 1; n <= count; n++) await ctx.publish(Num, { n });
+          await ctx.publish(Stop, {});
+        },
+      }),
+      sink: (env) => {
+        const seen: number[] = [];
+        const actor = {
+          seen,
+          handlers: [
+            on(Num, ({ n }) => void seen.push(n)),
+            on(Stop, () => env.done()),
+          ],
+        };
+        return actor;
+      },
+    },
+    ...(routes === "fixed" ? { routes: [{ type: Num, sync: ["sink" as const] }] } : {}),
+    report: {
+      part: (actors) => actors.sink?.seen,
+      merge: (parts) => parts.find((p) => p !== undefined) ?? [],
+      lines: (seen) => [`  seen ${seen.length}`],
+    },
+  });
+}
+
+const MONOLITH = parseTopology("topology:\n  mode: monolith\n  actors: { source:, sink: }\n");
+
+Deno.test("runProcess runs a job until it is done, in order, with or without fixed routes", async () => {
+  for (const routes of ["fixed", "none"] as const) {
+    for (const routing of ["fixed", "bus"] as const) {
+      const report = await runProcess(job(500, routes), { topology: MONOLITH, routing });
+      assert.equal(report.completed, true);
+      assert.deepEqual(report.app, Array.from({ length: 500 }, (_, i) => i + 1));
+      const sink = report.actors.find((a) => a.name === "sink")!;
+      assert.equal(sink.handled, 501, `${routes}/${routing}: every message counted once`);
+      assert.equal(sink.delivery, routes === "fixed" && routing === "fixed" ? "direct" : "mailbox");
+    }
+  }
+});
+
+Deno.test("runProcess runs a service until its signal, then drains and reports completed", async () => {
+  const got: number[] = [];
+  const started = Promise.withResolvers<void>();
+  const app = defineApp({
+    name: "svc",
+    messages: [Num],
+    actors: {
+      echo: (): Actor => ({
+        handlers: [on(Num, ({ n }) => void got.push(n))],
+        start: (ctx) => {
+          started.resolve();
+          return ctx.send("echo", Num, { n: 7 });
+        },
+      }),
+    },
+  });
+  const stop = new AbortController();
+  const run = runProcess(app, {
+    topology: parseTopology("topology:\n  mode: monolith\n  actors: { echo: }\n"),
+    signal: stop.signal,
+  });
+  await started.promise;
+  stop.abort();
+  const report = await run;
+  assert.equal(report.completed, true);
+  assert.equal(report.shutdown.drained, true);
+  assert.deepEqual(got, [7]);
+});
+
+Deno.test("runProcess refuses a group that places an actor the app does not have", async () => {
+  const topology = parseTopology(`topology:
+  mode: hybrid
+  socket_dir: /tmp
+  process_groups:
+    a: { actors: [source, sink] }
+    b: { actors: [stranger] }
+`);
+  await assert.rejects(
+    () => runProcess(job(1, "none"), { topology, group: "b" }),
+    (e: unknown) =>
+      e instanceof RuntimeError && e.code === "RUNTIME_PLAN" && /stranger/.test(e.message),
+  );
+});
+
+Deno.test("a user app's validate and run agree: a topology placing an unknown actor fails both", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/t.yaml`;
+    await Deno.writeTextFile(
+      file,
+      "topology:\n  mode: monolith\n  actors: { source:, sink:, feed: }\n",
+    );
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t) };
+    const validate = await runCli(job(1, "none"), ["validate", file], io);
+    const run = await runCli(job(1, "none"), ["run", file], io);
+    assert.equal(validate, 14, out.join("\n"));
+    assert.equal(run, 14, out.join("\n"));
+    assert.match(out.join("\n"), /'feed' is not an actor/);
+    // And a file that places exactly the app's actors passes both.
+    await Deno.writeTextFile(file, "topology:\n  mode: monolith\n  actors: { source:, sink: }\n");
+    assert.equal(await runCli(job(3, "fixed"), ["validate", file], io), 0);
+    assert.equal(await runCli(job(3, "fixed"), ["run", file], io), 0);
+    assert.match(out.join("\n"), /^ {2}seen 3$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
