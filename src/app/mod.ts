@@ -26,8 +26,10 @@ export { AppError } from "./app_error.ts";
 export type { AppErrorCode, AppErrorOptions } from "./app_error.ts";
 export { defaultParams, kebabCase, param, paramArgs } from "./param.ts";
 export type {
+  Built,
   NumberParamOptions,
   Param,
+  ParamBuilders,
   ParamKind,
   ParamOptions,
   Params,

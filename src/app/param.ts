@@ -59,7 +59,8 @@ export interface PathParamOptions<T> extends ParamOptions<T> {
   access: PathAccess;
 }
 
-type Built<T, O> = O extends { default: T } ? Param<T> : Param<T | undefined>;
+/** A parameter's type from its builder's options: absent without a default. */
+export type Built<T, O> = O extends { default: T } ? Param<T> : Param<T | undefined>;
 
 function build<T>(
   kind: ParamKind,
@@ -91,7 +92,7 @@ function build<T>(
  * if (params.clients.default !== 4 || params.out.default !== undefined) throw new Error();
  * ```
  */
-export const param = Object.freeze({
+export const param: ParamBuilders = Object.freeze({
   /** A whole number: `--name 42`. */
   integer<const O extends NumberParamOptions<number>>(options: O): Built<number, O> {
     return build("integer", "N", options) as Built<number, O>;
@@ -113,6 +114,20 @@ export const param = Object.freeze({
     return build("flag", "", { ...options, default: false });
   },
 });
+
+/** The builders of {@linkcode param}. */
+export interface ParamBuilders {
+  /** A whole number: `--name 42`. */
+  integer<const O extends NumberParamOptions<number>>(options: O): Built<number, O>;
+  /** A number: `--name 0.5`. */
+  number<const O extends NumberParamOptions<number>>(options: O): Built<number, O>;
+  /** A string: `--name text`. */
+  string<const O extends ParamOptions<string>>(options: O): Built<string, O>;
+  /** A file path the app reads or writes: `--name FILE`. */
+  path<const O extends PathParamOptions<string>>(options: O): Built<string, O>;
+  /** A switch: present is `true`, absent `false`. */
+  flag(options: { description: string }): Param<boolean>;
+}
 
 /** `maxRestarts` → `max-restarts`: the option a parameter gets. */
 export function kebabCase(name: string): string {

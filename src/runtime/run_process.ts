@@ -119,7 +119,7 @@ interface Hosted {
  *     sink: (env) => ({ handlers: [on(Tick, () => env.done())] }),
  *   },
  * });
- * const topology = parseTopology("topology:\n  mode: monolith\n  actors: [source, sink]\n");
+ * const topology = parseTopology("topology:\n  mode: monolith\n  actors: { source:, sink: }\n");
  * const report = await runProcess(app, { topology });
  * if (!report.completed || report.actors[1]!.handled !== 1) throw new Error("not done");
  * ```
