@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { type Actor, consumedTypes, type Context, on } from "../../src/actor/mod.ts";
 import { MonolithBus } from "../../src/bus/monolith_bus.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
-import { ArbitrageSignal, V2Swap } from "../../src/pipeline/messages.ts";
+import { ArbitrageSignal, V2Swap } from "../../examples/trading/messages.ts";
 
 class Strategy implements Actor {
   last = 0n;

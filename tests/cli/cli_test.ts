@@ -1,8 +1,10 @@
 /**
- * The `mycelium` CLI run as a real child process (`deno run cli.ts …`).
+ * The `mycelium` CLI (`runCli` with the trading app, `cli.ts`) run as a real
+ * child process (`deno run cli.ts …`).
  */
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
+import { tradingApp } from "../../examples/trading/app.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** What the CLI needs: read configs, the config variable and the yaml package's two debug switches. */
@@ -40,6 +42,9 @@ async function mycelium(
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
+/** The trading app's actors, placed in a monolith topology (one `name: {}` line each). */
+const PLACED = tradingApp.actorNames.map((name) => `    ${name}: {}`);
+
 async function withTempFile<T>(text: string, fn: (path: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "mycelium_cli_" });
   try {
@@ -51,50 +56,84 @@ async function withTempFile<T>(text: string, fn: (path: string) => Promise<T>): 
   }
 }
 
-Deno.test("mycelium --help lists every command and exits 0", async () => {
+Deno.test("mycelium --help lists every command and the app's description, and exits 0", async () => {
   const r = await mycelium(["--help"]);
   assert.equal(r.code, 0, r.stderr);
-  for (const command of ["run", "bench", "demo", "validate", "topology", "completion", "help"]) {
+  for (const command of ["run", "bench", "validate", "topology", "completion", "help"]) {
     assert.match(r.stdout, new RegExp(`^\\s+${command}\\s`, "m"), `no ${command} in\n${r.stdout}`);
   }
+  // The codec demo is a module of the example now, not a command.
+  assert.doesNotMatch(r.stdout, /^\s+demo\s/m);
+  assert.ok(r.stdout.includes(tradingApp.description), r.stdout);
   assert.match(r.stdout, /MYCELIUM_CONFIG/);
 });
 
-Deno.test("every command has --help", async () => {
-  for (const command of ["run", "bench", "demo", "validate", "topology", "completion"]) {
+Deno.test("every command has --help; run's lists the app's parameters", async () => {
+  for (const command of ["run", "bench", "validate", "topology", "completion"]) {
     const r = await mycelium([command, "--help"]);
     assert.equal(r.code, 0, `${command}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`Usage: mycelium ${command}`), r.stdout);
   }
   const validate = await mycelium(["validate", "--help"]);
   assert.match(validate.stdout, /CONFIG/);
-  assert.match(validate.stdout, /--actors NAMES/);
-});
-
-Deno.test("mycelium demo still runs the codec demo", async () => {
-  const r = await mycelium(["demo", "--count", "3000", "--seed", "7"]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /3000 V2Swap frames/);
-  assert.match(r.stdout, /result +OK/);
+  // Checked against the app's own actors: no list to pass.
+  assert.doesNotMatch(validate.stdout, /--actors/);
+  const run = await mycelium(["run", "--help"]);
+  for (const option of ["--swaps", "--seed", "--rate", "--audit", "--replay"]) {
+    assert.match(
+      run.stdout,
+      new RegExp(`^\\s+${option}\\b`, "m"),
+      `no ${option} in\n${run.stdout}`,
+    );
+  }
 });
 
 Deno.test("an unknown command or a bad option value exits with the usage code", async () => {
   const unknown = await mycelium(["frobnicate"]);
   assert.equal(unknown.code, EXIT_CODES.USAGE);
   assert.match(unknown.stderr, /frobnicate/);
-  const bad = await mycelium(["demo", "--count", "many"]);
+  const bad = await mycelium(["run", "config/dev.yaml", "--swaps", "many"]);
   assert.equal(bad.code, EXIT_CODES.USAGE);
-  assert.match(bad.stderr, /--count/);
+  assert.match(bad.stderr, /--swaps/);
+  const small = await mycelium(["run", "config/dev.yaml", "--swaps", "0"]);
+  assert.equal(small.code, EXIT_CODES.USAGE);
+  assert.match(small.stderr, /--swaps/);
 });
 
-Deno.test("mycelium validate accepts the three example configs with the pipeline's actors", async () => {
-  const actors =
-    "polygon_collector,market_relay,arbitrage_strategy,order_executor,risk_manager,audit_trail,metrics_collector";
+Deno.test("mycelium validate accepts the three example configs: each places every actor of the app", async () => {
   for (const file of ["dev.yaml", "prod.yaml", "microservices.yaml"]) {
-    const r = await mycelium(["validate", `config/${file}`, "--actors", actors]);
+    const r = await mycelium(["validate", `config/${file}`]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^config/${file}: valid \\(mode \\w+, 7 actors in`));
   }
+});
+
+Deno.test("mycelium validate checks the topology against the app's actors and lists them in the fix", async () => {
+  await withTempFile(
+    ["topology:", "  mode: monolith", "  actors:", ...PLACED, "    relay: {}", ""].join("\n"),
+    async (path) => {
+      const r = await mycelium(["validate", path]);
+      assert.equal(r.code, EXIT_CODES.TOPOLOGY_UNKNOWN_ACTOR, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.match(
+        r.stderr,
+        /: topology\.actors\.relay: 'relay' is not an actor of this application \[TOPOLOGY_UNKNOWN_ACTOR\]\n {2}fix: .*market_relay/,
+      );
+    },
+  );
+  await withTempFile(
+    ["topology:", "  mode: monolith", "  actors:", ...PLACED.slice(1), ""].join("\n"),
+    async (path) => {
+      const r = await mycelium(["validate", path]);
+      assert.equal(r.code, EXIT_CODES.TOPOLOGY_UNPLACED_ACTOR, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `actor '${tradingApp.actorNames[0]}' is placed nowhere \\[TOPOLOGY_UNPLACED_ACTOR\\]`,
+        ),
+      );
+    },
+  );
 });
 
 Deno.test("mycelium validate prints one line with the place and a fix line, and exits with the class's code", async () => {
@@ -126,8 +165,8 @@ Deno.test("mycelium validate exits 0 on a config that only has warnings, and pri
       "topology:",
       "  mode: hybrid",
       "  process_groups:",
-      "    hot_path: { actors: [relay] }",
-      "    compliance: { actors: [audit], deployment: separate_machine }",
+      "    hot_path: { actors: [polygon_collector, market_relay, arbitrage_strategy, metrics_collector, order_executor] }",
+      "    compliance: { actors: [audit_trail, risk_manager], deployment: separate_machine }",
       "",
     ].join("\n"),
     async (path) => {
@@ -148,58 +187,56 @@ Deno.test("mycelium validate exits 0 on a config that only has warnings, and pri
 });
 
 Deno.test("mycelium validate exits with a distinct code per error class", async () => {
-  const cases: [keyof typeof EXIT_CODES, string[], string[]][] = [
-    ["TOPOLOGY_PARSE", ["topology: [monolith"], []],
-    ["TOPOLOGY_INVALID", ["topology:", "  mode: monolit"], []],
-    ["TOPOLOGY_BAD_UNIT", [
-      "topology:",
-      "  mode: monolith",
-      "  actors: { a: {} }",
-      "performance:",
-      "  expected_latency: 3 days",
-    ], []],
-    ["TOPOLOGY_UNKNOWN_ACTOR", [
-      "topology:",
-      "  mode: monolith",
-      "  actors: { a: {} }",
-      "  routes: [{ from: a, to: b }]",
-    ], []],
+  const monolith = (...more: string[]) => [
+    "topology:",
+    "  mode: monolith",
+    "  actors:",
+    ...PLACED,
+    ...more,
+  ];
+  const [first, second, ...rest] = tradingApp.actorNames;
+  const cases: [keyof typeof EXIT_CODES, string[]][] = [
+    ["TOPOLOGY_PARSE", ["topology: [monolith"]],
+    ["TOPOLOGY_INVALID", ["topology:", "  mode: monolit"]],
+    ["TOPOLOGY_BAD_UNIT", [...monolith(), "performance:", "  expected_latency: 3 days"]],
+    ["TOPOLOGY_UNKNOWN_ACTOR", monolith(`  routes: [{ from: ${first}, to: b }]`)],
     [
       "TOPOLOGY_DUPLICATE_ACTOR",
       [
         "topology:",
         "  mode: hybrid",
         "  process_groups:",
-        "    g: { actors: [a] }",
-        "    h: { actors: [a] }",
+        `    g: { actors: [${tradingApp.actorNames.join(", ")}] }`,
+        `    h: { actors: [${first}] }`,
       ],
-      [],
     ],
-    ["TOPOLOGY_UNPLACED_ACTOR", ["topology:", "  mode: monolith", "  actors: { a: {} }"], [
-      "--actors",
-      "a,b",
-    ]],
+    ["TOPOLOGY_UNPLACED_ACTOR", ["topology:", "  mode: monolith", "  actors:", ...PLACED.slice(1)]],
     [
       "TOPOLOGY_ADDRESS_CONFLICT",
       [
         "topology:",
         "  mode: distributed",
         "  actors:",
-        '    a: { endpoint: "h:1" }',
-        '    b: { endpoint: "h:1" }',
+        `    ${first}: { endpoint: "h:1" }`,
+        `    ${second}: { endpoint: "h:1" }`,
+        ...rest.map((name, i) => `    ${name}: { endpoint: "h:${i + 2}" }`),
       ],
-      [],
     ],
-    ["TOPOLOGY_TRANSPORT_CONFLICT", [
-      "topology:",
-      "  mode: monolith",
-      "  actors: { a: { transport: tcp } }",
-    ], []],
+    [
+      "TOPOLOGY_TRANSPORT_CONFLICT",
+      [
+        "topology:",
+        "  mode: monolith",
+        "  actors:",
+        `    ${first}: { transport: tcp }`,
+        ...PLACED.slice(1),
+      ],
+    ],
   ];
   const seen = new Set<number>();
-  for (const [code, lines, extra] of cases) {
+  for (const [code, lines] of cases) {
     await withTempFile(lines.join("\n") + "\n", async (path) => {
-      const r = await mycelium(["validate", path, ...extra]);
+      const r = await mycelium(["validate", path]);
       assert.equal(r.code, EXIT_CODES[code], `${code}: ${r.stderr}`);
       assert.match(
         r.stderr,

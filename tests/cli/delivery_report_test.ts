@@ -1,16 +1,23 @@
 /**
- * How a run's summary accounts for every signal: the merged figures after a
- * group restarted, and the delivery and recovery lines for each case.
+ * How a run's report accounts for every signal: the trading totals merged
+ * from each group's part (`mergeRun`) after a group restarted, the delivery
+ * lines for each case, and the recovery line the CLI prints.
  */
 import assert from "node:assert/strict";
-import { formatDelivery } from "../../src/cli/run_command.ts";
-import type { ActorSummary, PipelineSummary } from "../../src/pipeline/pipeline.ts";
-import { type GroupSummary, mergeGroupSummaries } from "../../src/runtime/run_group.ts";
+import { mergeRun } from "../../src/cli/run_command.ts";
+import { formatRun } from "../../src/cli/run_summary.ts";
 import type { LinkReport } from "../../src/runtime/bus_node.ts";
+import type { ActorReport, ProcessReport, RunReport } from "../../src/runtime/run_report.ts";
+import { tradingApp } from "../../examples/trading/app.ts";
+import {
+  formatDelivery,
+  type TradingPart,
+  type TradingSummary,
+} from "../../examples/trading/report.ts";
 
 const shutdown = { drained: true, discarded: 0, abandonedRequests: 0 };
 
-function link(peer: string, unmatchedReplies: number): LinkReport {
+function link(peer: string, unmatchedReplies: number, peerRestarts = 0, resent = 0): LinkReport {
   return {
     peer,
     address: "/tmp/x.sock",
@@ -21,14 +28,19 @@ function link(peer: string, unmatchedReplies: number): LinkReport {
     undelivered: 0,
     refused: 0,
     unmatchedReplies,
-    reconnects: 0,
-    peerRestarts: 0,
+    reconnects: peerRestarts,
+    peerRestarts,
+    frames: 1,
+    bytes: 1,
+    resent,
   };
 }
 
-function actors(...names: string[]): ActorSummary[] {
+function actors(group: string, ...names: string[]): ActorReport[] {
   return names.map((name) => ({
     name,
+    group,
+    delivery: "mailbox",
     handled: 1,
     failed: 0,
     dropped: 0,
@@ -39,87 +51,114 @@ function actors(...names: string[]): ActorSummary[] {
   }));
 }
 
-/** Four groups' summaries; the executor's counters cover only its last run. */
-function parts(): GroupSummary[] {
-  const base = { completed: true, shutdown, elapsedMs: 1 };
+/** Four groups' reports; the executor's counters cover only its last run. */
+function parts(): ProcessReport<TradingPart>[] {
+  const base = { completed: true, shutdown, elapsedMs: 1, held: 0 };
   return [
     {
       ...base,
       group: "hot_path",
-      actors: actors("polygon_collector", "market_relay", "arbitrage_strategy"),
-      swaps: 100,
-      signals: 10,
-      links: [link("execution", 0)],
+      actors: actors("hot_path", "polygon_collector", "market_relay", "arbitrage_strategy"),
+      app: { swaps: 100, signals: 10 },
+      links: [link("execution", 0, 1, 4)],
     },
-    { ...base, group: "monitoring", actors: actors("metrics_collector"), links: [] },
+    {
+      ...base,
+      group: "monitoring",
+      actors: actors("monitoring", "metrics_collector"),
+      app: {},
+      links: [],
+    },
     {
       ...base,
       group: "execution",
-      actors: actors("order_executor"),
-      fills: 2,
-      refused: 1,
-      pnlMicro: 5n,
+      actors: actors("execution", "order_executor"),
+      app: { fills: 2, refused: 1, pnlMicro: 5n, executorHere: true },
       links: [link("compliance", 4)],
+      held: 3,
     },
     {
       ...base,
       group: "compliance",
-      actors: actors("audit_trail", "risk_manager"),
-      halted: false,
-      exposureMicro: 7n,
-      auditLines: 24,
-      ledger: {
-        signalsSent: 10,
-        executed: 9,
-        fills: 6,
-        refused: 3,
-        pnlMicro: 40n,
-        repeats: 2,
-        missing: [8n],
+      actors: actors("compliance", "audit_trail", "risk_manager"),
+      app: {
+        halted: false,
+        exposureMicro: 7n,
+        auditLines: 24,
+        ledger: {
+          signalsSent: 10,
+          executed: 9,
+          fills: 6,
+          refused: 3,
+          pnlMicro: 40n,
+          repeats: 2,
+          missing: [8n],
+        },
+        approvedUnbooked: [8n],
       },
-      approvedUnbooked: [8n],
-      links: [link("execution", 1)],
+      links: [link("execution", 1, 1, 2)],
     },
   ];
 }
 
-Deno.test("merged figures are the executor's own unless its group restarted; then the ledger's", () => {
-  const plain = mergeGroupSummaries(parts());
-  assert.deepEqual([plain.fills, plain.refused, plain.pnlMicro], [2, 1, 5n]);
-  assert.equal(plain.recovery, undefined);
-  assert.deepEqual(plain.approvedUnbooked, [8n]);
+/** The groups' reports merged as the supervisor merges them. */
+function merge(restarts: Record<string, number> = {}): RunReport<TradingSummary> {
+  return mergeRun(tradingApp, "hybrid", parts(), restarts) as RunReport<TradingSummary>;
+}
 
-  const restarted = mergeGroupSummaries(parts(), { restarts: { execution: 1, hot_path: 0 } });
-  assert.deepEqual([restarted.fills, restarted.refused, restarted.pnlMicro], [6, 3, 40n]);
-  assert.deepEqual(restarted.recovery, {
+const figures = (s: TradingSummary) => [s.fills, s.refused, s.pnlMicro];
+
+Deno.test("merged figures are the executor's own unless its group restarted; then the ledger's", () => {
+  const plain = merge();
+  assert.deepEqual(figures(plain.app), [2, 1, 5n]);
+  assert.equal(plain.restart, undefined);
+  assert.equal(plain.app.figuresFromLedger, false);
+  assert.deepEqual(plain.app.approvedUnbooked, [8n]);
+  assert.deepEqual(plain.app.stateLost, []);
+  assert.deepEqual(plain.actors.map((a) => a.name), [...tradingApp.actorNames]);
+
+  const restarted = merge({ execution: 1, hot_path: 0 });
+  assert.deepEqual(figures(restarted.app), [6, 3, 40n]);
+  assert.equal(restarted.app.figuresFromLedger, true);
+  assert.deepEqual(restarted.restart, {
     restarts: { execution: 1 },
     stateLost: [],
-    figuresFromLedger: true,
+    peerRestarts: 2,
+    framesResent: 6,
+    held: 3,
     unmatchedReplies: 5,
   });
+  assert.match(
+    formatDelivery(restarted.app).join("\n"),
+    /^ {16}fills, refusals and P&L above come from the audit trail's ledger/m,
+  );
+});
 
-  // Only the metrics restarted: the executor's counters are whole, so they stand.
-  const metrics = mergeGroupSummaries(parts(), { restarts: { monitoring: 1 } });
-  assert.deepEqual([metrics.fills, metrics.refused, metrics.pnlMicro], [2, 1, 5n]);
-  assert.deepEqual(metrics.recovery?.stateLost, []);
-  assert.equal(metrics.recovery?.figuresFromLedger, false);
-  assert.match(formatDelivery(metrics).join("\n"), /figures above are the actors' own/);
+Deno.test("a restart of a group without the executor leaves the executor's own figures standing", () => {
+  // Only the metrics restarted (a stateless actor): the executor's counters are whole.
+  const metrics = merge({ monitoring: 1 });
+  assert.deepEqual(metrics.restart?.restarts, { monitoring: 1 });
+  assert.deepEqual(metrics.restart?.stateLost, []);
+  assert.equal(metrics.app.figuresFromLedger, false, "the executor did not restart");
+  assert.deepEqual(figures(metrics.app), [2, 1, 5n]);
+  assert.doesNotMatch(formatDelivery(metrics.app).join("\n"), /come from the audit trail's ledger/);
 });
 
 Deno.test("a restart that lost the audit trail's or the risk manager's state is not passed off as accounted", () => {
-  const s = mergeGroupSummaries(parts(), { restarts: { compliance: 1, execution: 1 } });
-  assert.deepEqual(s.recovery?.stateLost, ["audit_trail", "risk_manager"]);
+  const s = merge({ compliance: 1, execution: 1 });
+  assert.deepEqual(s.restart?.stateLost, ["audit_trail", "risk_manager"]);
+  assert.deepEqual(s.app.stateLost, ["audit_trail", "risk_manager"]);
   // The ledger restarted too: it cannot stand in for the executor's counters.
-  assert.equal(s.recovery?.figuresFromLedger, false);
-  assert.deepEqual([s.fills, s.refused, s.pnlMicro], [2, 1, 5n]);
-  const text = formatDelivery(s).join("\n");
-  assert.match(text, /delivery {6}not accounted: audit_trail, risk_manager restarted/);
-  assert.match(text, /figures above cover the restarted actors' last run only/);
-  assert.doesNotMatch(text, /lost in flight|each once/);
+  assert.equal(s.app.figuresFromLedger, false);
+  assert.deepEqual(figures(s.app), [2, 1, 5n]);
+  const text = formatDelivery(s.app).join("\n");
+  assert.match(text, /^ {2}delivery {6}not accounted: audit_trail, risk_manager restarted/m);
+  assert.match(text, /the figures above cover their last run only/);
+  assert.doesNotMatch(text, /lost in flight|each once|every signal executed once/);
 });
 
-function summary(over: Partial<PipelineSummary>): PipelineSummary {
-  return { ...mergeGroupSummaries(parts()), ...over };
+function summary(over: Partial<TradingSummary>): TradingSummary {
+  return { ...merge().app, ...over };
 }
 
 Deno.test("delivery: one line when every signal was executed once", () => {
@@ -142,9 +181,10 @@ Deno.test("delivery: one line when every signal was executed once", () => {
 
 Deno.test("delivery: repeats, lost ids and stranded approvals are each reported; long id lists are cut", () => {
   const missing = Array.from({ length: 15 }, (_, i) => BigInt(i + 1));
-  const s = {
-    ...mergeGroupSummaries(parts(), { restarts: { execution: 1 } }),
-    ledger: { ...parts()[3]!.ledger!, executed: 0, missing, repeats: 2 },
+  const restarted = merge({ execution: 1 }).app;
+  const s: TradingSummary = {
+    ...restarted,
+    ledger: { ...restarted.ledger, executed: 0, missing, repeats: 2 },
   };
   const text = formatDelivery(s).join("\n");
   assert.match(text, /10 signals sent; 0 executions booked by the audit trail, each once/);
@@ -154,15 +194,33 @@ Deno.test("delivery: repeats, lost ids and stranded approvals are each reported;
     /15 lost in flight .*: ids 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 3 more$/m,
   );
   assert.match(text, /risk manager approved 1 whose execution never arrived .*: ids 8$/m);
-  assert.match(
-    text,
-    /recovery {6}restarted: execution ×1; fills, refusals and P&L above come from/,
-  );
-  assert.match(text, /5 replies matched no pending request/);
+  assert.match(text, /fills, refusals and P&L above come from the audit trail's ledger/);
 });
 
 Deno.test("delivery: a run stopped early does not claim anything about signals it never finished", () => {
   const text = formatDelivery(summary({ completed: false })).join("\n");
   assert.match(text, /the run stopped before the end of the stream reached the audit trail/);
   assert.doesNotMatch(text, /every signal executed once|lost in flight/);
+});
+
+Deno.test("the printed report says what a restart cost: restarts, reconnections, held messages, state lost", async () => {
+  const params = { swaps: 100, seed: 1, audit: "unused.log" };
+  const printed = await formatRun(tradingApp, merge({ execution: 1 }), params);
+  assert.match(
+    printed,
+    /^ {2}recovery {6}restarted: execution ×1; peers reconnected to a new instance 2 times and resent 6 frames it had not acknowledged; 3 messages held until it was ready; state lost: none; 5 replies matched no pending request/m,
+  );
+  assert.match(
+    printed,
+    /^ {2}links {9}3 link ends; 3 messages sent in 3 frames, 3 bytes; 6 frames resent; 0 dropped or undelivered; 2 reconnects$/m,
+  );
+  // The audit trail ran in a group whose report names no file here: no checksum to show.
+  assert.match(printed, /^ {2}audit {9}\(audit trail runs on another host\): 24 lines$/m);
+  const lost = await formatRun(tradingApp, merge({ execution: 1, compliance: 2 }), params);
+  assert.match(
+    lost,
+    /recovery {6}restarted: execution ×1, compliance ×2; .*state lost: audit_trail, risk_manager;/,
+  );
+  const clean = await formatRun(tradingApp, merge(), params);
+  assert.doesNotMatch(clean, /^ {2}recovery /m);
 });

@@ -2,11 +2,12 @@
  * `mycelium run` of a hybrid topology with the `execution` group's process
  * killed (SIGKILL) mid-run: the supervisor restarts it, the restarted group
  * rejoins the run, the run completes, and the summary accounts for every
- * signal (handled again after the restart, or lost with the dead process).
+ * signal (handled again after the restart, or lost with the dead process) and
+ * says what the restart cost.
  */
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
-import { runPipeline } from "../../src/pipeline/pipeline.ts";
+import { runTrading } from "../examples/trading/_run.ts";
 import { freePorts, hybridTopology } from "../runtime/_split_topologies.ts";
 import { ROOT } from "./_mycelium.ts";
 
@@ -98,7 +99,29 @@ Deno.test("killing the execution group mid-run: it restarts, the run completes, 
     assert.match(err, /^execution: started \(pid \d+, run 2\)/m);
     assert.equal((err.match(/: completed$/gm) ?? []).length, 3, err);
     assert.match(out, /completed {5}yes/);
-    assert.match(out, /recovery {6}restarted: execution ×1; fills, refusals and P&L above come/);
+    // What the restart cost: the execution group restarted once; its peers reconnected to
+    // the new instance and resent what it had not acknowledged; it held what they had
+    // buffered until it could reach everything; the executor keeps no state the run needs.
+    const recovery = new RegExp(
+      "^ {2}recovery {6}restarted: execution ×1; peers reconnected to a new instance (\\d+) times " +
+        "and resent (\\d+) frames it had not acknowledged; (\\d+) messages held until it was ready; " +
+        "state lost: none; (\\d+) replies matched no pending request",
+      "m",
+    ).exec(out);
+    assert.ok(recovery !== null, `no recovery line in:\n${out}`);
+    // hot_path and compliance both link to execution: each sees its new instance once. (How
+    // many messages the new instance held depends on when it linked: the line must say it.)
+    assert.equal(Number(recovery[1]), 2, recovery[0]);
+    assert.match(
+      out,
+      /^ {2}links {9}6 link ends; \d+ messages sent[^;]*; .*0 dropped or undelivered; /m,
+    );
+    // Its counters restarted with it: the figures come from the audit trail's ledger.
+    assert.match(
+      out,
+      /^ {16}fills, refusals and P&L above come from the audit trail's ledger/m,
+    );
+    assert.match(out, /^order_executor +execution +mailbox +\d+ /m);
 
     // The ledger accounts for every signal the strategy sent: booked once, or named as lost.
     const signals = Number(/signals {7}(\d+) /.exec(out)![1]);
@@ -120,14 +143,13 @@ Deno.test("killing the execution group mid-run: it restarts, the run completes, 
     for (const id of lostIds) assert.ok(!execIds.includes(id), `lost id ${id} was executed`);
     const handledAgain = Number(/(\d+) handled again after a restart/.exec(out)?.[1] ?? 0);
     assert.equal(repeats.filter((l) => l.startsWith("repeat exec ")).length, handledAgain);
+    // A signal handled again reached the new instance because a peer resent it.
+    if (handledAgain > 0) assert.ok(Number(recovery[2]) > 0, recovery[0]);
 
     // What the monolith does with the same swaps.
-    const mono: string[] = [];
-    const monolith = await runPipeline({
-      swaps,
-      seed,
-      audit: { write: (line) => void mono.push(line) },
-    });
+    const { total, audit: monoAudit } = await runTrading({ swaps, seed });
+    const monolith = total.app;
+    const mono = monoAudit.split("\n").filter((l) => l !== "").map((l) => `${l}\n`);
     assert.equal(signals, monolith.signals);
     // Every signal the monolith traded is in the audit file once, or named as lost.
     assert.equal(execIds.length + lost, monolith.signals);

@@ -6,17 +6,10 @@
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
 import { mycelium, sha256File as sha256 } from "./_mycelium.ts";
+import { tradingApp } from "../../examples/trading/app.ts";
 import { distributedTopology, freePorts, hybridTopology } from "../runtime/_split_topologies.ts";
 
-const ACTORS = [
-  "polygon_collector",
-  "market_relay",
-  "arbitrage_strategy",
-  "order_executor",
-  "risk_manager",
-  "audit_trail",
-  "metrics_collector",
-];
+const ACTORS = tradingApp.actorNames;
 
 /** `mycelium run ARGS`, writing only in `dir`, with sockets and child processes. */
 function run(args: string[], dir: string) {
@@ -30,9 +23,15 @@ const DISTRIBUTED = (basePort: number) => distributedTopology({ basePort });
 function results(stdout: string): string[] {
   const lines = stdout.split("\n");
   const summary = lines.filter((l) => /^ {2}(swaps|signals|P&L|completed|delivery) /.test(l));
+  // Actor rows: name, group, delivery, handled, msg/s, failed, dropped, discarded, restarts, p50, p99.
+  // The group and delivery depend on the deployment, msg/s and latencies on timing.
   const actors = lines
-    .filter((l) => /^[a-z_]+ +\d+ +\d+ +\d+ +\d+ +\d+ /.test(l))
-    .map((l) => l.split(/ +/).slice(0, 6).join(" ")) // name, handled, failed, dropped, discarded, restarts
+    .filter((l) => /^[a-z_]+ +[a-z_]+ +(mailbox|direct) +\d+ /.test(l))
+    .map((l) => {
+      const [name, _group, _delivery, handled, _rate, failed, dropped, discarded, restarts] = l
+        .split(/ +/);
+      return [name, handled, failed, dropped, discarded, restarts].join(" ");
+    })
     .sort();
   return [...summary, ...actors];
 }
@@ -66,6 +65,24 @@ for (const [mode, config] of [["hybrid", HYBRID], ["distributed", DISTRIBUTED]] 
       assert.equal((split.stderr.match(/: completed$/gm) ?? []).length, groups, split.stderr);
       assert.deepEqual(results(split.stdout), results(mono.stdout));
       assert.equal(results(mono.stdout).length, 5 + ACTORS.length);
+      // Every link end counted, nothing lost on them; no group restarted (every pair of groups is linked).
+      const links = groups * (groups - 1);
+      assert.match(
+        split.stdout,
+        new RegExp(
+          `^ {2}links {9}${links} link ends; \\d+ messages sent[^;]*; 0 frames resent; 0 dropped or undelivered; \\d+ reconnects$`,
+          "m",
+        ),
+      );
+      assert.doesNotMatch(split.stdout, /^ {2}recovery /m);
+      assert.doesNotMatch(mono.stdout, /^ {2}links /m);
+      assert.match(
+        split.stdout,
+        new RegExp(
+          `^order_executor +${mode === "hybrid" ? "execution" : "order_executor"} +mailbox `,
+          "m",
+        ),
+      );
       assert.equal(await sha256(`${dir}/split.log`), await sha256(`${dir}/mono.log`));
       assert.match(split.stdout, new RegExp(`sha256 ${await sha256(`${dir}/mono.log`)}`));
     } finally {

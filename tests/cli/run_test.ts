@@ -1,6 +1,6 @@
 /**
- * `mycelium run` as a real child process: the pipeline's summary, its audit
- * file, and the same results whichever topology file places the actors.
+ * `mycelium run` as a real child process: the trading app's summary, its
+ * audit file, and the same results whichever topology file places the actors.
  */
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
@@ -13,10 +13,10 @@ function run(args: string[], dir: string) {
 
 /** The summary lines that must not depend on timing. */
 function results(stdout: string): string[] {
-  return stdout.split("\n").filter((l) => /^ {2}(swaps|signals|P&L|completed) /.test(l));
+  return stdout.split("\n").filter((l) => /^ {2}(swaps|signals|P&L|delivery|completed) /.test(l));
 }
 
-Deno.test("mycelium run prints the pipeline summary and the checksum of the audit file it wrote", async () => {
+Deno.test("mycelium run prints the trading summary and the checksum of the audit file it wrote", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mycelium_run_" });
   try {
     const audit = `${dir}/audit.log`;
@@ -27,13 +27,36 @@ Deno.test("mycelium run prints the pipeline summary and the checksum of the audi
     assert.equal(r.code, EXIT_CODES.OK, r.stderr);
     assert.match(r.stdout, /^ {2}swaps +3000$/m);
     assert.match(r.stdout, /^ {2}completed +yes; shutdown drained; 0 messages dropped/m);
-    assert.match(r.stdout, /^budgets: \d+ of 8 declared routes within their latency budget/m);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^mycelium run config/dev\\.yaml: 7 actors in one process \\(monolith\\); swaps 3000, seed 2, audit ${
+          audit.replaceAll(".", "\\.")
+        }$`,
+        "m",
+      ),
+    );
+    // Routes to the actors a fixed route calls directly are not timed: 5 of dev.yaml's 8 are.
+    assert.match(r.stdout, /^budgets: \d+ of 5 declared routes within their latency budget/m);
     const lines = (await Deno.readTextFile(audit)).split("\n").filter((l) => l !== "");
     assert.ok(lines.length > 0);
     assert.match(r.stdout, new RegExp(`${lines.length} lines, sha256 ${await sha256(audit)}`));
+    assert.match(
+      r.stdout,
+      /^actor +group +delivery +handled +msg\/s +failed +dropped +discarded +restarts +p50 +p99$/m,
+    );
+    // actor, group, delivery, handled, msg/s, then no failure, drop, discard or restart.
     for (const name of ["polygon_collector", "market_relay", "order_executor", "audit_trail"]) {
-      assert.match(r.stdout, new RegExp(`^${name} +\\d+ +0 +0 +0 +0 `, "m"));
+      assert.match(r.stdout, new RegExp(`^${name} +main +mailbox +\\d+ +\\S+ +0 +0 +0 +0 `, "m"));
     }
+    assert.match(r.stdout, /^market_relay +main +mailbox +3001 /m);
+    for (const name of ["arbitrage_strategy", "metrics_collector"]) {
+      assert.match(
+        r.stdout,
+        new RegExp(`^${name} +main +direct +\\d+ +\\S+ +0 +0 +0 +0 +- +-$`, "m"),
+      );
+    }
+    assert.doesNotMatch(r.stdout, /^ {2}(links|recovery) /m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -59,15 +82,37 @@ Deno.test("mycelium run gives identical results from the monolith and the hybrid
     assert.equal(a.code, EXIT_CODES.OK, a.stderr);
     assert.equal(b.code, EXIT_CODES.OK, b.stderr);
     assert.deepEqual(results(b.stdout), results(a.stdout));
-    assert.equal(results(a.stdout).length, 4);
+    assert.equal(results(a.stdout).length, 5);
     assert.equal(await sha256(`${dir}/b.log`), await sha256(`${dir}/a.log`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-function validateMeasure(config: string, dir: string) {
-  return mycelium(["validate", config, "--measure"], dir);
+/**
+ * `mycelium validate CONFIG --measure` run from `dir`: it runs the app with its
+ * default parameters, so its audit file (`mycelium-audit.log`) lands there.
+ */
+async function validateMeasure(config: string, dir: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      `--allow-write=${dir}`,
+      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+      `${ROOT}cli.ts`,
+      "validate",
+      config,
+      "--measure",
+    ],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
 
 Deno.test("validate --measure passes within generous budgets and fails, naming the route, over tight ones", async () => {
@@ -79,6 +124,7 @@ Deno.test("validate --measure passes within generous budgets and fails, naming t
     await Deno.writeTextFile(`${dir}/tight.yaml`, dev.replace('"200ns"', '"1ns"'));
     const loose = await validateMeasure(`${dir}/loose.yaml`, dir);
     assert.equal(loose.code, EXIT_CODES.OK, loose.stdout + loose.stderr);
+    // Measured with every message through the bus, so every declared route is timed.
     assert.match(loose.stdout, /budgets: 8 of 8 declared routes within their latency budget/);
     const tight = await validateMeasure(`${dir}/tight.yaml`, dir);
     assert.equal(tight.code, EXIT_CODES.FAILED);

@@ -39,3 +39,54 @@ Deno.test("the README tour type-checks, runs, and both buses see the same orders
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** The first ```text block of the section whose heading starts with `heading`. */
+function printedBlock(readme: string, heading: string): string {
+  const start = readme.indexOf(`\n## ${heading}`);
+  assert.ok(start >= 0, `README has no section '${heading}'`);
+  const block = /```text\n([\s\S]*?)```/.exec(readme.slice(start));
+  assert.ok(block !== null, `section '${heading}' shows no output`);
+  return block[1]!;
+}
+
+Deno.test("the README's reference pipeline output is what `deno task start` prints", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const shown = printedBlock(readme, "The reference pipeline").split("\n");
+  // The task as deno.json declares it, its permissions included, run in an empty directory
+  // (where its audit file goes) with the repository's files named absolutely.
+  const task: string = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks.start;
+  const args = task.split(/\s+/).slice(1).map((a) =>
+    a === "cli.ts" || a === "config/dev.yaml" ? new URL(a, ROOT).pathname : a
+  );
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_readme_" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const header = shown[0]!.replace(
+      " config/dev.yaml:",
+      ` ${new URL("config/dev.yaml", ROOT).pathname}:`,
+    );
+    assert.equal(stdout.split("\n")[0], header);
+    const figures = shown.slice(1).filter((l) => l.startsWith("  "));
+    assert.ok(figures.length >= 6, "the README shows the summary's figures");
+    const printed = stdout.split("\n");
+    for (const line of figures) {
+      // The README cuts the checksum short (…): the printed line starts with what it shows.
+      const cut = line.endsWith("…");
+      const want = cut ? line.slice(0, -1) : line;
+      assert.ok(
+        printed.some((p) => cut ? p.startsWith(want) : p === want),
+        `not printed: ${line}\n${stdout}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,23 +1,23 @@
 /**
- * One process group of the reference pipeline, for the split-run test.
+ * One process group of the trading app, for the split-run test: runs it
+ * with `runProcess` and prints its report as one JSON line.
  *
  * Usage: `_group.ts <topology.yaml> <group> <audit file> <swaps> <seed>`.
- * Writes the audit lines it got (if it hosts the audit trail) to the audit
- * file and prints its summary as one JSON line.
+ * The group hosting the audit trail writes the audit file.
  *
  * @module
  */
 import { sinkLogger } from "../../src/logger.ts";
 import { loadTopology } from "../../src/topology/load_topology.ts";
-import { PIPELINE_ACTORS } from "../../src/pipeline/actors.ts";
-import { groupSummaryToJson, runGroup } from "../../src/runtime/run_group.ts";
+import { runProcess } from "../../src/runtime/run_process.ts";
+import { processReportToJson } from "../../src/runtime/run_report.ts";
+import { tradingApp } from "../../examples/trading/app.ts";
 
-const [file, group, auditPath, swaps, seed] = Deno.args;
-const topology = await loadTopology(file!, { knownActors: PIPELINE_ACTORS });
-const lines: string[] = [];
+const [file, group, audit, swaps, seed] = Deno.args;
+const topology = await loadTopology(file!, { knownActors: tradingApp.actorNames });
 const debug = Deno.env.get("MYCELIUM_DEBUG") !== undefined;
 const encoder = new TextEncoder();
-const summary = await runGroup({
+const report = await runProcess(tradingApp, {
   ...(debug
     ? {
       logger: sinkLogger((r) =>
@@ -32,12 +32,9 @@ const summary = await runGroup({
     : {}),
   topology,
   group: group!,
+  params: { audit: audit!, swaps: Number(swaps), seed: Number(seed) },
   // A stuck run ends (completed: false) instead of hanging the test.
   signal: AbortSignal.timeout(60_000),
-  audit: { write: (line) => void lines.push(line) },
-  swaps: Number(swaps),
-  seed: Number(seed),
 });
-if (lines.length > 0) await Deno.writeTextFile(auditPath!, lines.join(""));
-Deno.stdout.writeSync(new TextEncoder().encode(groupSummaryToJson(summary) + "\n"));
+Deno.stdout.writeSync(encoder.encode(processReportToJson(report) + "\n"));
 Deno.exit(0);

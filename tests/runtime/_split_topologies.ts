@@ -1,8 +1,8 @@
 /**
- * Topologies that split the reference pipeline across processes on this
+ * Topologies that split the trading app across processes on this
  * machine, on free loopback ports, for the split-run tests.
  */
-import { PIPELINE_ACTORS } from "../../src/pipeline/actors.ts";
+import { tradingApp } from "../../examples/trading/app.ts";
 
 /** The first of `n` consecutive free ports on 127.0.0.1 (bound and released at once). */
 export function freePorts(n: number): number {
@@ -55,7 +55,7 @@ ${
 
 /** One process per actor, each at its own TCP endpoint on 127.0.0.1. */
 export function distributedTopology(options: SplitOptions): string {
-  const actors = PIPELINE_ACTORS.map((a, i) =>
+  const actors = tradingApp.actorNames.map((a, i) =>
     `    ${a}: { transport: tcp, endpoint: "127.0.0.1:${options.basePort + i}" }`
   );
   return `topology:\n  mode: distributed\n  actors:\n${actors.join("\n")}\n`;

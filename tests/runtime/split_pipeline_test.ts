@@ -1,20 +1,25 @@
 /**
- * The reference pipeline split across real processes gives what the monolith
- * gives: the same audit file and the same deterministic summary.
+ * The trading app split across real processes (each group a child running
+ * `runProcess` with its `group`) gives what the monolith gives: the same
+ * audit file, byte for byte, and the same deterministic report once the
+ * groups' reports are merged.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { deterministicPart } from "../pipeline/_summary.ts";
-import { runPipeline } from "../../src/pipeline/pipeline.ts";
+import { deterministicPart } from "../examples/trading/_summary.ts";
+import { runTrading } from "../examples/trading/_run.ts";
+import { mergeRun } from "../../src/cli/run_command.ts";
 import {
-  type GroupSummary,
-  groupSummaryFromJson,
-  groupSummaryToJson,
-  mergeGroupSummaries,
-} from "../../src/runtime/run_group.ts";
+  type ProcessReport,
+  processReportFromJson,
+  processReportToJson,
+  type RunReport,
+} from "../../src/runtime/run_report.ts";
 import { RuntimeError } from "../../src/runtime/runtime_error.ts";
 import { parseTopology } from "../../src/topology/parse_topology.ts";
+import { tradingApp } from "../../examples/trading/app.ts";
+import type { TradingPart, TradingSummary } from "../../examples/trading/report.ts";
 import { distributedTopology, freePorts, hybridTopology } from "./_split_topologies.ts";
 
 const GROUP = new URL("./_group.ts", import.meta.url).pathname;
@@ -23,6 +28,7 @@ const HYBRID = (dir: string, basePort: number) =>
   hybridTopology({ basePort, socketDir: `${dir}/sockets` });
 const DISTRIBUTED = (_dir: string, basePort: number) => distributedTopology({ basePort });
 
+/** Runs every group of the topology as its own process; returns their reports and the audit file. */
 async function runSplit(
   dir: string,
   swaps: number,
@@ -34,9 +40,9 @@ async function runSplit(
   const file = `${dir}/topology.yaml`;
   const text = yaml(dir, base);
   await Deno.writeTextFile(file, text);
-  const groups = parseTopology(text).groups.keys();
+  const topology = parseTopology(text, { knownActors: tradingApp.actorNames });
   const audit = `${dir}/audit.log`;
-  const children = [...groups].map((group) =>
+  const children = [...topology.groups.keys()].map((group) =>
     new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -58,30 +64,29 @@ async function runSplit(
     }).output()
   );
   const outputs = await Promise.all(children);
-  const parts: GroupSummary[] = outputs.map((o) => {
+  const parts: ProcessReport<TradingPart>[] = outputs.map((o) => {
     const err = new TextDecoder().decode(o.stderr);
     assert.equal(o.code, 0, err);
-    return groupSummaryFromJson(new TextDecoder().decode(o.stdout).trim());
+    return processReportFromJson(
+      new TextDecoder().decode(o.stdout).trim(),
+    ) as ProcessReport<TradingPart>;
   });
-  return { parts, audit: await Deno.readTextFile(audit) };
+  const merged = mergeRun(tradingApp, topology.mode, parts) as RunReport<TradingSummary>;
+  return { parts, merged, audit: await Deno.readTextFile(audit) };
 }
 
-Deno.test("the pipeline split across three processes (unix and tcp) matches the monolith exactly", async () => {
+Deno.test("the trading app split across three processes (unix and tcp) matches the monolith exactly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mycelium-split-" });
   try {
     const swaps = 20_000;
     const seed = 5;
-    const lines: string[] = [];
-    const monolith = await runPipeline({
-      audit: { write: (l) => void lines.push(l) },
-      swaps,
-      seed,
-    });
+    const monolith = await runTrading({ swaps, seed });
     const split = await runSplit(dir, swaps, seed, HYBRID, 2);
-    const merged = mergeGroupSummaries(split.parts);
-    assert.ok(monolith.signals > 20, "the market should produce signals");
-    assert.equal(split.audit, lines.join(""));
-    assert.deepEqual(deterministicPart(merged), deterministicPart(monolith));
+    assert.ok(monolith.total.app.signals > 20, "the market should produce signals");
+    assert.equal(split.audit, monolith.audit);
+    assert.deepEqual(deterministicPart(split.merged), deterministicPart(monolith.total));
+    assert.deepEqual(split.merged.groups.toSorted(), ["compliance", "execution", "hot_path"]);
+    assert.equal(split.merged.restart, undefined);
     for (const part of split.parts) {
       assert.equal(part.completed, true, part.group);
       for (const link of part.links) {
@@ -92,6 +97,11 @@ Deno.test("the pipeline split across three processes (unix and tcp) matches the 
         );
       }
     }
+    // Each actor reports from the group the topology put it in.
+    const groupOf = new Map(split.merged.actors.map((a) => [a.name, a.group]));
+    assert.equal(groupOf.get("order_executor"), "execution");
+    assert.equal(groupOf.get("audit_trail"), "compliance");
+    assert.equal(groupOf.get("market_relay"), "hot_path");
     const compliance = split.parts.find((p) => p.group === "compliance")!;
     assert.ok(compliance.links.every((l) => !l.address.startsWith("/")), "compliance is on tcp");
     const execution = split.parts.find((p) => p.group === "execution")!;
@@ -104,44 +114,36 @@ Deno.test("the pipeline split across three processes (unix and tcp) matches the 
   }
 });
 
-Deno.test("the pipeline distributed over seven processes (one per actor, tcp) matches the monolith", async () => {
+Deno.test("the trading app distributed over seven processes (one per actor, tcp) matches the monolith", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mycelium-split-" });
   try {
-    const lines: string[] = [];
-    const monolith = await runPipeline({
-      audit: { write: (l) => void lines.push(l) },
-      swaps: 2_000,
-      seed: 9,
-    });
+    const monolith = await runTrading({ swaps: 2_000, seed: 9 });
     const split = await runSplit(dir, 2_000, 9, DISTRIBUTED, 7);
     assert.equal(split.parts.length, 7);
-    assert.equal(split.audit, lines.join(""));
-    assert.deepEqual(
-      deterministicPart(mergeGroupSummaries(split.parts)),
-      deterministicPart(monolith),
-    );
+    assert.equal(split.audit, monolith.audit);
+    assert.deepEqual(deterministicPart(split.merged), deterministicPart(monolith.total));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("group summaries survive their JSON line; a bad line is a typed error", () => {
-  const part: GroupSummary = {
+Deno.test("process reports survive their JSON line, bigints included; a bad line is a typed error", () => {
+  const part: ProcessReport<TradingPart> = {
     group: "g",
-    pnlMicro: -12n,
     completed: true,
     actors: [],
     shutdown: { drained: true, discarded: 0, abandonedRequests: 0 },
     links: [],
+    held: 0,
     elapsedMs: 1,
+    app: { pnlMicro: -12n, approvedUnbooked: [3n, 2n ** 70n], executorHere: true },
   };
-  assert.deepEqual(groupSummaryFromJson(groupSummaryToJson(part)), part);
-  assert.throws(
-    () => groupSummaryFromJson("{not json"),
-    (e: unknown) => e instanceof RuntimeError && e.code === "RUNTIME_RUN_FAILED",
-  );
-  assert.throws(
-    () => mergeGroupSummaries([part]),
-    (e: unknown) => e instanceof RuntimeError && /swaps/.test(e.message),
-  );
+  assert.deepEqual(processReportFromJson(processReportToJson(part)), part);
+  for (const bad of ["{not json", "{}", "null", '{"group":"g"}']) {
+    assert.throws(
+      () => processReportFromJson(bad),
+      (e: unknown) => e instanceof RuntimeError && e.code === "RUNTIME_RUN_FAILED",
+      bad,
+    );
+  }
 });

@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import { loadTopology, TopologyError, TopologyResolver } from "../../src/topology/mod.ts";
+import { tradingApp } from "../../examples/trading/app.ts";
 
 const CONFIG = new URL("../../config/", import.meta.url);
-const PIPELINE = [
-  "polygon_collector",
-  "market_relay",
-  "arbitrage_strategy",
-  "order_executor",
-  "risk_manager",
-  "audit_trail",
-  "metrics_collector",
-];
+/** The actors of the trading app, which the example configs place. */
+const PIPELINE = tradingApp.actorNames;
 
 for (
   const [file, mode, groups] of [
@@ -19,7 +13,7 @@ for (
     ["microservices.yaml", "distributed", 7],
   ] as const
 ) {
-  Deno.test(`config/${file} loads as mode ${mode} placing every actor of the reference pipeline`, async () => {
+  Deno.test(`config/${file} loads as mode ${mode} placing every actor of the trading app`, async () => {
     const t = await loadTopology(new URL(file, CONFIG).pathname, { knownActors: PIPELINE });
     assert.equal(t.mode, mode);
     assert.equal(t.groups.size, groups);

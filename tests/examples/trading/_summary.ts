@@ -1,38 +1,28 @@
-/** What the pipeline tests compare between runs. */
-import type { LedgerSummary, PipelineSummary } from "../../src/pipeline/pipeline.ts";
+/** What the trading tests compare between runs. */
+import type { RunReport } from "../../../src/runtime/run_report.ts";
+import type { TradingSummary } from "../../../examples/trading/report.ts";
 
-/** The fields of a summary that must not depend on the deployment or on timing. */
-export interface DeterministicPart {
-  swaps: number;
-  signals: number;
-  fills: number;
-  refused: number;
-  pnlMicro: bigint;
-  halted: boolean;
-  exposureMicro: bigint;
-  auditLines: number;
-  ledger: LedgerSummary;
-  approvedUnbooked: readonly bigint[];
-  completed: boolean;
+/** The fields of a run's report that must not depend on the deployment or on timing. */
+export interface DeterministicPart extends Omit<TradingSummary, "auditFile"> {
+  /** Whether every process completed (the runtime's view; `completed` is the app's). */
+  runCompleted: boolean;
+  /** Per actor: name, handled, failed, dropped, discarded, restarts. */
   actors: (string | number)[][];
+  /** Messages discarded at shutdown, summed over processes. */
   discarded: number;
 }
 
-/** Everything in a summary that must not depend on the deployment or on timing. */
-export function deterministicPart(s: PipelineSummary): DeterministicPart {
+/**
+ * Everything in a run's report that must not depend on the deployment or on
+ * timing: the trading total but the audit file's path, and the actors'
+ * counters (not their group, delivery or latency).
+ */
+export function deterministicPart(r: RunReport<TradingSummary>): DeterministicPart {
+  const { auditFile: _, ...app } = r.app;
   return {
-    swaps: s.swaps,
-    signals: s.signals,
-    fills: s.fills,
-    refused: s.refused,
-    pnlMicro: s.pnlMicro,
-    halted: s.halted,
-    exposureMicro: s.exposureMicro,
-    auditLines: s.auditLines,
-    ledger: s.ledger,
-    approvedUnbooked: s.approvedUnbooked,
-    completed: s.completed,
-    actors: s.actors.map((a) => [a.name, a.handled, a.failed, a.dropped, a.discarded]),
-    discarded: s.shutdown.discarded,
+    ...app,
+    runCompleted: r.completed,
+    actors: r.actors.map((a) => [a.name, a.handled, a.failed, a.dropped, a.discarded, a.restarts]),
+    discarded: r.shutdown.discarded,
   };
 }

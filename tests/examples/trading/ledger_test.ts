@@ -1,19 +1,27 @@
 import assert from "node:assert/strict";
-import { MessageBus } from "../../src/bus/mod.ts";
-import { defineMessage, field } from "../../src/codec/mod.ts";
-import { ACTOR, type AuditSink, AuditTrail, RiskManager } from "../../src/pipeline/actors.ts";
-import { u256ToBytes } from "../../src/pipeline/amounts.ts";
-import { executionLine, repeatLine, signalLine } from "../../src/pipeline/audit.ts";
-import { RiskBook } from "../../src/pipeline/execution.ts";
-import { ExecutionLedger } from "../../src/pipeline/ledger.ts";
+import { MessageBus } from "../../../src/bus/mod.ts";
+import { defineMessage, field } from "../../../src/codec/mod.ts";
+import type { Actor } from "../../../src/actor/actor.ts";
+import {
+  ACTOR,
+  ArbitrageStrategy,
+  type AuditSink,
+  AuditTrail,
+  OrderExecutor,
+  RiskManager,
+} from "../../../examples/trading/actors.ts";
+import { u256ToBytes } from "../../../examples/trading/amounts.ts";
+import { executionLine, repeatLine, signalLine } from "../../../examples/trading/audit.ts";
+import { RiskBook } from "../../../examples/trading/execution.ts";
+import { ExecutionLedger } from "../../../examples/trading/ledger.ts";
 import {
   ArbitrageSignal,
   OrderExecution,
   RiskCheck,
   RiskVerdict,
   StreamEnd,
-} from "../../src/pipeline/messages.ts";
-import { PipelineCast } from "../../src/pipeline/pipeline_cast.ts";
+} from "../../../examples/trading/messages.ts";
+import { type ActorOverride, runTrading, tradingAppWith } from "./_run.ts";
 
 function exec(id: bigint, filled: boolean, pnlMicro = 0n): OrderExecution {
   return {
@@ -231,30 +239,50 @@ for (const faithful of [false, true]) {
     assert.deepEqual(risk.book.approvedUnbooked(), []);
   });
 
-  Deno.test(`a clean pipeline run${mode} leaves a ledger that accounts for every signal once`, async () => {
-    const bus = new MessageBus({ faithful });
-    const sink = memorySink();
-    const { promise: ended, resolve: end } = Promise.withResolvers<bigint>();
-    const cast = new PipelineCast({ audit: sink, swaps: 2_000, seed: 7, onEnd: end });
-    for (const name of cast.actors.keys()) cast.spawn(bus, name);
-    assert.equal(await ended, 2_000n);
-    await bus.close();
-    const signals = cast.strategy.detector.signals;
+  Deno.test(`a clean run of the trading app${mode} leaves a ledger that accounts for every signal once`, async () => {
+    // Keep the actors the run makes, to look at their books afterwards.
+    const made = new Map<string, Actor>();
+    const keep = (name: string): ActorOverride => (_env, make) => {
+      const actor = make();
+      made.set(name, actor);
+      return actor;
+    };
+    const app = tradingAppWith({
+      [ACTOR.strategy]: keep(ACTOR.strategy),
+      [ACTOR.executor]: keep(ACTOR.executor),
+      [ACTOR.risk]: keep(ACTOR.risk),
+      [ACTOR.audit]: keep(ACTOR.audit),
+    });
+    const { total, audit: text } = await runTrading({ app, swaps: 2_000, seed: 7, faithful });
+    const strategy = made.get(ACTOR.strategy);
+    const executor = made.get(ACTOR.executor);
+    const risk = made.get(ACTOR.risk);
+    const audit = made.get(ACTOR.audit);
+    assert.ok(strategy instanceof ArbitrageStrategy);
+    assert.ok(executor instanceof OrderExecutor);
+    assert.ok(risk instanceof RiskManager);
+    assert.ok(audit instanceof AuditTrail);
+    assert.equal(total.completed, true);
+    assert.equal(total.app.swaps, 2_000);
+    const signals = strategy.detector.signals;
     assert.ok(signals > 20, "the market should produce signals");
-    assert.deepEqual(cast.audit.ledger.summary(), {
+    assert.deepEqual(audit.ledger.summary(), {
       signalsSent: signals,
       executed: signals,
-      fills: cast.executor.fills,
-      refused: cast.executor.refused,
-      pnlMicro: cast.executor.pnlMicro,
+      fills: executor.fills,
+      refused: executor.refused,
+      pnlMicro: executor.pnlMicro,
       repeats: 0,
       missing: [],
     });
-    assert.equal(cast.audit.ledger.repeatedSignals, 0);
-    assert.equal(cast.audit.lines, 2 * signals);
-    assert.equal(sink.lines.some((l) => l.startsWith("repeat ")), false);
-    assert.equal(cast.risk.book.repeatedChecks, 0);
-    assert.equal(cast.risk.book.repeatedExecutions, 0);
-    assert.deepEqual(cast.risk.book.approvedUnbooked(), []);
+    assert.deepEqual(total.app.ledger, audit.ledger.summary());
+    assert.equal(audit.ledger.repeatedSignals, 0);
+    assert.equal(audit.lines, 2 * signals);
+    assert.equal(text.split("\n").filter((l) => l !== "").length, 2 * signals);
+    assert.equal(text.split("\n").some((l) => l.startsWith("repeat ")), false);
+    assert.equal(risk.book.repeatedChecks, 0);
+    assert.equal(risk.book.repeatedExecutions, 0);
+    assert.deepEqual(risk.book.approvedUnbooked(), []);
+    assert.deepEqual(total.app.approvedUnbooked, []);
   });
 }

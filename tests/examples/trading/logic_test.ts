@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { CodecError } from "../../src/codec/mod.ts";
-import { bytesToU256, u256ToBytes } from "../../src/pipeline/amounts.ts";
-import { ArbitrageDetector, readPath } from "../../src/pipeline/arbitrage.ts";
-import { executionLine, signalLine } from "../../src/pipeline/audit.ts";
-import { FillSimulator, RiskBook } from "../../src/pipeline/execution.ts";
+import { CodecError } from "../../../src/codec/mod.ts";
+import { bytesToU256, u256ToBytes } from "../../../examples/trading/amounts.ts";
+import { ArbitrageDetector, readPath } from "../../../examples/trading/arbitrage.ts";
+import { executionLine, signalLine } from "../../../examples/trading/audit.ts";
+import { FillSimulator, RiskBook } from "../../../examples/trading/execution.ts";
 import {
   address,
   readSwapFile,
@@ -11,8 +11,8 @@ import {
   USDC,
   WETH,
   writeSwapFile,
-} from "../../src/pipeline/market.ts";
-import type { ArbitrageSignal, V2Swap } from "../../src/pipeline/messages.ts";
+} from "../../../examples/trading/market.ts";
+import type { ArbitrageSignal, V2Swap } from "../../../examples/trading/messages.ts";
 
 function take(source: SwapSource, n: number): V2Swap[] {
   return Array.from({ length: n }, () => source.next());
