@@ -209,7 +209,7 @@ export const tradingApp = defineApp({
           fills: executor.fills,
           refused: executor.refused,
           pnlMicro: executor.pnlMicro,
-          executorHere: true,
+          executorGroup: env.group,
         }),
         ...(risk === undefined ? {} : {
           halted: risk.book.halted,

@@ -32,8 +32,8 @@ export interface TradingPart {
   readonly ledger?: LedgerSummary;
   /** The audit file (the audit trail's group). */
   readonly auditFile?: string;
-  /** Whether the executor's group is this one. */
-  readonly executorHere?: boolean;
+  /** The process group of the executor, when it is this one. */
+  readonly executorGroup?: string;
 }
 
 /** What a whole run did. Everything here is the same for the same seed, in every deployment. */
@@ -89,8 +89,8 @@ export function mergeTrading(parts: readonly TradingPart[], info: MergeInfo): Tr
     repeats: 0,
     missing: [],
   } as unknown as LedgerSummary);
-  const executorRestarted = Object.keys(info.restarts).length > 0 &&
-    parts.some((p) => p.executorHere === true);
+  const executorGroup = parts.find((p) => p.executorGroup !== undefined)?.executorGroup;
+  const executorRestarted = executorGroup !== undefined && (info.restarts[executorGroup] ?? 0) > 0;
   const fromLedger = executorRestarted && info.stateLost.length === 0;
   return {
     swaps: pick("swaps", 0),

@@ -273,6 +273,11 @@ export async function runCli(
     }
   } catch (e) {
     if (e instanceof MyceliumError) return reportError(e, io, app.name);
+    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+      // The app's own code (a setup opening a file, say) lacked a permission.
+      io.err(`${app.name}: ${e.message}\n  fix: run it with that permission granted`);
+      return EXIT_CODES.FAILED;
+    }
     io.err(`${app.name}: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return exitCodeFor(e);
   }

@@ -398,8 +398,8 @@ export async function runProcess(
   } catch (e) {
     signal?.removeEventListener("abort", onAbort);
     unwatch();
-    await mono?.close();
     await bus.close({ deadlineMs: 0 });
+    await mono?.close();
     await node?.close({ drainMs: 0 });
     if (app.teardown !== undefined) await app.teardown(shared, setupEnv);
     throw e;
@@ -408,8 +408,10 @@ export async function runProcess(
   unwatch();
   gate.resolve();
   const drainMs = options.drainMs ?? 5_000;
-  await mono?.close();
+  // The bus first: its close aborts every context's signal (producers stop), drains the
+  // mailboxes, sync members' proxies included; then the monolith runs its members' stop hooks.
   const shutdown: ShutdownReport = await bus.close({ deadlineMs: drainMs });
+  await mono?.close();
   await node?.close({ drainMs });
   const instances = Object.fromEntries(
     [...hosted.values()].flatMap((h) => h.instance === undefined ? [] : [[h.name, h.instance]]),

@@ -73,7 +73,7 @@ function parts(): ProcessReport<TradingPart>[] {
       ...base,
       group: "execution",
       actors: actors("execution", "order_executor"),
-      app: { fills: 2, refused: 1, pnlMicro: 5n, executorHere: true },
+      app: { fills: 2, refused: 1, pnlMicro: 5n, executorGroup: "execution" },
       links: [link("compliance", 4)],
       held: 3,
     },

@@ -136,7 +136,7 @@ Deno.test("process reports survive their JSON line, bigints included; a bad line
     links: [],
     held: 0,
     elapsedMs: 1,
-    app: { pnlMicro: -12n, approvedUnbooked: [3n, 2n ** 70n], executorHere: true },
+    app: { pnlMicro: -12n, approvedUnbooked: [3n, 2n ** 70n], executorGroup: "execution" },
   };
   assert.deepEqual(processReportFromJson(processReportToJson(part)), part);
   for (const bad of ["{not json", "{}", "null", '{"group":"g"}']) {
