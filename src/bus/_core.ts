@@ -134,6 +134,8 @@ export class BusCore implements CellHost {
   #ringHead = 0;
   #ringSize = 0;
   #runPending = false;
+  /** Messages drained since the event loop last had a turn (see `schedule`). */
+  #spent = 0;
   #yieldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly #pending = new Map<number, PendingRequest>();
   /**
@@ -277,8 +279,19 @@ export class BusCore implements CellHost {
     this.#ringSize++;
     if (!this.#runPending) {
       this.#runPending = true;
-      queueMicrotask(this.#run);
+      // Runs started from microtasks (a reply waking its requester, say) share one budget:
+      // past it, the next run waits for a timer, so timers, I/O and signals get their turn.
+      if (this.#spent < RUN_BUDGET) queueMicrotask(this.#run);
+      else this.#yieldToEventLoop();
     }
+  }
+
+  #yieldToEventLoop(): void {
+    this.#yieldTimer = setTimeout(() => {
+      this.#yieldTimer = undefined;
+      this.#spent = 0;
+      this.#run();
+    }, 0);
   }
 
   readonly #run = (): void => {
@@ -299,7 +312,19 @@ export class BusCore implements CellHost {
 
   /** Drains ready cells; true when it yielded to the event loop (a timer continues). */
   #runLoop(): boolean {
-    let budget = RUN_BUDGET;
+    const budget = RUN_BUDGET - this.#spent;
+    try {
+      return this.#drainRing(budget);
+    } finally {
+      // What this run used, whether it ran out or emptied the ring.
+      this.#spent = RUN_BUDGET - this.#budgetLeft;
+    }
+  }
+
+  #budgetLeft = 0;
+
+  #drainRing(budget: number): boolean {
+    this.#budgetLeft = budget;
     while (this.#ringSize > 0) {
       const mask = this.#ring.length - 1;
       const cell = this.#ring[this.#ringHead]!;
@@ -309,14 +334,12 @@ export class BusCore implements CellHost {
       cell.scheduled = false;
       if (cell.blocked || cell.stopped) continue;
       budget -= cell.drain(BATCH);
+      this.#budgetLeft = budget;
       if (!cell.scheduled && !cell.blocked && !cell.stopped && cell.mailbox.size > 0) {
         this.schedule(cell);
       }
       if (budget <= 0 && this.#ringSize > 0) {
-        this.#yieldTimer = setTimeout(() => {
-          this.#yieldTimer = undefined;
-          this.#run();
-        }, 0);
+        this.#yieldToEventLoop();
         return true;
       }
     }

@@ -9,6 +9,7 @@ import { type Actor, on } from "../../src/actor/mod.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
 import { LatencyRecorder } from "../../src/metrics/latency_recorder.ts";
 import { gate, Tick, tick } from "./_messages.ts";
+import { defineMessage, field } from "../../src/codec/mod.ts";
 
 Deno.test("MessageBus: an actor never handles two messages at once", async () => {
   await using bus = new MessageBus();
@@ -84,4 +85,34 @@ Deno.test("MessageBus: an actor's latency recorder gets one value per handled me
   assert.equal(ref.stats().handled, 100);
   assert.equal(latency.count, 100);
   assert.ok(latency.max >= latency.percentile(0.5) && latency.min >= 0);
+});
+
+Deno.test("MessageBus: a request/reply ping-pong lets timers run before it ends", async () => {
+  const Ping = defineMessage({ id: 901, name: "SchedPing", fields: { n: field.u32() } });
+  const Pong = defineMessage({ id: 902, name: "SchedPong", fields: { n: field.u32() } });
+  const ROUNDS = 300_000;
+  let rounds = 0;
+  const finished = Promise.withResolvers<void>();
+  await using bus = new MessageBus();
+  bus.spawn("pong", { handlers: [on(Ping, (m, ctx) => ctx.reply(Pong, { n: m.n }))] });
+  bus.spawn("ping", {
+    handlers: [
+      on(Ping, async (m, ctx) => {
+        await ctx.request("pong", Ping, { n: m.n }, { reply: Pong });
+        rounds++;
+        if (m.n < ROUNDS) await ctx.send("ping", Ping, { n: m.n + 1 });
+        else finished.resolve();
+      }),
+    ],
+  });
+  // Each reply wakes its requester from a microtask; without a shared budget the event loop
+  // (timers, I/O, signal handlers) would not get a turn until every round was over.
+  const timerFired = new Promise<number>((resolve) => setTimeout(() => resolve(rounds), 0));
+  await bus.send("ping", Ping, { n: 1 });
+  const roundsWhenTimerFired = await timerFired;
+  await finished.promise;
+  assert.ok(
+    roundsWhenTimerFired < ROUNDS,
+    `the timer fired only after all ${ROUNDS} rounds (${roundsWhenTimerFired})`,
+  );
 });
