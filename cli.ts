@@ -8,4 +8,6 @@
 import { runCli } from "./mod.ts";
 import { tradingApp } from "./examples/trading/app.ts";
 
-if (import.meta.main) Deno.exit(await runCli(tradingApp, Deno.args));
+if (import.meta.main) {
+  Deno.exit(await runCli(tradingApp, Deno.args, { defaultConfig: "config/dev.yaml" }));
+}

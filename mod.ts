@@ -166,6 +166,7 @@ export type {
 export { LatencyRecorder } from "./src/metrics/mod.ts";
 export { runCli } from "./src/cli/main.ts";
 export type { CliIo } from "./src/cli/cli_io.ts";
+export type { RunCliOptions } from "./src/cli/main.ts";
 export type { LatencySummary } from "./src/metrics/mod.ts";
 export {
   currentRuntime,

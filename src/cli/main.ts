@@ -37,6 +37,17 @@ import { reportError, topologyCommand, validateCommand } from "./topology_comman
 import { measureCommand, runCommand } from "./run_command.ts";
 import { bench, runBench } from "./bench_command.ts";
 
+/** Options of {@linkcode runCli}. */
+export interface RunCliOptions {
+  /** Where the CLI writes. Default: stdout and stderr. */
+  io?: CliIo;
+  /**
+   * The topology `run` uses when given none and `MYCELIUM_CONFIG` is unset.
+   * Default: none (`run` then asks for one).
+   */
+  defaultConfig?: string;
+}
+
 /** The environment variable naming the topology file when a command is given none. */
 export const CONFIG_ENV = "MYCELIUM_CONFIG";
 
@@ -150,6 +161,13 @@ function parsersOf(app: AnyApp) {
         }),
         false,
       ),
+      logLevel: withDefault(
+        option("--log-level", choice(["debug", "info", "warn", "error"]), {
+          description:
+            message`The least severe log records printed on stderr (the runtime's and the actors' ctx.log).`,
+        }),
+        "warn" as "debug" | "info" | "warn" | "error",
+      ),
       routing: withDefault(
         option("--routing", choice(["fixed", "bus"]), {
           description:
@@ -200,7 +218,6 @@ function terminalWidth(): number | undefined {
 
 /**
  * Runs `app`'s command line with `args` and returns the process exit code.
- * Writes to `io` (default: stdout and stderr).
  *
  * @example A user's entry file (`main.ts`), whose `deno compile` is the app's binary
  * ```ts ignore
@@ -213,8 +230,9 @@ function terminalWidth(): number | undefined {
 export async function runCli(
   app: AnyApp,
   args: readonly string[],
-  io: CliIo = consoleIo,
+  options: RunCliOptions = {},
 ): Promise<number> {
+  const io = options.io ?? consoleIo;
   const width = terminalWidth();
   const parser = parsersOf(app);
   let parsed: InferValue<typeof parser>;
@@ -228,7 +246,7 @@ export async function runCli(
       brief: [text(app.description)],
       footer: message`Environment: ${envVar(CONFIG_ENV)} names the topology file when ${
         metavar("CONFIG")
-      } is not given. Example: ${commandLine(`${app.name} topology config/prod.yaml`)}`,
+      } is not given. Example: ${commandLine(`${app.name} topology my-topology.yaml`)}`,
       showDefault: true,
       colors: !Deno.noColor && Deno.stdout.isTerminal(),
       ...(width === undefined ? {} : { maxWidth: width }),
@@ -249,7 +267,13 @@ export async function runCli(
       case "bench-peer":
         return await runBench(parsed, io);
       case "run": {
-        const config = parsed.config ?? configFromEnv() ?? "config/dev.yaml";
+        const config = parsed.config ?? configFromEnv() ?? options.defaultConfig;
+        if (config === undefined) {
+          io.err(
+            `${app.name} run: no topology file given\n  fix: name one (${app.name} run my-topology.yaml) or set ${CONFIG_ENV}`,
+          );
+          return EXIT_CODES.USAGE;
+        }
         return await runCommand(app, { ...parsed, config }, io);
       }
       case "validate":

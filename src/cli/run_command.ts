@@ -13,7 +13,7 @@
  */
 import type { AnyApp, MergeInfo } from "../app/app.ts";
 import { defaultParams, type Param, paramArgs } from "../app/param.ts";
-import { type Logger, sinkLogger } from "../logger.ts";
+import { type Logger, type LogLevel, sinkLogger } from "../logger.ts";
 import { runProcess } from "../runtime/run_process.ts";
 import {
   mergeProcessReports,
@@ -56,13 +56,15 @@ export interface RunCommandOptions {
   supervised?: boolean;
   /** The app's parameter values (missing ones take their defaults). */
   params?: Readonly<Record<string, unknown>>;
+  /** The least severe log records printed on stderr. Default: `warn`. */
+  logLevel?: LogLevel;
 }
 
 /**
  * A logger that prints warnings and errors (actor failures, link trouble) to
  * stderr as one line each, so a failing actor is never silent.
  */
-function stderrLog(io: CliIo, source: string): Logger {
+function stderrLog(io: CliIo, source: string, level: LogLevel = "warn"): Logger {
   const text = (v: unknown): string =>
     v instanceof Error
       ? `${v.name}: ${v.message}`
@@ -74,7 +76,7 @@ function stderrLog(io: CliIo, source: string): Logger {
   return sinkLogger((r) => {
     const fields = Object.entries(r.fields ?? {}).map(([k, v]) => ` ${k}=${text(v)}`).join("");
     io.err(`${r.level} ${r.source}: ${r.message}${fields}`);
-  }, { level: "warn", source });
+  }, { level, source });
 }
 
 /** Starts the machine-readable report line a group prints for its supervisor. */
@@ -156,7 +158,7 @@ export async function runCommand(
     params,
     faithful: options.faithful,
     routing: options.routing ?? "fixed",
-    logger: stderrLog(io, app.name),
+    logger: stderrLog(io, app.name, options.logLevel),
     signal: shutdown.signal,
   });
   const report = mergeRun(app, "monolith", [part]);
@@ -204,7 +206,7 @@ async function runOneGroup(
     faithful: options.faithful,
     routing: options.routing ?? "fixed",
     signal: shutdown.signal,
-    logger: stderrLog(io, `${app.name}.${group}`),
+    logger: stderrLog(io, `${app.name}.${group}`, options.logLevel),
     ...(options.socketDir === undefined ? {} : { socketDir: options.socketDir }),
   });
   if (options.supervised === true) {
@@ -251,6 +253,9 @@ async function superviseGroups(
     ...paramArgs(app.params, params),
     ...(options.faithful ? ["--faithful"] : []),
     ...(options.routing === "bus" ? ["--routing", "bus"] : []),
+    ...(options.logLevel === undefined || options.logLevel === "warn"
+      ? []
+      : ["--log-level", options.logLevel]),
     ...(socketDir === undefined ? [] : ["--socket-dir", socketDir]),
   ];
   const paths = (access: "read" | "write") =>

@@ -122,15 +122,15 @@ Deno.test("a user app's validate and run agree: a topology placing an unknown ac
     );
     const out: string[] = [];
     const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t) };
-    const validate = await runCli(job(1, "none"), ["validate", file], io);
-    const run = await runCli(job(1, "none"), ["run", file], io);
+    const validate = await runCli(job(1, "none"), ["validate", file], { io });
+    const run = await runCli(job(1, "none"), ["run", file], { io });
     assert.equal(validate, 14, out.join("\n"));
     assert.equal(run, 14, out.join("\n"));
     assert.match(out.join("\n"), /'feed' is not an actor/);
     // And a file that places exactly the app's actors passes both.
     await Deno.writeTextFile(file, "topology:\n  mode: monolith\n  actors: { source:, sink: }\n");
-    assert.equal(await runCli(job(3, "fixed"), ["validate", file], io), 0);
-    assert.equal(await runCli(job(3, "fixed"), ["run", file], io), 0);
+    assert.equal(await runCli(job(3, "fixed"), ["validate", file], { io }), 0);
+    assert.equal(await runCli(job(3, "fixed"), ["run", file], { io }), 0);
     assert.match(out.join("\n"), /^ {2}seen 3$/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
