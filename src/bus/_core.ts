@@ -41,6 +41,8 @@ import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
 const BATCH = 256;
 /** Messages handled in one microtask run before yielding to the event loop. */
 const RUN_BUDGET = 1 << 16;
+/** Longest run of microtask-started drains before the event loop must get a turn, in ms. */
+const MAX_STREAK_MS = 20;
 /** Size of each faithful-mode view slab (frames larger get their own). */
 const VIEW_SLAB_SIZE = 64 * 1024;
 /** Default request deadline. */
@@ -134,8 +136,11 @@ export class BusCore implements CellHost {
   #ringHead = 0;
   #ringSize = 0;
   #runPending = false;
-  /** Messages drained since the event loop last had a turn (see `schedule`). */
-  #spent = 0;
+  /** See {@linkcode BusCore.#starved}. */
+  #streakTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #streakStart = 0;
+  #streakRuns = 0;
+  #waitingForTurn = false;
   #yieldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly #pending = new Map<number, PendingRequest>();
   /**
@@ -279,22 +284,50 @@ export class BusCore implements CellHost {
     this.#ringSize++;
     if (!this.#runPending) {
       this.#runPending = true;
-      // Runs started from microtasks (a reply waking its requester, say) share one budget:
-      // past it, the next run waits for a timer, so timers, I/O and signals get their turn.
-      if (this.#spent < RUN_BUDGET) queueMicrotask(this.#run);
-      else this.#yieldToEventLoop();
+      queueMicrotask(this.#run);
     }
   }
 
   #yieldToEventLoop(): void {
     this.#yieldTimer = setTimeout(() => {
       this.#yieldTimer = undefined;
-      this.#spent = 0;
       this.#run();
     }, 0);
   }
 
+  /**
+   * Runs started from microtasks (a reply waking its requester, say) can
+   * follow each other without the event loop ever getting a turn. A streak
+   * begins with a timer that marks the loop's next turn; if the streak
+   * outlasts {@linkcode MAX_STREAK_MS} before that (checked every 64 runs,
+   * not per message), the next run waits for that timer, so timers, I/O and
+   * signal handlers are never starved.
+   */
+  #starved(): boolean {
+    if (this.#streakTimer === undefined) {
+      this.#streakStart = performance.now();
+      this.#streakRuns = 0;
+      this.#streakTimer = setTimeout(this.#endStreak, 0);
+      return false;
+    }
+    if ((++this.#streakRuns & 63) !== 0) return false;
+    return performance.now() - this.#streakStart > MAX_STREAK_MS;
+  }
+
+  readonly #endStreak = (): void => {
+    this.#streakTimer = undefined;
+    if (this.#waitingForTurn) {
+      this.#waitingForTurn = false;
+      this.#run();
+    }
+  };
+
   readonly #run = (): void => {
+    if (this.#starved()) {
+      // #runPending stays set: #endStreak runs the ring on the loop's next turn.
+      this.#waitingForTurn = true;
+      return;
+    }
     try {
       if (this.#runLoop()) return;
     } catch (error) {
@@ -312,19 +345,7 @@ export class BusCore implements CellHost {
 
   /** Drains ready cells; true when it yielded to the event loop (a timer continues). */
   #runLoop(): boolean {
-    const budget = RUN_BUDGET - this.#spent;
-    try {
-      return this.#drainRing(budget);
-    } finally {
-      // What this run used, whether it ran out or emptied the ring.
-      this.#spent = RUN_BUDGET - this.#budgetLeft;
-    }
-  }
-
-  #budgetLeft = 0;
-
-  #drainRing(budget: number): boolean {
-    this.#budgetLeft = budget;
+    let budget = RUN_BUDGET;
     while (this.#ringSize > 0) {
       const mask = this.#ring.length - 1;
       const cell = this.#ring[this.#ringHead]!;
@@ -334,7 +355,6 @@ export class BusCore implements CellHost {
       cell.scheduled = false;
       if (cell.blocked || cell.stopped) continue;
       budget -= cell.drain(BATCH);
-      this.#budgetLeft = budget;
       if (!cell.scheduled && !cell.blocked && !cell.stopped && cell.mailbox.size > 0) {
         this.schedule(cell);
       }
@@ -856,6 +876,8 @@ export class BusCore implements CellHost {
       this.settle(id, new BusError("BUS_CLOSED", "the bus closed before the reply came"));
     }
     if (this.#yieldTimer !== undefined) clearTimeout(this.#yieldTimer);
+    if (this.#streakTimer !== undefined) clearTimeout(this.#streakTimer);
+    this.#streakTimer = undefined;
     if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
     this.#deadlineTimer = undefined;
     this.#state = CLOSED;

@@ -84,11 +84,23 @@ interface Member {
   ref: ActorRef | undefined;
   /** Its cell on the bus (its proxy, or itself when async), once started. */
   cell: Cell | undefined;
-  /** Direct calls made, direct calls failed, busy flag (see {@linkcode BUSY}). */
+  /** The routes it is a sync target of. */
+  readonly routes: Route[];
+  /** Direct calls made off the fast path, direct calls failed, busy flag (see {@linkcode BUSY}). */
   readonly counts: Float64Array;
 }
 
-/** Index of a member's busy flag in its counts: 1 while one of its handlers runs (no re-entry). */
+/**
+ * Whether one of a member's handlers is running now: through its proxy or a
+ * direct call (its busy flag), or in a route's fast path up the stack.
+ */
+function running(m: Member): boolean {
+  if (m.counts[BUSY] !== 0) return true;
+  for (const r of m.routes) if (r.active[0] !== 0) return true;
+  return false;
+}
+
+/** Index of a member's busy flag in its counts: 1 while its proxy or a direct call runs one of its handlers. */
 const BUSY = 2;
 
 interface Route {
@@ -102,6 +114,10 @@ interface Route {
   deliver: ((m: AnyMessage) => void | Promise<void>) | undefined;
   /** The targets' cells on the bus, once started. */
   readonly cells: Set<Cell>;
+  /** Emits that called every sync target directly (the fast path). */
+  readonly calls: Float64Array;
+  /** 1 while the fast path calls the targets. */
+  readonly active: Int32Array;
 }
 
 class MonolithContext implements Context {
@@ -232,6 +248,8 @@ export class MonolithBus implements AsyncDisposable {
   readonly #members = new Map<Actor, Member>();
   readonly #byName = new Map<string, Member>();
   readonly #routes = new Map<MessageType, Route>();
+  /** Handlers called directly now running (nested): the fast path needs 0. */
+  readonly #depth = new Int32Array(1);
   #started: Promise<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
   #unlisten: (() => void) | undefined = undefined;
@@ -281,6 +299,7 @@ export class MonolithBus implements AsyncDisposable {
       ctx: undefined,
       ref: undefined,
       cell: undefined,
+      routes: [],
       counts: new Float64Array(3),
     };
     this.#members.set(actor, member);
@@ -338,15 +357,19 @@ export class MonolithBus implements AsyncDisposable {
         m.mode = mode;
         return m;
       });
+    const syncMembers = pick(sync, "sync");
     this.#routes.set(type, {
       type,
-      sync: pick(sync, "sync"),
+      sync: syncMembers,
       async: pick(async ?? [], "async"),
       state: new Int32Array(1),
       emit: undefined,
       deliver: undefined,
       cells: new Set(),
+      calls: new Float64Array(1),
+      active: new Int32Array(1),
     });
+    for (const m of syncMembers) m.routes.push(this.#routes.get(type)!);
     return this;
   }
 
@@ -445,42 +468,95 @@ export class MonolithBus implements AsyncDisposable {
   #compile(route: Route): void {
     const names: string[] = [];
     const values: unknown[] = [];
-    const body: string[] = [`  let w = undefined;`];
+    const n = route.sync.length;
     route.sync.forEach((m, i) => {
-      names.push(`f${i}`, `c${i}`, `n${i}`, `q${i}`, `p${i}`);
-      values.push(
-        m.handlers.get(route.type),
-        m.ctx,
-        m.counts,
-        m.cell,
-        m.cell!.subs.get(route.type),
-      );
-      body.push(
-        `  if (n${i}[${BUSY}] === 0 && q${i}.quiet) {`,
-        `    n${i}[0]++; n${i}[${BUSY}] = 1;`,
-        `    try { const r = f${i}(m, c${i}); if (r !== undefined) watch(${i}, r); }`,
-        `    catch (e) { failed(${i}, e); }`,
-        `    finally { n${i}[${BUSY}] = 0; }`,
-        `  } else {`,
-        `    try { const x = q${i}.push(p${i}, m, undefined); if (x !== undefined) w = w === undefined ? x : join(w, x); }`,
-        `    catch (e) { w = reject(w, e); }`,
-        `  }`,
-      );
+      names.push(`f${i}`, `c${i}`, `n${i}`, `q${i}`, `b${i}`);
+      values.push(m.handlers.get(route.type), m.ctx, m.counts, m.cell, m.cell!.mailbox);
     });
+    // Fast path: every sync target quiet (not running a handler, nothing queued, not
+    // blocked): straight-line calls in one try region, as hand-written calls would be.
+    const quiet = [
+      `d[0] === 0`,
+      ...route.sync.map((_, i) => `n${i}[${BUSY}] === 0 && b${i}.size === 0 && !q${i}.blocked`),
+    ];
+    const calls: string[] = [];
+    route.sync.forEach((_, i) => {
+      calls.push(
+        `    ${i === 0 ? "let " : ""}r = f${i}(m, c${i}); if (r !== undefined) watch(${i}, r);`,
+      );
+      if (i + 1 < n) calls.push(`    i = ${i + 1};`);
+    });
+    const sync = n === 0 ? [] : [
+      `  if (${quiet.join(" && ")}) {`,
+      `    rc[0]++; d[0] = 1; a[0] = 1;`,
+      `    let i = 0;`,
+      `    try {`,
+      ...calls,
+      `    } catch (e) { resume(i, m, e); }`,
+      `    finally { a[0] = 0; d[0] = 0; }`,
+      `  } else w = mixed(m);`,
+    ];
+    const pushes: string[] = [];
     route.async.forEach((m, i) => {
       const cell = this.#core.cells.get(m.name)!;
       names.push(`s${i}`);
       values.push(cell.subs.get(route.type));
-      body.push(
+      pushes.push(
         `  try { const x = s${i}.cell.push(s${i}, m, undefined); if (x !== undefined) w = w === undefined ? x : join(w, x); }`,
         `  catch (e) { w = reject(w, e); }`,
       );
     });
-    body.push(`  return w;`);
+    const body = [`  let w = undefined;`, ...sync, ...pushes, `  return w;`];
+    const fns = route.sync.map((m) => m.handlers.get(route.type)!);
+    const ctxs = route.sync.map((m) => m.ctx!);
     const watch = (i: number, r: HandlerResult) => {
       if (r instanceof Promise) r.catch((error) => this.#failed(route, i, error));
     };
-    const failed = (i: number, error: unknown) => this.#failed(route, i, error);
+    // A throwing target is reported; the ones after it still run.
+    const resume = (failed: number, m: AnyMessage, error: unknown) => {
+      this.#failed(route, failed, error);
+      for (let j = failed + 1; j < fns.length; j++) {
+        try {
+          const r = fns[j]!(m, ctxs[j]!);
+          if (r !== undefined) watch(j, r);
+        } catch (e) {
+          this.#failed(route, j, e);
+        }
+      }
+    };
+    // Some target busy or with a backlog: each target on its own, directly when quiet,
+    // else through its mailbox behind what came first.
+    // Each target on its own: directly when it is quiet and not running up the stack (a
+    // handler called directly that emits again), else through its mailbox.
+    const depth = this.#depth;
+    const mixed = (m: AnyMessage): void | Promise<void> => {
+      let w: Promise<void> | undefined;
+      route.sync.forEach((member, i) => {
+        const cell = member.cell!;
+        if (!running(member) && cell.mailbox.size === 0 && !cell.blocked) {
+          member.counts[0]!++;
+          member.counts[BUSY] = 1;
+          depth[0]!++;
+          try {
+            const r = fns[i]!(m, ctxs[i]!);
+            if (r !== undefined) watch(i, r);
+          } catch (e) {
+            this.#failed(route, i, e);
+          } finally {
+            member.counts[BUSY] = 0;
+            depth[0]!--;
+          }
+          return;
+        }
+        try {
+          const x = cell.push(cell.subs.get(route.type)!, m, undefined);
+          if (x !== undefined) w = w === undefined ? x : join(w, x);
+        } catch (e) {
+          w = reject(w, e);
+        }
+      });
+      return w;
+    };
     const join = (a: Promise<void>, b: Promise<void>) => Promise.all([a, b]).then(() => {});
     const reject = (w: Promise<void> | undefined, error: unknown) => {
       if (w !== undefined) w.catch(() => {});
@@ -502,14 +578,30 @@ export class MonolithBus implements AsyncDisposable {
     const make = new Function(
       ...names,
       "st",
+      "rc",
+      "a",
+      "d",
       "watch",
-      "failed",
+      "resume",
+      "mixed",
       "join",
       "reject",
       "slow",
       source,
     ) as (...args: unknown[]) => [Route["emit"], Route["deliver"]];
-    [route.emit, route.deliver] = make(...values, route.state, watch, failed, join, reject, slow);
+    [route.emit, route.deliver] = make(
+      ...values,
+      route.state,
+      route.calls,
+      route.active,
+      this.#depth,
+      watch,
+      resume,
+      mixed,
+      join,
+      reject,
+      slow,
+    );
   }
 
   /**
@@ -568,7 +660,10 @@ export class MonolithBus implements AsyncDisposable {
    */
   directStats(name: string): { readonly calls: number; readonly failed: number } | undefined {
     const m = this.#byName.get(name);
-    return m === undefined ? undefined : { calls: m.counts[0]!, failed: m.counts[1]! };
+    if (m === undefined) return undefined;
+    let calls = m.counts[0]!;
+    for (const r of this.#routes.values()) if (r.sync.includes(m)) calls += r.calls[0]!;
+    return { calls, failed: m.counts[1]! };
   }
 
   /** Runs `type`'s route (a map lookup, then the emitter): for code off the hot path. */
@@ -591,9 +686,12 @@ export class MonolithBus implements AsyncDisposable {
         });
       }
       // Directly only when nothing is queued for it or running in it: order per receiver holds.
-      if (m.counts[BUSY] === 0 && m.cell !== undefined && m.cell.quiet) {
+      if (
+        !running(m) && m.cell !== undefined && m.cell.quiet
+      ) {
         m.counts[0]!++;
         m.counts[BUSY] = 1;
+        this.#depth[0]!++;
         try {
           const r = fn(message, m.ctx!);
           if (r instanceof Promise) r.catch((error) => this.#reportDirect(m, type, error));
@@ -601,6 +699,7 @@ export class MonolithBus implements AsyncDisposable {
           this.#reportDirect(m, type, error);
         } finally {
           m.counts[BUSY] = 0;
+          this.#depth[0]!--;
         }
         return;
       }

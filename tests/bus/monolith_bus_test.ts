@@ -205,3 +205,58 @@ Deno.test("MonolithBus + MessageBus: a sync member failing for a bus sender stay
   assert.equal(failures[0]!.messageType, "Tick");
   await mono.close();
 });
+
+Deno.test("MonolithBus: a sync target gets a bus sender's routed and unrouted messages in order", async () => {
+  await using bus = new MessageBus();
+  const seen: string[] = [];
+  const target: Actor = {
+    handlers: [
+      on(Tick, (m) => void seen.push(`tick ${m.seq}`)),
+      on(Tock, (m) => void seen.push(`tock ${m.seq}`)),
+    ],
+  };
+  const mono = new MonolithBus({ bus, actors: { target } });
+  mono.route(Tick, [target]);
+  await mono.start();
+  // More than one drain batch of routed messages, then one the route does not cover, by name.
+  bus.spawn("producer", {
+    handlers: [],
+    start(ctx) {
+      // In one go (a mailbox holds 1024): everything is queued before any is handled.
+      for (let i = 1; i <= 1000; i++) assert.equal(ctx.publish(Tick, tick(i)), undefined);
+      return ctx.send("target", Tock, { seq: 0 });
+    },
+  });
+  await bus.idle();
+  assert.equal(seen.length, 1001);
+  assert.equal(seen.at(-1), "tock 0", "the later message came after every earlier one");
+  assert.deepEqual(seen.slice(0, 3), ["tick 1", "tick 2", "tick 3"]);
+  await mono.close();
+});
+
+Deno.test("MonolithBus: a sync target that emits its own type is not re-entered", async () => {
+  let depth = 0;
+  let deepest = 0;
+  const order: number[] = [];
+  const echo: Actor = {
+    handlers: [
+      on(Tick, (m, ctx) => {
+        depth++;
+        deepest = Math.max(deepest, depth);
+        order.push(m.seq);
+        if (m.seq < 5) ctx.publish(Tick, tick(m.seq + 1));
+        depth--;
+      }),
+    ],
+  };
+  await using mono = new MonolithBus({ actors: { echo } });
+  mono.route(Tick, [echo]);
+  await mono.start();
+  mono.emit(Tick, tick(1));
+  await mono.bus.idle();
+  assert.deepEqual(order, [1, 2, 3, 4, 5]);
+  assert.equal(deepest, 1, "each call finished before the next began");
+  // The first call was direct; the ones it emitted went through its mailbox.
+  assert.equal(mono.directStats("echo")?.calls, 1);
+  assert.equal(mono.bus.actorStats().find((a) => a.name === "echo")?.handled, 4);
+});
