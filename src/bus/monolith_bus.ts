@@ -96,7 +96,7 @@ interface Member {
  */
 function running(m: Member): boolean {
   if (m.counts[BUSY] !== 0) return true;
-  for (const r of m.routes) if (r.active[0] !== 0) return true;
+  for (const r of m.routes) if (r.depth[0] === r.id) return true;
   return false;
 }
 
@@ -116,8 +116,10 @@ interface Route {
   readonly cells: Set<Cell>;
   /** Emits that called every sync target directly (the fast path). */
   readonly calls: Float64Array;
-  /** 1 while the fast path calls the targets. */
-  readonly active: Int32Array;
+  /** Its number (from 1): the monolith's depth[0] holds it while its fast path runs. */
+  readonly id: number;
+  /** The monolith's nesting word: [route whose fast path runs, or 0; direct calls off it]. */
+  readonly depth: Int32Array;
 }
 
 class MonolithContext implements Context {
@@ -249,7 +251,7 @@ export class MonolithBus implements AsyncDisposable {
   readonly #byName = new Map<string, Member>();
   readonly #routes = new Map<MessageType, Route>();
   /** Handlers called directly now running (nested): the fast path needs 0. */
-  readonly #depth = new Int32Array(1);
+  readonly #depth = new Int32Array(2);
   #started: Promise<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
   #unlisten: (() => void) | undefined = undefined;
@@ -367,7 +369,8 @@ export class MonolithBus implements AsyncDisposable {
       deliver: undefined,
       cells: new Set(),
       calls: new Float64Array(1),
-      active: new Int32Array(1),
+      id: this.#routes.size + 1,
+      depth: this.#depth,
     });
     for (const m of syncMembers) m.routes.push(this.#routes.get(type)!);
     return this;
@@ -424,6 +427,7 @@ export class MonolithBus implements AsyncDisposable {
   /** Handlers of the bus proxy of a sync member: calls with its context, one at a time. */
   #proxyHandlers(m: Member): Handler[] {
     const ctx = m.ctx!;
+    const idle = () => void (m.counts[BUSY] = 0);
     const handlers: Handler[] = [];
     for (const [type, fn] of m.handlers) {
       handlers.push({
@@ -431,12 +435,19 @@ export class MonolithBus implements AsyncDisposable {
         handle: (message, busCtx) => {
           ctx.via = busCtx;
           m.counts[BUSY] = 1;
+          let r: HandlerResult;
           try {
-            return fn(message, ctx);
-          } finally {
+            r = fn(message, ctx);
+          } catch (e) {
             m.counts[BUSY] = 0;
+            throw e;
+          } finally {
             ctx.via = undefined;
           }
+          // An async handler keeps its actor busy until it settles: no direct call meanwhile.
+          if (r instanceof Promise) r.then(idle, idle);
+          else m.counts[BUSY] = 0;
+          return r;
         },
       });
     }
@@ -470,14 +481,15 @@ export class MonolithBus implements AsyncDisposable {
     const values: unknown[] = [];
     const n = route.sync.length;
     route.sync.forEach((m, i) => {
-      names.push(`f${i}`, `c${i}`, `n${i}`, `q${i}`, `b${i}`);
-      values.push(m.handlers.get(route.type), m.ctx, m.counts, m.cell, m.cell!.mailbox);
+      names.push(`f${i}`, `c${i}`, `n${i}`, `b${i}`);
+      values.push(m.handlers.get(route.type), m.ctx, m.counts, m.cell!.mailbox);
     });
-    // Fast path: every sync target quiet (not running a handler, nothing queued, not
-    // blocked): straight-line calls in one try region, as hand-written calls would be.
+    // Fast path: no direct call up the stack and every sync target quiet (not running a
+    // handler, nothing queued): straight-line calls in one try region, as hand-written
+    // calls would be.
     const quiet = [
-      `d[0] === 0`,
-      ...route.sync.map((_, i) => `n${i}[${BUSY}] === 0 && b${i}.size === 0 && !q${i}.blocked`),
+      `d[0] === 0 && d[1] === 0`,
+      ...route.sync.map((_, i) => `n${i}[${BUSY}] === 0 && b${i}.size === 0`),
     ];
     const calls: string[] = [];
     route.sync.forEach((_, i) => {
@@ -488,12 +500,12 @@ export class MonolithBus implements AsyncDisposable {
     });
     const sync = n === 0 ? [] : [
       `  if (${quiet.join(" && ")}) {`,
-      `    rc[0]++; d[0] = 1; a[0] = 1;`,
+      `    rc[0]++; d[0] = ${route.id};`,
       `    let i = 0;`,
       `    try {`,
       ...calls,
       `    } catch (e) { resume(i, m, e); }`,
-      `    finally { a[0] = 0; d[0] = 0; }`,
+      `    finally { d[0] = 0; }`,
       `  } else w = mixed(m);`,
     ];
     const pushes: string[] = [];
@@ -533,10 +545,10 @@ export class MonolithBus implements AsyncDisposable {
       let w: Promise<void> | undefined;
       route.sync.forEach((member, i) => {
         const cell = member.cell!;
-        if (!running(member) && cell.mailbox.size === 0 && !cell.blocked) {
+        if (!running(member) && cell.mailbox.size === 0) {
           member.counts[0]!++;
           member.counts[BUSY] = 1;
-          depth[0]!++;
+          depth[1]!++;
           try {
             const r = fns[i]!(m, ctxs[i]!);
             if (r !== undefined) watch(i, r);
@@ -544,7 +556,7 @@ export class MonolithBus implements AsyncDisposable {
             this.#failed(route, i, e);
           } finally {
             member.counts[BUSY] = 0;
-            depth[0]!--;
+            depth[1]!--;
           }
           return;
         }
@@ -579,7 +591,6 @@ export class MonolithBus implements AsyncDisposable {
       ...names,
       "st",
       "rc",
-      "a",
       "d",
       "watch",
       "resume",
@@ -593,7 +604,6 @@ export class MonolithBus implements AsyncDisposable {
       ...values,
       route.state,
       route.calls,
-      route.active,
       this.#depth,
       watch,
       resume,
@@ -691,7 +701,7 @@ export class MonolithBus implements AsyncDisposable {
       ) {
         m.counts[0]!++;
         m.counts[BUSY] = 1;
-        this.#depth[0]!++;
+        this.#depth[1]!++;
         try {
           const r = fn(message, m.ctx!);
           if (r instanceof Promise) r.catch((error) => this.#reportDirect(m, type, error));
@@ -699,7 +709,7 @@ export class MonolithBus implements AsyncDisposable {
           this.#reportDirect(m, type, error);
         } finally {
           m.counts[BUSY] = 0;
-          this.#depth[0]!--;
+          this.#depth[1]!--;
         }
         return;
       }
