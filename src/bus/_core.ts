@@ -544,8 +544,30 @@ export class BusCore implements CellHost {
 
   publish(type: MessageType, message: AnyMessage): void | Promise<void> {
     this.#assertNotClosed();
+    if (this.#hooks.size !== 0) {
+      const hook = this.#hooks.get(type);
+      if (hook !== undefined) return hook(message);
+    }
     return this.publishExcept(type, message, undefined, true);
   }
+
+  /**
+   * Makes `publish` of `type` (from actors or outside callers here; not
+   * what peers deliver) call `hook` instead: a MonolithBus's route emitter,
+   * which calls its targets directly and publishes to everyone else.
+   * Returns the function that removes it.
+   */
+  setPublishHook(
+    type: MessageType,
+    hook: (message: AnyMessage) => void | Promise<void>,
+  ): () => void {
+    this.#hooks.set(type, hook);
+    return () => {
+      if (this.#hooks.get(type) === hook) this.#hooks.delete(type);
+    };
+  }
+
+  readonly #hooks = new Map<MessageType, (message: AnyMessage) => void | Promise<void>>();
 
   /**
    * Delivers to every local subscriber not in `except`, and to subscribed

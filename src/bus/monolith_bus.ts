@@ -250,6 +250,7 @@ export class MonolithBus implements AsyncDisposable {
   readonly #members = new Map<Actor, Member>();
   readonly #byName = new Map<string, Member>();
   readonly #routes = new Map<MessageType, Route>();
+  readonly #unhook: (() => void)[] = [];
   /** Handlers called directly now running (nested): the fast path needs 0. */
   readonly #depth = new Int32Array(2);
   #started: Promise<void> | undefined = undefined;
@@ -402,7 +403,12 @@ export class MonolithBus implements AsyncDisposable {
       });
       m.cell = this.#core.cells.get(m.name);
     }
-    for (const route of this.#routes.values()) this.#compile(route);
+    for (const route of this.#routes.values()) {
+      this.#compile(route);
+      // A bus actor's publish of a routed type runs the route too (direct calls into quiet
+      // targets), not only a member's.
+      this.#unhook.push(this.#core.setPublishHook(route.type, route.emit!));
+    }
     this.#unlisten = this.#core.onRoutesChange(() => this.#updateForwarding());
     this.#updateForwarding();
   }
@@ -747,6 +753,7 @@ export class MonolithBus implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#unlisten?.();
+    for (const unhook of this.#unhook) unhook();
     if (this.#ownsBus) {
       await this.#bus.close();
     } else {

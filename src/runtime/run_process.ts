@@ -212,7 +212,9 @@ export async function runProcess(
     return a;
   };
   // Fixed routes among actors of this process become a MonolithBus's direct calls.
-  const routes = options.routing === "bus" ? [] : app.routes;
+  // Faithful runs hand every receiver a decoded copy, which direct calls by reference would
+  // not: they route through the bus.
+  const routes = options.routing === "bus" || options.faithful === true ? [] : app.routes;
   const routeTargets = new Map<string, MessageType[]>();
   for (const r of app.routes) {
     for (const name of [...(r.sync ?? []), ...(r.async ?? [])]) {

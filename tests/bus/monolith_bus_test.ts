@@ -260,3 +260,24 @@ Deno.test("MonolithBus: a sync target that emits its own type is not re-entered"
   assert.equal(mono.directStats("echo")?.calls, 1);
   assert.equal(mono.bus.actorStats().find((a) => a.name === "echo")?.handled, 4);
 });
+
+Deno.test("MonolithBus: a bus actor's publish of a routed type calls a quiet target directly", async () => {
+  await using bus = new MessageBus();
+  const seen: number[] = [];
+  const target: Actor = { handlers: [on(Tick, (m) => void seen.push(m.seq))] };
+  const mono = new MonolithBus({ bus, actors: { target } });
+  mono.route(Tick, [target]);
+  await mono.start();
+  bus.spawn("producer", {
+    handlers: [],
+    start(ctx) {
+      for (let i = 1; i <= 10; i++) {
+        assert.equal(ctx.publish(Tick, tick(i)), undefined);
+        assert.equal(seen.length, i, "handled inside the publish");
+      }
+    },
+  });
+  await bus.idle();
+  assert.equal(mono.directStats("target")?.calls, 10);
+  await mono.close();
+});
