@@ -79,6 +79,12 @@ export interface ActorSpec<P extends Params = Params, S = unknown, A extends Act
   /** Its mailbox. Default: capacity 1024, overflow `wait`. */
   readonly mailbox?: MailboxOptions;
   /**
+   * Zero-copy views instead of plain objects for messages from other
+   * processes: `true` for every type, or the types listed (see
+   * `SpawnOptions.views`). Default: plain objects.
+   */
+  readonly views?: boolean | readonly MessageType[];
+  /**
    * Whether its state is lost when its process restarts (the run report
    * then names it). Default: true. Say false for stateless actors.
    */

@@ -247,6 +247,7 @@ export async function runProcess(
       latency,
       ...(spec.supervision === undefined ? {} : { supervision: spec.supervision }),
       ...(spec.mailbox === undefined ? {} : { mailbox: spec.mailbox }),
+      ...(spec.views === undefined ? {} : { views: spec.views }),
       ...(subscribe === undefined ? {} : { subscribe }),
     };
     if (mono !== undefined && members.has(name)) {
