@@ -47,6 +47,13 @@ export interface MonolithBusOptions {
   logger?: Logger;
   /** Called with every failure when the bus is private. Default: none. */
   onFailure?: (failure: ActorFailure) => void;
+  /**
+   * Run sync members' `start` hooks once this settles instead of during
+   * `start()` (the runtime opens it when every actor is reachable). Until a
+   * member's hook is done, messages for it wait in its mailbox. Default: run
+   * them in `start()`.
+   */
+  startAfter?: Promise<void>;
 }
 
 /** Options of {@linkcode MonolithBus.add}. */
@@ -86,6 +93,11 @@ interface Member {
   cell: Cell | undefined;
   /** The routes it is a sync target of. */
   readonly routes: Route[];
+  /**
+   * The async handler (or deferred start hook) it is running, if any: it stays
+   * busy until this settles, and its proxy handles nothing before.
+   */
+  pending: Promise<void> | undefined;
   /** Direct calls made off the fast path, direct calls failed, busy flag (see {@linkcode BUSY}). */
   readonly counts: Float64Array;
 }
@@ -250,6 +262,7 @@ export class MonolithBus implements AsyncDisposable {
   readonly #members = new Map<Actor, Member>();
   readonly #byName = new Map<string, Member>();
   readonly #routes = new Map<MessageType, Route>();
+  readonly #startAfter: Promise<void> | undefined;
   readonly #unhook: (() => void)[] = [];
   /** Handlers called directly now running (nested): the fast path needs 0. */
   readonly #depth = new Int32Array(2);
@@ -268,6 +281,7 @@ export class MonolithBus implements AsyncDisposable {
     this.#core = this.#bus._core;
     this.#logger = this.#core.logger;
     this.#name = options.name ?? "monolith";
+    this.#startAfter = options.startAfter;
     for (const [name, actor] of Object.entries(options.actors ?? {})) this.add(name, actor);
   }
 
@@ -303,6 +317,7 @@ export class MonolithBus implements AsyncDisposable {
       ref: undefined,
       cell: undefined,
       routes: [],
+      pending: undefined,
       counts: new Float64Array(3),
     };
     this.#members.set(actor, member);
@@ -395,7 +410,24 @@ export class MonolithBus implements AsyncDisposable {
       }
       m.mode = "sync";
       m.ctx = new MonolithContext(m.name, this, this.#core, this.#logger);
-      if (m.actor.start !== undefined) await m.actor.start(m.ctx);
+      const start = m.actor.start;
+      if (start !== undefined && this.#startAfter === undefined) await start.call(m.actor, m.ctx);
+      else if (start !== undefined) {
+        const ctx = m.ctx;
+        this.#hold(
+          m,
+          this.#startAfter!.then(() => start.call(m.actor, ctx)),
+          (error) =>
+            this.#core.report({
+              actor: m.name,
+              phase: "start",
+              messageType: undefined,
+              error,
+              action: "resume",
+              restarts: 0,
+            }),
+        );
+      }
       m.ref = this.#bus.spawn(m.name, { handlers: this.#proxyHandlers(m) }, {
         ...this.#subscriptions(m),
         supervision: KEEP_RUNNING,
@@ -430,30 +462,49 @@ export class MonolithBus implements AsyncDisposable {
     return { subscribe: [...new Set([...own, ...routed])] };
   }
 
-  /** Handlers of the bus proxy of a sync member: calls with its context, one at a time. */
+  /**
+   * Handlers of the bus proxy of a sync member: calls with its context, one
+   * at a time, after whatever async handler a direct call left running.
+   */
   #proxyHandlers(m: Member): Handler[] {
     const ctx = m.ctx!;
-    const idle = () => void (m.counts[BUSY] = 0);
     const handlers: Handler[] = [];
     for (const [type, fn] of m.handlers) {
+      const call = (message: AnyMessage, busCtx: Context): HandlerResult => {
+        ctx.via = busCtx;
+        m.counts[BUSY] = 1;
+        let r: HandlerResult;
+        try {
+          r = fn(message, ctx);
+        } catch (e) {
+          m.counts[BUSY] = 0;
+          ctx.via = undefined;
+          throw e;
+        }
+        if (!(r instanceof Promise)) {
+          m.counts[BUSY] = 0;
+          ctx.via = undefined;
+          return r;
+        }
+        // An async handler keeps its actor busy (and may still reply) until it settles.
+        const done = () => {
+          m.counts[BUSY] = 0;
+          ctx.via = undefined;
+        };
+        return r.then(done, (e) => {
+          done();
+          throw e;
+        });
+      };
       handlers.push({
         type,
         handle: (message, busCtx) => {
-          ctx.via = busCtx;
-          m.counts[BUSY] = 1;
-          let r: HandlerResult;
-          try {
-            r = fn(message, ctx);
-          } catch (e) {
-            m.counts[BUSY] = 0;
-            throw e;
-          } finally {
-            ctx.via = undefined;
-          }
-          // An async handler keeps its actor busy until it settles: no direct call meanwhile.
-          if (r instanceof Promise) r.then(idle, idle);
-          else m.counts[BUSY] = 0;
-          return r;
+          if (m.pending === undefined) return call(message, busCtx);
+          // Behind what a direct call left running; busy until this one is done too. Its
+          // failure is the proxy cell's to report (the promise is returned to it).
+          const chained = m.pending.then(() => call(message, busCtx));
+          this.#hold(m, chained, () => {});
+          return chained;
         },
       });
     }
@@ -528,7 +579,9 @@ export class MonolithBus implements AsyncDisposable {
     const fns = route.sync.map((m) => m.handlers.get(route.type)!);
     const ctxs = route.sync.map((m) => m.ctx!);
     const watch = (i: number, r: HandlerResult) => {
-      if (r instanceof Promise) r.catch((error) => this.#failed(route, i, error));
+      if (r instanceof Promise) {
+        this.#hold(route.sync[i]!, r, (error) => this.#failed(route, i, error));
+      }
     };
     // A throwing target is reported; the ones after it still run.
     const resume = (failed: number, m: AnyMessage, error: unknown) => {
@@ -637,6 +690,29 @@ export class MonolithBus implements AsyncDisposable {
     return w === undefined ? x : Promise.all([w, x]).then(() => {});
   }
 
+  /**
+   * A member called directly returned a promise: it is busy until that
+   * settles (later messages queue in its mailbox, behind it), and a
+   * rejection is reported.
+   */
+  #hold(m: Member, r: Promise<void>, report: (error: unknown) => void): void {
+    m.counts[BUSY] = 1;
+    const pending: Promise<void> = r.then(
+      () => this.#release(m, pending),
+      (error) => {
+        this.#release(m, pending);
+        report(error);
+      },
+    );
+    m.pending = pending;
+  }
+
+  #release(m: Member, pending: Promise<void>): void {
+    if (m.pending !== pending) return;
+    m.pending = undefined;
+    m.counts[BUSY] = 0;
+  }
+
   #failed(route: Route, i: number, error: unknown): void {
     const m = route.sync[i]!;
     m.counts[1]!++;
@@ -710,7 +786,7 @@ export class MonolithBus implements AsyncDisposable {
         this.#depth[1]!++;
         try {
           const r = fn(message, m.ctx!);
-          if (r instanceof Promise) r.catch((error) => this.#reportDirect(m, type, error));
+          if (r instanceof Promise) this.#hold(m, r, (error) => this.#reportDirect(m, type, error));
         } catch (error) {
           this.#reportDirect(m, type, error);
         } finally {

@@ -25,7 +25,7 @@ import { defaultParams } from "../app/param.ts";
 import { Registry } from "../codec/mod.ts";
 import type { MessageType } from "../codec/mod.ts";
 import type { ShutdownReport } from "../bus/_core.ts";
-import { type ActorRef, MessageBus } from "../bus/message_bus.ts";
+import { type ActorRef, MessageBus, type SpawnOptions } from "../bus/message_bus.ts";
 import { MonolithBus } from "../bus/monolith_bus.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import { LatencyRecorder } from "../metrics/mod.ts";
@@ -235,7 +235,10 @@ export async function runProcess(
     }))
     .filter((r) => r.sync.length + r.async.length > 0);
   const members = new Set(localRoutes.flatMap((r) => [...r.sync, ...r.async]));
-  const mono = localRoutes.length === 0 ? undefined : new MonolithBus({ bus });
+  // Sync targets' start hooks, too, wait for the gate (messages for them queue meanwhile).
+  const mono = localRoutes.length === 0
+    ? undefined
+    : new MonolithBus({ bus, startAfter: gate.promise });
   const monoMembers = new Map<string, Actor>();
   for (const name of hostedNames) {
     const spec = app.actors[name]!;
@@ -243,7 +246,7 @@ export async function runProcess(
     const latency = new LatencyRecorder();
     h.latency = latency;
     const subscribe = subscriptionsOf(name);
-    const spawn = {
+    const spawn: SpawnOptions = {
       latency,
       ...(spec.supervision === undefined ? {} : { supervision: spec.supervision }),
       ...(spec.mailbox === undefined ? {} : { mailbox: spec.mailbox }),
@@ -254,7 +257,10 @@ export async function runProcess(
       const direct = localRoutes.some((r) => r.sync.includes(name));
       h.direct = direct;
       const actor = make(name);
-      const added = direct ? deferStart(actor, gate.promise, log, name) : gated(actor);
+      const added = direct ? actor : gated(actor);
+      // As on the bus: by default every type it handles (the monolith's own default would
+      // leave out routed types whose route does not name it).
+      spawn.subscribe ??= actor.handlers.map((h) => h.type);
       monoMembers.set(name, added);
       mono.add(name, added, { spawn });
       continue;
@@ -434,21 +440,6 @@ export async function runProcess(
   } finally {
     if (app.teardown !== undefined) await app.teardown(shared, setupEnv);
   }
-}
-
-/** A sync route target's `start` runs once the gate opens (direct calls cannot wait for it). */
-function deferStart(actor: Actor, gate: Promise<void>, log: Logger, name: string): Actor {
-  const start = actor.start;
-  if (start === undefined) return actor;
-  return {
-    handlers: actor.handlers,
-    start: (ctx) => {
-      void gate.then(() => start.call(actor, ctx)).catch((error) =>
-        log.error("start hook failed", { actor: name, error })
-      );
-    },
-    ...(actor.stop === undefined ? {} : { stop: (ctx) => actor.stop!.call(actor, ctx) }),
-  };
 }
 
 function actorReport(h: Hosted, group: string, mono: MonolithBus | undefined): ActorReport {

@@ -281,3 +281,31 @@ Deno.test("MonolithBus: a bus actor's publish of a routed type calls a quiet tar
   assert.equal(mono.directStats("target")?.calls, 10);
   await mono.close();
 });
+
+Deno.test("MonolithBus: a sync target whose handler awaits takes the next message only after it settles", async () => {
+  let running = 0;
+  let most = 0;
+  const finished: number[] = [];
+  const allDone = Promise.withResolvers<void>();
+  const slow: Actor = {
+    handlers: [
+      on(Tick, async (m) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => queueMicrotask(resolve));
+        await Promise.resolve();
+        finished.push(m.seq);
+        running--;
+        if (finished.length === 5) allDone.resolve();
+      }),
+    ],
+  };
+  await using mono = new MonolithBus({ actors: { slow } });
+  mono.route(Tick, [slow]);
+  await mono.start();
+  const emit = mono.emitter(Tick);
+  for (let i = 0; i < 5; i++) await emit(tick(i));
+  await allDone.promise;
+  assert.deepEqual(finished, [0, 1, 2, 3, 4]);
+  assert.equal(most, 1, "one message at a time");
+});
