@@ -339,6 +339,7 @@ const RESERVED_PARAMS: ReadonlySet<string> = new Set([
   "supervised",
   "faithful",
   "routing",
+  "logLevel",
   "json",
   "help",
   "version",

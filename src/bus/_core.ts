@@ -898,11 +898,19 @@ export class BusCore implements CellHost {
       this.settle(id, new BusError("BUS_CLOSED", "the bus closed before the reply came"));
     }
     if (this.#yieldTimer !== undefined) clearTimeout(this.#yieldTimer);
+    this.#yieldTimer = undefined;
     if (this.#streakTimer !== undefined) clearTimeout(this.#streakTimer);
     this.#streakTimer = undefined;
+    // Every cell has stopped: nothing is left to run, whatever the scheduler had planned.
+    this.#ring.fill(undefined);
+    this.#ringHead = 0;
+    this.#ringSize = 0;
+    this.#runPending = false;
+    this.#waitingForTurn = false;
     if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
     this.#deadlineTimer = undefined;
     this.#state = CLOSED;
+    this.checkIdle();
     return { drained, discarded, abandonedRequests: abandoned };
   }
 }

@@ -571,8 +571,10 @@ export class MonolithBus implements AsyncDisposable {
       names.push(`s${i}`);
       values.push(cell.subs.get(route.type));
       pushes.push(
-        `  try { const x = s${i}.cell.push(s${i}, m, undefined); if (x !== undefined) w = w === undefined ? x : join(w, x); }`,
-        `  catch (e) { w = reject(w, e); }`,
+        `  if (!s${i}.cell.stopped) {`,
+        `    try { const x = s${i}.cell.push(s${i}, m, undefined); if (x !== undefined) w = w === undefined ? x : join(w, x); }`,
+        `    catch (e) { w = reject(w, e); }`,
+        `  }`,
       );
     });
     const body = [`  let w = undefined;`, ...sync, ...pushes, `  return w;`];
@@ -833,7 +835,8 @@ export class MonolithBus implements AsyncDisposable {
     if (this.#ownsBus) {
       await this.#bus.close();
     } else {
-      await this.#bus.idle();
+      // A bus already closed (the runtime closes it first) has stopped every cell.
+      if (!this.#core.closed) await this.#bus.idle();
       for (const m of this.#members.values()) await m.ref?.stop();
     }
     for (const route of this.#routes.values()) route.state[0] = CLOSED;

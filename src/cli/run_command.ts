@@ -292,6 +292,8 @@ async function superviseGroups(
         if (event.type === "restarting") restarts[event.child] = (restarts[event.child] ?? 0) + 1;
         io.err(formatSupervisorEvent(event));
       },
+      // A group's report is one line, however long its app's part.
+      maxLineLength: 64 * 1024 * 1024,
       // Usage, configuration and declaration errors will not mend with a restart.
       restart: {
         fatalExitCodes: [EXIT_CODES.USAGE, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 90],

@@ -129,7 +129,7 @@ export interface LinkReport {
   readonly reconnects: number;
   /** Of those, connections from a new instance of the peer (it restarted). */
   readonly peerRestarts: number;
-  /** Data frames written (credit frames included). */
+  /** Data frames written once (the runtime's credit messages included; link control frames not). */
   readonly frames: number;
   /** Bytes of those frames. */
   readonly bytes: number;

@@ -18,15 +18,16 @@ export const RunComplete = defineMessage({
 export type RunComplete = MessageOf<typeof RunComplete>;
 
 /**
- * Published by each group once its actors are idle after the run completed.
- * Links keep order, so a group that has this from every peer has received
- * everything those peers sent it.
+ * Published by each group in each round of the end of a job, once its actors
+ * are idle: how many messages they had handled. Links keep order, so it
+ * follows everything the group sent before; two rounds in a row with the same
+ * counts from every group mean nothing was in flight anywhere.
  */
 export const GroupDrained = defineMessage({
   id: 0xfefd,
   name: "MyceliumGroupDrained",
   topic: "mycelium.run",
-  fields: { group: field.string() },
+  fields: { group: field.string(), round: field.u32(), handled: field.u64() },
 });
 /** A group-drained message. */
 export type GroupDrained = MessageOf<typeof GroupDrained>;

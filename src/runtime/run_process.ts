@@ -10,11 +10,13 @@
  * `start` hooks. So no actor sends before everything it may send to exists.
  *
  * How a job ends together: the process whose actor calls `env.done()`
- * publishes `RunComplete` to every group's monitor. Each group, on it,
- * waits for its actors to be idle and publishes `GroupDrained`. Links keep
- * order, so a group holding `GroupDrained` from every peer has received
- * everything they sent it; once its actors are idle again, its counters are
- * final. A service ends on its signal (SIGINT/SIGTERM in the CLI) and drains.
+ * publishes `RunComplete` to every group's monitor. Then every group runs
+ * drain rounds: wait for its actors to be idle, publish `GroupDrained` with
+ * how many messages they handled, collect every peer's report of that round.
+ * Two rounds in a row with the same counts everywhere mean nothing was in
+ * flight (links keep order, so a report follows what its group sent before),
+ * so every group stops at the same round with final counters. A service ends
+ * on its signal (SIGINT/SIGTERM in the CLI) and drains.
  *
  * @module
  */
@@ -302,13 +304,55 @@ export async function runProcess(
     } else {
       const peers = new Set(plan.peers);
       const peerMonitors = [...peers].map(runMonitorName);
-      const drainedPeers = new Set<string>();
       const complete = Promise.withResolvers<void>();
-      const allDrained = Promise.withResolvers<void>();
-      const checkDrained = () => {
-        if ([...peers].every((p) => drainedPeers.has(p))) allDrained.resolve();
+      // Drain rounds: round → group → messages its actors had handled when it reported.
+      const rounds = new Map<number, Map<string, bigint>>();
+      let latestRound = 0;
+      let roundChanged = Promise.withResolvers<void>();
+      const record = (round: number, from: string, handled: bigint) => {
+        let r = rounds.get(round);
+        if (r === undefined) rounds.set(round, r = new Map());
+        r.set(from, handled);
+        latestRound = Math.max(latestRound, round);
+        roundChanged.resolve();
+        roundChanged = Promise.withResolvers<void>();
       };
-      checkDrained();
+      const sentRounds: { round: number; handled: bigint }[] = [];
+      const handledHere = (): bigint => {
+        let n = 0;
+        for (const name of hostedNames) n += actorReport(hosted.get(name)!, group, mono).handled;
+        return BigInt(n);
+      };
+      /**
+       * Ends a job together. Each round, every group waits for its actors to be idle and
+       * reports how many messages they have handled; links keep order, so a report follows
+       * everything its group sent before it. Once two rounds in a row show the same counts
+       * for every group, no message was in flight anywhere (one would have been handled in
+       * between), and every group, seeing the same reports, stops at the same round.
+       */
+      const drainRounds = async (): Promise<boolean> => {
+        let previous: Map<string, bigint> | undefined;
+        for (let round = 1;; round++) {
+          await bus.idle();
+          await node!.ready(peerMonitors, readyOptions);
+          const handled = handledHere();
+          sentRounds.push({ round, handled });
+          record(round, group, handled);
+          await bus.publish(GroupDrained, { group, round, handled });
+          for (;;) {
+            const got = rounds.get(round);
+            if (got !== undefined && [...peers].every((p) => got.has(p))) break;
+            await Promise.race([roundChanged.promise, aborted.promise]);
+            if (signal?.aborted) return false;
+          }
+          const current = rounds.get(round)!;
+          const settled = previous !== undefined &&
+            [...current].every(([g, n]) => previous!.get(g) === n);
+          // A restarted peer replays earlier rounds: stop only once caught up with everyone.
+          if (settled && round >= latestRound) return true;
+          previous = current;
+        }
+      };
       node = await BusNode.start({
         bus,
         identity: group,
@@ -332,7 +376,6 @@ export async function runProcess(
       });
       const n = node;
       let runCompleteSent = false;
-      let drainedSent = false;
       // A peer's new instance lost the end-of-run messages it had acknowledged: resend them
       // (receivers are idempotent), so a group killed near the end does not leave the run
       // waiting; then the app resends what it knows the peer's actors need.
@@ -351,7 +394,9 @@ export async function runProcess(
         if (runCompleteSent) {
           resend("run complete", () => bus.send(monitor, RunComplete, { group }));
         }
-        if (drainedSent) resend("group drained", () => bus.send(monitor, GroupDrained, { group }));
+        for (const r of sentRounds) {
+          resend("group drained", () => bus.send(monitor, GroupDrained, { group, ...r }));
+        }
         for (const listener of restartListeners) {
           try {
             listener(peer, actors);
@@ -361,25 +406,24 @@ export async function runProcess(
         }
       });
       onDone = () => {
-        // Every group's monitor must hear it (they all exist before any start hook ran).
+        // Every group's monitor must hear it (they all exist before any start hook ran); this
+        // group's own monitor hears it too, which ends its wait below.
         n.ready(peerMonitors, readyOptions)
           .then(() => bus.publish(RunComplete, { group }))
           .then(() => {
             runCompleteSent = true;
           })
           .catch((e) => complete.reject(e));
-        complete.resolve();
       };
+      // `done()` may have come already (from a setup or a factory).
+      if (doneCalled) onDone();
       // Every actor of the app is reachable from here: the monitor tells the others so.
       const everyActor = [...topology.groups.values()].flatMap((g) => g.actors);
       await n.ready(everyActor, readyOptions);
       bus.spawn(runMonitorName(group), {
         handlers: [
           on(RunComplete, () => complete.resolve()),
-          on(GroupDrained, (m) => {
-            drainedPeers.add(m.group);
-            checkDrained();
-          }),
+          on(GroupDrained, (m) => record(m.round, m.group, m.handled)),
         ],
       });
       n.release();
@@ -390,14 +434,8 @@ export async function runProcess(
         await Promise.race([complete.promise, aborted.promise]);
         if (!signal?.aborted) {
           log.info("run complete; draining", { group });
-          await bus.idle();
-          await n.ready(peerMonitors, readyOptions);
-          await bus.publish(GroupDrained, { group });
-          drainedSent = true;
-          await Promise.race([allDrained.promise, aborted.promise]);
-          await bus.idle();
+          completed = await drainRounds();
           log.info("every group drained", { group });
-          completed = !signal?.aborted;
         }
       } else {
         await aborted.promise;
@@ -405,13 +443,19 @@ export async function runProcess(
       }
     }
   } catch (e) {
-    signal?.removeEventListener("abort", onAbort);
-    unwatch();
-    await bus.close({ deadlineMs: 0 });
-    await mono?.close();
-    await node?.close({ drainMs: 0 });
-    if (app.teardown !== undefined) await app.teardown(shared, setupEnv);
-    throw e;
+    // Stopped (SIGTERM, say) while waiting for the other groups: a normal, early end.
+    const stopped = signal?.aborted === true && e instanceof RuntimeError &&
+      e.code === "RUNTIME_ABORTED";
+    if (!stopped) {
+      signal?.removeEventListener("abort", onAbort);
+      unwatch();
+      await bus.close({ deadlineMs: 0 });
+      await mono?.close();
+      await node?.close({ drainMs: 0 });
+      if (app.teardown !== undefined) await app.teardown(shared, setupEnv);
+      throw e;
+    }
+    completed = false;
   }
   signal?.removeEventListener("abort", onAbort);
   unwatch();

@@ -93,9 +93,16 @@ export interface RunReport<Total = unknown> {
   readonly app: Total;
 }
 
-/** A process report as one JSON line (bigints as `"123n"`), for a supervisor. */
+/** A process report as one JSON line (a bigint as `{"$bigint":"123"}`), for a supervisor. */
 export function processReportToJson(report: ProcessReport): string {
-  return JSON.stringify(report, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+  return JSON.stringify(report, (_k, v) => typeof v === "bigint" ? { $bigint: `${v}` } : v);
+}
+
+function isTaggedBigint(v: unknown): v is { $bigint: string } {
+  if (typeof v !== "object" || v === null) return false;
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === "$bigint" &&
+    typeof (v as { $bigint: unknown }).$bigint === "string";
 }
 
 /**
@@ -108,7 +115,7 @@ export function processReportFromJson(text: string): ProcessReport {
   try {
     value = JSON.parse(
       text,
-      (_k, v) => typeof v === "string" && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v,
+      (_k, v) => isTaggedBigint(v) && /^-?\d+$/.test(v.$bigint) ? BigInt(v.$bigint) : v,
     );
   } catch (e) {
     throw new RuntimeError("RUNTIME_RUN_FAILED", `a group's report is not JSON: ${text}`, {

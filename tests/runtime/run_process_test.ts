@@ -12,6 +12,7 @@ import {
   parseTopology,
   runProcess,
   RuntimeError,
+  sinkLogger,
 } from "../../mod.ts";
 import { runCli } from "../../src/cli/main.ts";
 
@@ -135,4 +136,91 @@ Deno.test("a user app's validate and run agree: a topology placing an unknown ac
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Runs every group of `app` in this process, linked over Unix sockets in a temp dir. */
+async function runSplit(
+  app: Parameters<typeof runProcess>[0],
+  placement: Record<string, string[]>,
+): Promise<Awaited<ReturnType<typeof runProcess>>[]> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const groups = Object.entries(placement).map(([g, actors]) =>
+      `    ${g}: { actors: [${actors.join(", ")}], transport: unix_socket }`
+    );
+    const topology = parseTopology(
+      `topology:\n  mode: hybrid\n  socket_dir: ${dir}\n  process_groups:\n${groups.join("\n")}\n`,
+    );
+    const quiet = sinkLogger(() => {}, { level: "error" });
+    // A run that never ends fails (completed: false) instead of hanging the suite.
+    const giveUp = new AbortController();
+    const timer = setTimeout(() => giveUp.abort(), 30_000);
+    try {
+      return await Promise.all(
+        Object.keys(placement).map((group) =>
+          runProcess(app, { topology, group, logger: quiet, signal: giveUp.signal })
+        ),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a split job ends only when work still moving after done() has finished in every group", async () => {
+  const Hop = defineMessage({ id: 3, name: "Hop", fields: { n: field.u32() } });
+  const seen: string[] = [];
+  const HOPS = 6;
+  // Each hop takes a while, so the chain outlives one round of drain reports.
+  const slowly = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+  const bouncer = (me: string, other: string) => () => ({
+    handlers: [
+      on(Hop, async ({ n }, ctx) => {
+        seen.push(`${me}${n}`);
+        await slowly();
+        if (n < HOPS) await ctx.send(other, Hop, { n: n + 1 });
+      }),
+    ],
+  });
+  const app = defineApp({
+    name: "tail",
+    messages: [Hop],
+    lifecycle: "job",
+    actors: {
+      kick: (env) => ({
+        handlers: [],
+        start: async (ctx) => {
+          await ctx.send("b", Hop, { n: 0 });
+          env.done();
+        },
+      }),
+      b: bouncer("b", "c"),
+      c: bouncer("c", "b"),
+    },
+  });
+  const reports = await runSplit(app, { one: ["kick", "c"], two: ["b"] });
+  assert.deepEqual(seen, ["b0", "c1", "b2", "c3", "b4", "c5", "b6"]);
+  for (const r of reports) {
+    assert.equal(r.completed, true, `${r.group} completed`);
+    assert.equal(r.shutdown.discarded, 0);
+  }
+});
+
+Deno.test("done() called from a factory ends a split job", async () => {
+  const app = defineApp({
+    name: "instant",
+    messages: [Num],
+    lifecycle: "job",
+    actors: {
+      w: (env) => {
+        env.done();
+        return { handlers: [on(Num, () => {})] };
+      },
+      v: () => ({ handlers: [on(Num, () => {})] }),
+    },
+  });
+  const reports = await runSplit(app, { one: ["w"], two: ["v"] });
+  assert.deepEqual(reports.map((r) => r.completed), [true, true]);
 });
