@@ -74,7 +74,13 @@ export interface ActorSpec<P extends Params = Params, S = unknown, A extends Act
    * are added.
    */
   readonly subscribe?: readonly (MessageType | string)[];
-  /** What a failing handler does. Default: restart, 3 times in 10 s. */
+  /**
+   * What a failing handler does. Default: restart, 3 times in 10 s. A sync
+   * target of a fixed route in the sender's process is called directly and
+   * so cannot be paused or restarted: its failures are reported and it goes
+   * on (`resume`); under `--routing bus`, or in a process of its own, this
+   * policy applies. Async targets there are restarted with the same object.
+   */
   readonly supervision?: SupervisionPolicy;
   /** Its mailbox. Default: capacity 1024, overflow `wait`. */
   readonly mailbox?: MailboxOptions;

@@ -276,30 +276,37 @@ async function superviseGroups(
   const parts = new Map<string, ProcessReport>();
   const restarts: Record<string, number> = {};
   using shutdown = onShutdownSignals();
-  const supervisor = new Supervisor(
-    groups.map((g) => ({
-      name: g.name,
-      ...selfCommand([...common, "--group", g.name], { probe }),
-    })),
-    {
-      signal: shutdown.signal,
-      onOutput: (line) => {
-        if (line.stream === "stdout" && line.text.startsWith(GROUP_REPORT_MARK)) {
-          parts.set(line.child, processReportFromJson(line.text.slice(GROUP_REPORT_MARK.length)));
-        } else io.err(line.prefixed);
+  let supervisor: Supervisor;
+  try {
+    supervisor = new Supervisor(
+      groups.map((g) => ({
+        name: g.name,
+        ...selfCommand([...common, "--group", g.name], { probe }),
+      })),
+      {
+        signal: shutdown.signal,
+        onOutput: (line) => {
+          if (line.stream === "stdout" && line.text.startsWith(GROUP_REPORT_MARK)) {
+            parts.set(line.child, processReportFromJson(line.text.slice(GROUP_REPORT_MARK.length)));
+          } else io.err(line.prefixed);
+        },
+        onEvent: (event) => {
+          if (event.type === "restarting") restarts[event.child] = (restarts[event.child] ?? 0) + 1;
+          io.err(formatSupervisorEvent(event));
+        },
+        // A group's report is one line, however long its app's part.
+        maxLineLength: 64 * 1024 * 1024,
+        // Usage, configuration and declaration errors will not mend with a restart.
+        restart: {
+          // 40: a bus error while placing actors (a route target without the handler).
+          fatalExitCodes: [EXIT_CODES.USAGE, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 40, 90],
+        },
       },
-      onEvent: (event) => {
-        if (event.type === "restarting") restarts[event.child] = (restarts[event.child] ?? 0) + 1;
-        io.err(formatSupervisorEvent(event));
-      },
-      // A group's report is one line, however long its app's part.
-      maxLineLength: 64 * 1024 * 1024,
-      // Usage, configuration and declaration errors will not mend with a restart.
-      restart: {
-        fatalExitCodes: [EXIT_CODES.USAGE, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 90],
-      },
-    },
-  );
+    );
+  } catch (e) {
+    if (ownSocketDir !== undefined) await Deno.remove(ownSocketDir, { recursive: true });
+    throw e;
+  }
   const started = performance.now();
   try {
     await supervisor.done();

@@ -241,46 +241,62 @@ export async function runProcess(
   const mono = localRoutes.length === 0
     ? undefined
     : new MonolithBus({ bus, startAfter: gate.promise });
-  const monoMembers = new Map<string, Actor>();
-  for (const name of hostedNames) {
-    const spec = app.actors[name]!;
-    const h = hosted.get(name)!;
-    const latency = new LatencyRecorder();
-    h.latency = latency;
-    const subscribe = subscriptionsOf(name);
-    const spawn: SpawnOptions = {
-      latency,
-      ...(spec.supervision === undefined ? {} : { supervision: spec.supervision }),
-      ...(spec.mailbox === undefined ? {} : { mailbox: spec.mailbox }),
-      ...(spec.views === undefined ? {} : { views: spec.views }),
-      ...(subscribe === undefined ? {} : { subscribe }),
-    };
-    if (mono !== undefined && members.has(name)) {
-      const direct = localRoutes.some((r) => r.sync.includes(name));
-      h.direct = direct;
-      const actor = make(name);
-      const added = direct ? actor : gated(actor);
-      // As on the bus: by default every type it handles (the monolith's own default would
-      // leave out routed types whose route does not name it).
-      spawn.subscribe ??= actor.handlers.map((h) => h.type);
-      monoMembers.set(name, added);
-      mono.add(name, added, { spawn });
-      continue;
+  // Whatever fails while placing the actors (a factory, a route whose target lacks the
+  // handler) closes what was opened and reaches the caller.
+  const teardown = async () => {
+    try {
+      if (app.teardown !== undefined) await app.teardown(shared, setupEnv);
+    } catch (error) {
+      log.error("the app's teardown failed", { error });
     }
-    h.ref = bus.spawn(name, () => gated(make(name)), spawn);
-  }
-  if (mono !== undefined) {
-    for (const r of localRoutes) {
-      const pick = (names: readonly string[]) => names.map((n) => monoMembers.get(n)!);
-      // Names were checked by defineApp and handler types are checked at route time.
-      (mono.route as (t: MessageType, s: readonly Actor[], a: readonly Actor[]) => void)(
-        r.type,
-        pick(r.sync),
-        pick(r.async),
-      );
+  };
+  try {
+    const monoMembers = new Map<string, Actor>();
+    for (const name of hostedNames) {
+      const spec = app.actors[name]!;
+      const h = hosted.get(name)!;
+      const latency = new LatencyRecorder();
+      h.latency = latency;
+      const subscribe = subscriptionsOf(name);
+      const spawn: SpawnOptions = {
+        latency,
+        ...(spec.supervision === undefined ? {} : { supervision: spec.supervision }),
+        ...(spec.mailbox === undefined ? {} : { mailbox: spec.mailbox }),
+        ...(spec.views === undefined ? {} : { views: spec.views }),
+        ...(subscribe === undefined ? {} : { subscribe }),
+      };
+      if (mono !== undefined && members.has(name)) {
+        const direct = localRoutes.some((r) => r.sync.includes(name));
+        h.direct = direct;
+        const actor = make(name);
+        const added = direct ? actor : gated(actor);
+        // As on the bus: by default every type it handles (the monolith's own default would
+        // leave out routed types whose route does not name it).
+        spawn.subscribe ??= actor.handlers.map((h) => h.type);
+        monoMembers.set(name, added);
+        mono.add(name, added, { spawn });
+        continue;
+      }
+      h.ref = bus.spawn(name, () => gated(make(name)), spawn);
     }
-    await mono.start();
-    for (const name of members) hosted.get(name)!.ref = bus.ref(name);
+    if (mono !== undefined) {
+      for (const r of localRoutes) {
+        const pick = (names: readonly string[]) => names.map((n) => monoMembers.get(n)!);
+        // Names were checked by defineApp and handler types are checked at route time.
+        (mono.route as (t: MessageType, s: readonly Actor[], a: readonly Actor[]) => void)(
+          r.type,
+          pick(r.sync),
+          pick(r.async),
+        );
+      }
+      await mono.start();
+      for (const name of members) hosted.get(name)!.ref = bus.ref(name);
+    }
+  } catch (e) {
+    await bus.close({ deadlineMs: 0 });
+    await mono?.close();
+    await teardown();
+    throw e;
   }
 
   const readyOptions = {
@@ -452,7 +468,7 @@ export async function runProcess(
       await bus.close({ deadlineMs: 0 });
       await mono?.close();
       await node?.close({ drainMs: 0 });
-      if (app.teardown !== undefined) await app.teardown(shared, setupEnv);
+      await teardown();
       throw e;
     }
     completed = false;

@@ -224,3 +224,25 @@ Deno.test("done() called from a factory ends a split job", async () => {
   const reports = await runSplit(app, { one: ["w"], two: ["v"] });
   assert.deepEqual(reports.map((r) => r.completed), [true, true]);
 });
+
+Deno.test("runProcess: a route target without the handler is refused and everything opened is closed", async () => {
+  const Other = defineMessage({ id: 4, name: "Other", fields: {} });
+  let tornDown = false;
+  const app = defineApp({
+    name: "broken",
+    messages: [Num, Other],
+    lifecycle: "job",
+    setup: () => ({ opened: true }),
+    teardown: () => void (tornDown = true),
+    actors: { y: () => ({ handlers: [on(Num, () => {})] }) },
+    routes: [{ type: Other, sync: ["y"] }],
+  });
+  await assert.rejects(
+    () =>
+      runProcess(app, {
+        topology: parseTopology("topology:\n  mode: monolith\n  actors: { y: }\n"),
+      }),
+    (e: unknown) => (e as { code?: string }).code === "BUS_NO_HANDLER",
+  );
+  assert.equal(tornDown, true, "the app's teardown ran");
+});
