@@ -398,6 +398,29 @@ export class BusNode implements AsyncDisposable {
     }
   }
 
+  /**
+   * Waits until every open link's buffer has been acknowledged by its peer,
+   * or `timeoutMs` passed: before a group that finished a job closes, so
+   * the last messages are known delivered while every peer still runs.
+   * Resolves true when everything was acknowledged.
+   */
+  async settled(timeoutMs = 5000): Promise<boolean> {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), timeoutMs);
+    try {
+      await Promise.all(
+        [...this.#peers.keys()].filter((l) => l.state === "open").map((l) =>
+          l.drained(stop.signal)
+        ),
+      );
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Messages that were held when {@linkcode BusNode.release} delivered them. */
   get heldCount(): number {
     return this.#heldCount;

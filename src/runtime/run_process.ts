@@ -451,6 +451,8 @@ export async function runProcess(
         if (!signal?.aborted) {
           log.info("run complete; draining", { group });
           completed = await drainRounds();
+          // Every peer still runs: let them acknowledge what this group sent last.
+          if (completed) await n.settled(options.drainMs ?? 5_000);
           log.info("every group drained", { group });
         }
       } else {

@@ -93,7 +93,7 @@ Deno.test("the trading app split across three processes (unix and tcp) matches t
         assert.equal(
           link.dropped + link.undelivered + link.refused,
           0,
-          `${part.group}→${link.peer}`,
+          `${part.group}→${link.peer}: ${JSON.stringify(link)}`,
         );
       }
     }
