@@ -188,6 +188,12 @@ export class Cell {
   scheduled = false;
   /** Not drainable now: starting, running an async handler, restarting. */
   blocked = false;
+  /**
+   * Counts every delivery queued here (or waiting for room), when set: a
+   * MonolithBus's sync members' proxies, so its emitters know in one read
+   * whether any target has something queued.
+   */
+  counter: Int32Array | undefined = undefined;
   stopped = false;
   actor: Actor;
   readonly #source: ActorSource;
@@ -270,6 +276,7 @@ export class Cell {
     if (this.#waitCount === 0) {
       const r = mb.push(sub, message, meta);
       if (r === QUEUED) {
+        if (this.counter !== undefined) this.counter[0]!++;
         if (!this.scheduled && !this.blocked) this.#host.schedule(this);
         return;
       }
@@ -298,6 +305,7 @@ export class Cell {
   }
 
   #wait(sub: Sub, message: unknown, meta: Envelope | undefined): Promise<void> {
+    if (this.counter !== undefined) this.counter[0]!++;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     if (this.#waiters === NO_WAITERS) this.#waiters = [];
     this.#waiters.push({ sub, message, meta, resolve, reject });

@@ -108,7 +108,7 @@ interface Member {
  */
 function running(m: Member): boolean {
   if (m.counts[BUSY] !== 0) return true;
-  for (const r of m.routes) if (r.depth[0] === r.id) return true;
+  for (const r of m.routes) if (r.depth[1] === r.id) return true;
   return false;
 }
 
@@ -128,7 +128,7 @@ interface Route {
   readonly cells: Set<Cell>;
   /** Emits that called every sync target directly (the fast path). */
   readonly calls: Float64Array;
-  /** Its number (from 1): the monolith's depth[0] holds it while its fast path runs. */
+  /** Its number (from 1): the monolith's depth[1] holds it while its fast path runs. */
   readonly id: number;
   /** The monolith's nesting word: [route whose fast path runs, or 0; direct calls off it]. */
   readonly depth: Int32Array;
@@ -264,7 +264,12 @@ export class MonolithBus implements AsyncDisposable {
   readonly #routes = new Map<MessageType, Route>();
   readonly #startAfter: Promise<void> | undefined;
   readonly #unhook: (() => void)[] = [];
-  /** Handlers called directly now running (nested): the fast path needs 0. */
+  /**
+   * [0]: what keeps the fast path off: messages queued for sync members
+   * (their proxy cells count them in, their handlers count them out),
+   * members busy with a handler or a pending one, direct calls running.
+   * [1]: the route whose fast path runs, or 0.
+   */
   readonly #depth = new Int32Array(2);
   #started: Promise<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
@@ -434,6 +439,7 @@ export class MonolithBus implements AsyncDisposable {
         ...(m.options.spawn?.mailbox === undefined ? {} : { mailbox: m.options.spawn.mailbox }),
       });
       m.cell = this.#core.cells.get(m.name);
+      m.cell!.counter = this.#depth;
     }
     for (const route of this.#routes.values()) {
       this.#compile(route);
@@ -468,27 +474,32 @@ export class MonolithBus implements AsyncDisposable {
    */
   #proxyHandlers(m: Member): Handler[] {
     const ctx = m.ctx!;
+    const depth = this.#depth;
     const handlers: Handler[] = [];
     for (const [type, fn] of m.handlers) {
       const call = (message: AnyMessage, busCtx: Context): HandlerResult => {
         ctx.via = busCtx;
         m.counts[BUSY] = 1;
+        depth[0]!++;
         let r: HandlerResult;
         try {
           r = fn(message, ctx);
         } catch (e) {
           m.counts[BUSY] = 0;
+          depth[0]!--;
           ctx.via = undefined;
           throw e;
         }
         if (!(r instanceof Promise)) {
           m.counts[BUSY] = 0;
+          depth[0]!--;
           ctx.via = undefined;
           return r;
         }
         // An async handler keeps its actor busy (and may still reply) until it settles.
         const done = () => {
           m.counts[BUSY] = 0;
+          depth[0]!--;
           ctx.via = undefined;
         };
         return r.then(done, (e) => {
@@ -499,6 +510,8 @@ export class MonolithBus implements AsyncDisposable {
       handlers.push({
         type,
         handle: (message, busCtx) => {
+          // It left the mailbox (the cell counted it in).
+          depth[0]!--;
           if (m.pending === undefined) return call(message, busCtx);
           // Behind what a direct call left running; busy until this one is done too. Its
           // failure is the proxy cell's to report (the promise is returned to it).
@@ -544,10 +557,7 @@ export class MonolithBus implements AsyncDisposable {
     // Fast path: no direct call up the stack and every sync target quiet (not running a
     // handler, nothing queued): straight-line calls in one try region, as hand-written
     // calls would be.
-    const quiet = [
-      `d[0] === 0 && d[1] === 0`,
-      ...route.sync.map((_, i) => `n${i}[${BUSY}] === 0 && b${i}.size === 0`),
-    ];
+    const quiet = [`d[0] === 0`];
     const calls: string[] = [];
     route.sync.forEach((_, i) => {
       calls.push(
@@ -557,12 +567,12 @@ export class MonolithBus implements AsyncDisposable {
     });
     const sync = n === 0 ? [] : [
       `  if (${quiet.join(" && ")}) {`,
-      `    rc[0]++; d[0] = ${route.id};`,
+      `    rc[0]++; d[0]++; d[1] = ${route.id};`,
       `    let i = 0;`,
       `    try {`,
       ...calls,
       `    } catch (e) { resume(i, m, e); }`,
-      `    finally { d[0] = 0; }`,
+      `    finally { d[0]--; d[1] = 0; }`,
       `  } else w = mixed(m);`,
     ];
     const pushes: string[] = [];
@@ -606,10 +616,10 @@ export class MonolithBus implements AsyncDisposable {
       let w: Promise<void> | undefined;
       route.sync.forEach((member, i) => {
         const cell = member.cell!;
-        if (!running(member) && cell.mailbox.size === 0) {
+        if (!running(member) && cell.mailbox.size === 0 && cell.waiting === 0) {
           member.counts[0]!++;
           member.counts[BUSY] = 1;
-          depth[1]!++;
+          depth[0]!++;
           try {
             const r = fns[i]!(m, ctxs[i]!);
             if (r !== undefined) watch(i, r);
@@ -617,7 +627,7 @@ export class MonolithBus implements AsyncDisposable {
             this.#failed(route, i, e);
           } finally {
             member.counts[BUSY] = 0;
-            depth[1]!--;
+            depth[0]!--;
           }
           return;
         }
@@ -699,6 +709,7 @@ export class MonolithBus implements AsyncDisposable {
    */
   #hold(m: Member, r: Promise<void>, report: (error: unknown) => void): void {
     m.counts[BUSY] = 1;
+    this.#depth[0]!++;
     const pending: Promise<void> = r.then(
       () => this.#release(m, pending),
       (error) => {
@@ -710,6 +721,7 @@ export class MonolithBus implements AsyncDisposable {
   }
 
   #release(m: Member, pending: Promise<void>): void {
+    this.#depth[0]!--;
     if (m.pending !== pending) return;
     m.pending = undefined;
     m.counts[BUSY] = 0;
@@ -785,7 +797,7 @@ export class MonolithBus implements AsyncDisposable {
       ) {
         m.counts[0]!++;
         m.counts[BUSY] = 1;
-        this.#depth[1]!++;
+        this.#depth[0]!++;
         try {
           const r = fn(message, m.ctx!);
           if (r instanceof Promise) this.#hold(m, r, (error) => this.#reportDirect(m, type, error));
@@ -793,7 +805,7 @@ export class MonolithBus implements AsyncDisposable {
           this.#reportDirect(m, type, error);
         } finally {
           m.counts[BUSY] = 0;
-          this.#depth[1]!--;
+          this.#depth[0]!--;
         }
         return;
       }
