@@ -36,6 +36,7 @@ import type { TlsOptions } from "../transport/tcp.ts";
 import { BusNode, type LinkTuning } from "./bus_node.ts";
 import { groupPlan, transportOf } from "./group_plan.ts";
 import type { ActorReport, ProcessReport } from "./run_report.ts";
+import { DrainRounds } from "./_drain_rounds.ts";
 import { GroupDrained, RunComplete } from "./run_messages.ts";
 import { RuntimeError } from "./runtime_error.ts";
 
@@ -321,53 +322,11 @@ export async function runProcess(
       const peers = new Set(plan.peers);
       const peerMonitors = [...peers].map(runMonitorName);
       const complete = Promise.withResolvers<void>();
-      // Drain rounds: round → group → messages its actors had handled when it reported.
-      const rounds = new Map<number, Map<string, bigint>>();
-      let latestRound = 0;
-      let roundChanged = Promise.withResolvers<void>();
-      const record = (round: number, from: string, handled: bigint) => {
-        let r = rounds.get(round);
-        if (r === undefined) rounds.set(round, r = new Map());
-        r.set(from, handled);
-        latestRound = Math.max(latestRound, round);
-        roundChanged.resolve();
-        roundChanged = Promise.withResolvers<void>();
-      };
-      const sentRounds: { round: number; handled: bigint }[] = [];
+      const rounds = new DrainRounds(group, [...peers]);
       const handledHere = (): bigint => {
         let n = 0;
         for (const name of hostedNames) n += actorReport(hosted.get(name)!, group, mono).handled;
         return BigInt(n);
-      };
-      /**
-       * Ends a job together. Each round, every group waits for its actors to be idle and
-       * reports how many messages they have handled; links keep order, so a report follows
-       * everything its group sent before it. Once two rounds in a row show the same counts
-       * for every group, no message was in flight anywhere (one would have been handled in
-       * between), and every group, seeing the same reports, stops at the same round.
-       */
-      const drainRounds = async (): Promise<boolean> => {
-        let previous: Map<string, bigint> | undefined;
-        for (let round = 1;; round++) {
-          await bus.idle();
-          await node!.ready(peerMonitors, readyOptions);
-          const handled = handledHere();
-          sentRounds.push({ round, handled });
-          record(round, group, handled);
-          await bus.publish(GroupDrained, { group, round, handled });
-          for (;;) {
-            const got = rounds.get(round);
-            if (got !== undefined && [...peers].every((p) => got.has(p))) break;
-            await Promise.race([roundChanged.promise, aborted.promise]);
-            if (signal?.aborted) return false;
-          }
-          const current = rounds.get(round)!;
-          const settled = previous !== undefined &&
-            [...current].every(([g, n]) => previous!.get(g) === n);
-          // A restarted peer replays earlier rounds: stop only once caught up with everyone.
-          if (settled && round >= latestRound) return true;
-          previous = current;
-        }
       };
       node = await BusNode.start({
         bus,
@@ -410,7 +369,7 @@ export async function runProcess(
         if (runCompleteSent) {
           resend("run complete", () => bus.send(monitor, RunComplete, { group }));
         }
-        for (const r of sentRounds) {
+        for (const r of rounds.sent) {
           resend("group drained", () => bus.send(monitor, GroupDrained, { group, ...r }));
         }
         for (const listener of restartListeners) {
@@ -439,7 +398,7 @@ export async function runProcess(
       bus.spawn(runMonitorName(group), {
         handlers: [
           on(RunComplete, () => complete.resolve()),
-          on(GroupDrained, (m) => record(m.round, m.group, m.handled)),
+          on(GroupDrained, (m) => rounds.record(m.round, m.group, m.handled)),
         ],
       });
       n.release();
@@ -450,7 +409,15 @@ export async function runProcess(
         await Promise.race([complete.promise, aborted.promise]);
         if (!signal?.aborted) {
           log.info("run complete; draining", { group });
-          completed = await drainRounds();
+          completed = await rounds.run({
+            idle: async () => {
+              await bus.idle();
+              await n.ready(peerMonitors, readyOptions);
+            },
+            handled: handledHere,
+            publish: (round, handled) => bus.publish(GroupDrained, { group, round, handled }),
+            stopped: aborted.promise,
+          });
           // Every peer still runs: let them acknowledge what this group sent last.
           if (completed) await n.settled(options.drainMs ?? 5_000);
           log.info("every group drained", { group });
