@@ -41,8 +41,6 @@ export interface MonolithBusOptions {
    * messages of routed types reach the routes. Default: a private bus.
    */
   bus?: MessageBus;
-  /** Kept for compatibility: the monolith no longer spawns a bridge actor. Default: `"monolith"`. */
-  name?: string;
   /** Where failures are logged when the bus is private. Default: nowhere. */
   logger?: Logger;
   /** Called with every failure when the bus is private. Default: none. */
@@ -258,7 +256,6 @@ export class MonolithBus implements AsyncDisposable {
   readonly #ownsBus: boolean;
   readonly #core: BusCore;
   readonly #logger: Logger;
-  readonly #name: string;
   readonly #members = new Map<Actor, Member>();
   readonly #byName = new Map<string, Member>();
   readonly #routes = new Map<MessageType, Route>();
@@ -285,7 +282,6 @@ export class MonolithBus implements AsyncDisposable {
       });
     this.#core = this.#bus._core;
     this.#logger = this.#core.logger;
-    this.#name = options.name ?? "monolith";
     this.#startAfter = options.startAfter;
     for (const [name, actor] of Object.entries(options.actors ?? {})) this.add(name, actor);
   }
