@@ -62,92 +62,44 @@ function splitYaml(port: number): string {
 
 Deno.test("the quickstart app gives the same counts as a monolith, split over unix and tcp, and bundled", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mycelium_quickstart_" });
+  /** `wordcount run CONFIG --lines 300 ...extra` of `program`, from `cwd`; its words line. */
+  const count = async (program: string, config: string, extra: string[] = [], cwd = ROOT) => {
+    const r = await run(
+      ["run", ...perms(dir), program, "run", config, "--lines", "300", ...extra],
+      cwd,
+    );
+    assert.equal(r.code, 0, r.err);
+    return { line: words(r.out), out: r.out };
+  };
   try {
-    const mono = await run(
-      [
-        "run",
-        ...perms(dir),
-        ENTRY,
-        "run",
-        "examples/quickstart/config/monolith.yaml",
-        "--lines",
-        "300",
-      ],
-      ROOT,
-    );
-    assert.equal(mono.code, 0, mono.err);
-    const expected = words(mono.out);
+    const monolith = "examples/quickstart/config/monolith.yaml";
+    const expected = (await count(ENTRY, monolith)).line;
     assert.match(expected, /^words \d+ \(8 distinct; most frequent: \w+\)$/);
-
-    const faithful = await run(
-      [
-        "run",
-        ...perms(dir),
-        ENTRY,
-        "run",
-        "examples/quickstart/config/monolith.yaml",
-        "--lines",
-        "300",
-        "--faithful",
-      ],
-      ROOT,
-    );
-    assert.equal(faithful.code, 0, faithful.err);
-    assert.equal(words(faithful.out), expected);
+    assert.equal((await count(ENTRY, monolith, ["--faithful"])).line, expected);
 
     await Deno.writeTextFile(`${dir}/split.yaml`, splitYaml(freePort()));
-    const split = await run(
-      [
-        "run",
-        ...perms(dir),
-        ENTRY,
-        "run",
-        `${dir}/split.yaml`,
-        "--socket-dir",
-        `${dir}/sockets`,
-        "--lines",
-        "300",
-      ],
-      ROOT,
-    );
-    assert.equal(split.code, 0, split.err);
-    assert.equal(words(split.out), expected);
+    const split = await count(ENTRY, `${dir}/split.yaml`, ["--socket-dir", `${dir}/sockets`]);
+    assert.equal(split.line, expected);
     // Every group ran in its own process, linked to the others.
     assert.match(split.out, /hybrid, 3 process groups \(front, counting, reporting\)/);
     assert.match(split.out, /^counter +counting +mailbox +\d+/m);
     assert.match(split.out, /^reporter +reporting +mailbox +1 /m);
 
+    // What a compiled binary embeds, run from a directory that holds only its topology.
     const bundle = `${dir}/wordcount.js`;
     const built = await run(["bundle", "--platform", "deno", "-o", bundle, ENTRY], ROOT);
     assert.equal(built.code, 0, built.err);
     const empty = `${dir}/empty`;
     await Deno.mkdir(empty);
-    await Deno.writeTextFile(
-      `${empty}/monolith.yaml`,
-      await Deno.readTextFile(`${ROOT}examples/quickstart/config/monolith.yaml`),
-    );
-    const bundled = await run(
-      ["run", ...perms(dir), bundle, "run", "monolith.yaml", "--lines", "300"],
+    await Deno.copyFile(`${ROOT}${monolith}`, `${empty}/monolith.yaml`);
+    assert.equal((await count(bundle, "monolith.yaml", [], empty)).line, expected);
+    const bundledSplit = await count(
+      bundle,
+      `${dir}/split.yaml`,
+      ["--socket-dir", `${dir}/s2`],
       empty,
     );
-    assert.equal(bundled.code, 0, bundled.err);
-    assert.equal(words(bundled.out), expected);
-    const bundledSplit = await run(
-      [
-        "run",
-        ...perms(dir),
-        bundle,
-        "run",
-        `${dir}/split.yaml`,
-        "--socket-dir",
-        `${dir}/s2`,
-        "--lines",
-        "300",
-      ],
-      empty,
-    );
-    assert.equal(bundledSplit.code, 0, bundledSplit.err);
-    assert.equal(words(bundledSplit.out), expected);
+    assert.equal(bundledSplit.line, expected);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
