@@ -534,14 +534,6 @@ export class BusCore implements CellHost {
     return false;
   }
 
-  /** Whether anything (local or remote) subscribes to `type`. */
-  hasSubscribers(type: MessageType, except: Cell | undefined): boolean {
-    const route = this.#routes.get(type) ?? this.#route(type);
-    if (route.peers.length > 0) return true;
-    for (const sub of route.subs) if (sub.cell !== except) return true;
-    return false;
-  }
-
   publish(type: MessageType, message: AnyMessage): void | Promise<void> {
     this.#assertNotClosed();
     if (this.#hooks.size !== 0) {

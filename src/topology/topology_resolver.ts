@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { chooseTransport, linkListener, pairKey } from "./_choose_transport.ts";
+import {
+  chooseTransport,
+  linkListener,
+  pairKey,
+  type TransportRefusal,
+} from "./_choose_transport.ts";
 import { didYouMean } from "./_did_you_mean.ts";
 import type {
   Budget,
@@ -202,18 +207,8 @@ export class TopologyResolver {
         ? "the route"
         : `route ${pinned.from} → ${pinned.to}`,
     );
-    if ("refused" in choice) {
-      // parseTopology refuses such pins, so only a hand-built Topology gets here.
-      throw new TopologyError([{
-        code: "TOPOLOGY_TRANSPORT_CONFLICT",
-        file: this.#topology.file,
-        line: pinned?.at.line ?? 0,
-        column: pinned?.at.column ?? 0,
-        path: pinned?.at.path ?? "",
-        problem: choice.refused,
-        fix: choice.fix,
-      }]);
-    }
+    // parseTopology refuses such pins, so only a hand-built Topology gets here.
+    if ("refused" in choice) throw this.#conflict(pinned, choice);
     const { transport, reason } = choice;
     const perf = this.#topology.performance;
     const groupApplies = dst.transport === undefined || dst.transport === transport;
@@ -236,6 +231,19 @@ export class TopologyResolver {
       latencyBudget,
       throughputBudget,
     };
+  }
+
+  /** The error for a pinned transport that cannot carry a route (see `chooseTransport`). */
+  #conflict(pinned: DeclaredRoute | undefined, refusal: TransportRefusal): TopologyError {
+    return new TopologyError([{
+      code: "TOPOLOGY_TRANSPORT_CONFLICT",
+      file: this.#topology.file,
+      line: pinned?.at.line ?? 0,
+      column: pinned?.at.column ?? 0,
+      path: pinned?.at.path ?? "",
+      problem: refusal.refused,
+      fix: refusal.fix,
+    }]);
   }
 
   /**
@@ -282,17 +290,7 @@ export class TopologyResolver {
     const pinned = this.#pairPins.get(pairKey(a, b));
     const pinnedBy = pinned === undefined ? "the route" : `route ${pinned.from} → ${pinned.to}`;
     const first = chooseTransport(ga, gb, pinned?.transport, pinnedBy);
-    if ("refused" in first) {
-      throw new TopologyError([{
-        code: "TOPOLOGY_TRANSPORT_CONFLICT",
-        file: this.#topology.file,
-        line: pinned?.at.line ?? 0,
-        column: pinned?.at.column ?? 0,
-        path: pinned?.at.path ?? "",
-        problem: first.refused,
-        fix: first.fix,
-      }]);
-    }
+    if ("refused" in first) throw this.#conflict(pinned, first);
     const listener = linkListener(ga, gb, first.transport);
     const dialer = listener === ga ? gb : ga;
     // Same transport either way; the reason is told from the dialer's side.

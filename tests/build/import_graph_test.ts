@@ -6,6 +6,7 @@
  * type-checked and run.
  */
 import assert from "node:assert/strict";
+import { deno } from "../_deno.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MOD = new URL("mod.ts", ROOT);
@@ -30,24 +31,8 @@ interface ModuleGraph {
   npmPackages: Record<string, { name: string; dependencies: string[] }>;
 }
 
-async function run(
-  args: readonly string[],
-  cwd: string | URL,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...args],
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
 async function moduleGraph(entry: string): Promise<ModuleGraph> {
-  const r = await run(["info", "--json", entry], ROOT);
+  const r = await deno(["info", "--json", entry], ROOT);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as ModuleGraph;
 }
@@ -136,9 +121,9 @@ Deno.test("a program outside the repository imports mod.ts by path, type-checks 
     );
     await Deno.writeTextFile(`${dir}/main.ts`, userProgram(MOD.href));
     // --no-config: whatever deno.json might sit above the temp directory, ours is not used.
-    const checked = await run(["check", "--no-config", "main.ts"], dir);
+    const checked = await deno(["check", "--no-config", "main.ts"], dir);
     assert.equal(checked.code, 0, checked.stderr);
-    const ran = await run(["run", "--no-config", "main.ts"], dir);
+    const ran = await deno(["run", "--no-config", "main.ts"], dir);
     assert.equal(ran.code, 0, ran.stderr);
     assert.deepEqual(JSON.parse(ran.stdout), {
       decoded: { count: 3, text: "hello from outside" },

@@ -8,6 +8,7 @@
  * supervisor while the run completes, and the report says what it cost.
  */
 import assert from "node:assert/strict";
+import { freePort } from "../_deno.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -76,14 +77,6 @@ const SUBJECTS: Record<string, Subject> = {
     results: appLines,
   },
 };
-
-/** A free TCP port on 127.0.0.1 (nothing listens on it when this returns). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /**
  * Three groups: the first actors in one process, the next over a Unix

@@ -15,14 +15,7 @@ import { parseTopology } from "../../src/topology/parse_topology.ts";
 import { TopologyResolver } from "../../src/topology/topology_resolver.ts";
 import type { Topology } from "../../src/topology/topology.ts";
 import { gate, Tick, tick } from "../bus/_messages.ts";
-
-/** A loopback port free a moment ago (bound to port 0, then released). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+import { freePort } from "../_deno.ts";
 
 /** Starts group `group` of `topology` as its plan says: its bus, its node. */
 async function startGroup(topology: Topology, group: string, bus: MessageBus): Promise<BusNode> {

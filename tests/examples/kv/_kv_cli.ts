@@ -90,10 +90,4 @@ export async function runUntilFinished(
   return { code: status.code, stdout: out, stderr: err, finished: first.line };
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+export { freePort } from "../../_deno.ts";

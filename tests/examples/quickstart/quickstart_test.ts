@@ -4,33 +4,10 @@
  * and as a bundle run from an empty directory, with the same results.
  */
 import assert from "node:assert/strict";
+import { deno, freePort } from "../../_deno.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const ENTRY = `${ROOT}examples/quickstart/main.ts`;
-
-/** A TCP port nobody listens on now. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function run(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: o.code, out: text(o.stdout), err: text(o.stderr) };
-}
 
 function perms(dir: string): string[] {
   return [
@@ -64,12 +41,12 @@ Deno.test("the quickstart app gives the same counts as a monolith, split over un
   const dir = await Deno.makeTempDir({ prefix: "mycelium_quickstart_" });
   /** `wordcount run CONFIG --lines 300 ...extra` of `program`, from `cwd`; its words line. */
   const count = async (program: string, config: string, extra: string[] = [], cwd = ROOT) => {
-    const r = await run(
+    const r = await deno(
       ["run", ...perms(dir), program, "run", config, "--lines", "300", ...extra],
       cwd,
     );
-    assert.equal(r.code, 0, r.err);
-    return { line: words(r.out), out: r.out };
+    assert.equal(r.code, 0, r.stderr);
+    return { line: words(r.stdout), out: r.stdout };
   };
   try {
     const monolith = "examples/quickstart/config/monolith.yaml";
@@ -87,8 +64,8 @@ Deno.test("the quickstart app gives the same counts as a monolith, split over un
 
     // What a compiled binary embeds, run from a directory that holds only its topology.
     const bundle = `${dir}/wordcount.js`;
-    const built = await run(["bundle", "--platform", "deno", "-o", bundle, ENTRY], ROOT);
-    assert.equal(built.code, 0, built.err);
+    const built = await deno(["bundle", "--platform", "deno", "-o", bundle, ENTRY], ROOT);
+    assert.equal(built.code, 0, built.stderr);
     const empty = `${dir}/empty`;
     await Deno.mkdir(empty);
     await Deno.copyFile(`${ROOT}${monolith}`, `${empty}/monolith.yaml`);
