@@ -93,13 +93,15 @@ export function layout(fields: Readonly<Record<string, Field>>): Layout {
   return { all, fixed, variable, fixedSize: offset };
 }
 
+// Integer checks test the type first: the bit operators would throw a
+// TypeError for a bigint or a Symbol, and call an object's valueOf.
 const LIMITS: Partial<Record<FieldKind, string>> = {
-  u8: "(v & 0xff) === v",
-  u16: "(v & 0xffff) === v",
-  u32: "(v >>> 0) === v",
-  i8: "((v << 24) >> 24) === v",
-  i16: "((v << 16) >> 16) === v",
-  i32: "(v | 0) === v",
+  u8: 'typeof v === "number" && (v & 0xff) === v',
+  u16: 'typeof v === "number" && (v & 0xffff) === v',
+  u32: 'typeof v === "number" && (v >>> 0) === v',
+  i8: 'typeof v === "number" && ((v << 24) >> 24) === v',
+  i16: 'typeof v === "number" && ((v << 16) >> 16) === v',
+  i32: 'typeof v === "number" && (v | 0) === v',
   // asUintN/asIntN compile to machine ops; two bigint comparisons cost ~5 ns more.
   u64: 'typeof v === "bigint" && BigInt.asUintN(64, v) === v',
   i64: 'typeof v === "bigint" && BigInt.asIntN(64, v) === v',
@@ -165,6 +167,7 @@ function signatureOf(typeId: number): number {
 
 function encodeSource(l: Layout, typeId: number): string {
   const lines: string[] = [];
+  lines.push('if (typeof m !== "object" || m === null) h.notMessage(m);');
   lines.push(`const b = p + ${HEADER_SIZE};`);
   lines.push(`if (u8.length - b < ${l.fixedSize}) h.small(p, ${HEADER_SIZE + l.fixedSize}, u8);`);
   lines.push("let v;");
@@ -226,7 +229,10 @@ function sizeSource(l: Layout): string {
         : `h.blob(m.${f.name}, ${JSON.stringify(f.name)}).length`,
     );
   }
-  return `function size(m) { return ${parts.join(" + ")}; }`;
+  return `function size(m) {
+if (typeof m !== "object" || m === null) h.notMessage(m);
+return ${parts.join(" + ")};
+}`;
 }
 
 /** Source that walks the variable section into `var0..varN` [start, end) pairs. */
@@ -374,6 +380,7 @@ function describe(v: unknown): string {
   if (typeof v === "bigint") return `${v}n`;
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (v instanceof Uint8Array) return `Uint8Array(${v.length})`;
+  if (typeof v === "function") return "a function";
   if (v === null || typeof v !== "object") return String(v);
   return Object.prototype.toString.call(v);
 }
@@ -423,6 +430,12 @@ const helpers = {
       {
         field: name,
       },
+    );
+  },
+  notMessage(m: unknown): never {
+    throw new CodecError(
+      "CODEC_INVALID_VALUE",
+      `a message must be an object holding its fields, got ${describe(m)}`,
     );
   },
   small(p: number, need: number, u8: Uint8Array): never {

@@ -16,9 +16,14 @@ export interface MessageTypeOptions<F extends Fields> {
    * Mycelium's own messages between buses, 0xFF00 and up by control frames.
    */
   id: number;
-  /** Unique name, e.g. `"V2Swap"`. */
+  /**
+   * Unique name, e.g. `"V2Swap"` or `"orders.Placed"`: an ASCII letter or `_`,
+   * then letters, digits, `_` or `.`, at most 128 characters. Links carry it
+   * in their handshake and it is part of the fingerprint, so nothing else is
+   * allowed (no spaces, no separators).
+   */
   name: string;
-  /** Topic that `publish` uses for this type. Default: the name. */
+  /** Topic that `publish` uses for this type: no control characters (line breaks). Default: the name. */
   topic?: string;
   /** The fields, in wire order. Append new fields at the end to stay compatible. */
   fields: F;
@@ -81,6 +86,13 @@ export type MessageView<F extends Fields> = Readonly<Infer<F>> & {
 };
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** Type names: no space (links split type lines on it) and no `|` or `:` (fingerprint separators). */
+const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+/** Longest type name accepted. */
+const MAX_TYPE_NAME_LENGTH = 128;
+/** Control characters, line breaks among them (links separate topics with `\n`). */
+// deno-lint-ignore no-control-regex
+const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
 const RESERVED_FIELD_NAMES = new Set([
   "type",
   "toObject",
@@ -268,7 +280,7 @@ export class MessageType<F extends Fields = Fields> {
  * if (end !== 144 || view.timestampNs !== swap.timestampNs) throw new Error("round trip");
  * ```
  *
- * @throws {CodecError} `CODEC_INVALID_SCHEMA` for a bad id, name or field.
+ * @throws {CodecError} `CODEC_INVALID_SCHEMA` for a bad id, name, topic or field.
  */
 export function defineMessage<const F extends Fields>(
   options: MessageTypeOptions<F>,
@@ -281,8 +293,18 @@ export function defineMessage<const F extends Fields>(
   };
   if (!isUserTypeId(id)) fail(`id must be an integer from 1 to 65279 (0xFEFF), got ${id}`);
   if (typeof name !== "string" || name.length === 0) fail("name must be a non-empty string");
+  if (!TYPE_NAME.test(name) || name.length > MAX_TYPE_NAME_LENGTH) {
+    fail(
+      `name must start with an ASCII letter or '_' and hold only letters, digits, '_' and '.', ` +
+        `at most ${MAX_TYPE_NAME_LENGTH} characters (links and fingerprints depend on it); ` +
+        `e.g. ${JSON.stringify(suggestName(name))}`,
+    );
+  }
   if (topic !== undefined && (typeof topic !== "string" || topic.length === 0)) {
     fail("topic must be a non-empty string");
+  }
+  if (topic !== undefined && CONTROL_CHAR.test(topic)) {
+    fail(`topic ${JSON.stringify(topic)} must not hold control characters such as line breaks`);
   }
   if (typeof fields !== "object" || fields === null) fail("fields must be an object");
   let fixedSize = 0;
@@ -316,6 +338,17 @@ export function defineMessage<const F extends Fields>(
   return new MessageType(options);
 }
 
+/** A name that passes the rules, close to `name` (for the error's fix). */
+function suggestName(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9_.]+/g, "_").slice(0, MAX_TYPE_NAME_LENGTH);
+  return /^[A-Za-z_]/.test(s) ? s : `_${s}`.slice(0, MAX_TYPE_NAME_LENGTH);
+}
+
+/**
+ * FNV-1a 64 over the UTF-8 of `id|name|key:kind:size|…`. The names allowed
+ * contain neither `|` nor `:`, so the text can be split back into exactly
+ * one schema: two different schemas never share a text.
+ */
 function fingerprint(options: MessageTypeOptions<Fields>): string {
   const parts = [`${options.id}`, options.name];
   for (const [key, f] of Object.entries(options.fields)) parts.push(`${key}:${f.kind}:${f.size}`);
