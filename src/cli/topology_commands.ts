@@ -102,6 +102,12 @@ export async function topologyCommand(options: ShowTopologyOptions, io: CliIo): 
         file: t.file,
         mode: t.mode,
         hosts: t.hosts,
+        nats: t.nats === undefined ? undefined : {
+          servers: t.nats.servers,
+          subjectPrefix: t.nats.subjectPrefix,
+          auth: t.nats.auth?.kind,
+          tls: t.nats.tls !== undefined,
+        },
         groups: [...t.groups.values()].map((g) => ({
           name: g.name,
           host: g.host,
@@ -153,6 +159,11 @@ export async function topologyCommand(options: ShowTopologyOptions, io: CliIo): 
   const which = t.routes.length > 0
     ? "declared routes"
     : "every pair of actors (no routes declared)";
-  io.out(`${t.file}: ${summary(t)}\n\n${groups}\n\nroutes: ${which}\n${table}`);
+  const nats = t.nats === undefined
+    ? ""
+    : `\n\nnats: ${t.nats.servers.join(", ")} (subjects ${t.nats.subjectPrefix}.*${
+      t.nats.auth === undefined ? "" : `, ${t.nats.auth.kind} auth`
+    }${t.nats.tls === undefined ? "" : ", tls"})`;
+  io.out(`${t.file}: ${summary(t)}\n\n${groups}${nats}\n\nroutes: ${which}\n${table}`);
   return EXIT_CODES.OK;
 }

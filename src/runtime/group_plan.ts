@@ -36,8 +36,13 @@ export interface GroupPlan {
   readonly listen: readonly GroupAddress[];
   /** Groups it dials. */
   readonly dial: readonly PlannedDial[];
-  /** Every other group it is linked with (dialed or dialing), sorted. */
+  /** Every other group it is linked with (dialed, dialing or through NATS), sorted. */
   readonly peers: readonly string[];
+  /**
+   * Groups it reaches through the topology's NATS cluster instead of a link
+   * (routes whose transport is `nats`), sorted. Empty when none.
+   */
+  readonly nats: readonly string[];
 }
 
 /** Options of {@linkcode groupPlan}. */
@@ -107,11 +112,16 @@ export function groupPlan(
   const listen = new Map<string, GroupAddress>();
   const dial: PlannedDial[] = [];
   const peers: string[] = [];
+  const nats: string[] = [];
   for (const other of topology.groups.values()) {
     if (other.name === group || !linked.has(pairKey(group, other.name))) continue;
     peers.push(other.name);
     const link = resolver.link(group, other.name);
     const { dialer, listener, address } = link;
+    if (link.transport === "nats") {
+      nats.push(other.name);
+      continue;
+    }
     if (address === undefined) {
       throw new RuntimeError(
         "RUNTIME_PLAN",
@@ -138,6 +148,7 @@ export function groupPlan(
     listen: [...listen.values()],
     dial,
     peers: peers.sort(),
+    nats: nats.sort(),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { chooseTransport, type GroupFacts, pairKey, pinnedListener } from "./_choose_transport.ts";
 import { didYouMean } from "./_did_you_mean.ts";
-import type { DistributedData, HybridData, MonolithData } from "./_schema.ts";
+import type { DistributedData, HybridData, MonolithData, NatsData } from "./_schema.ts";
 import { formatPath, type YamlPath, type YamlSource } from "./_yaml_source.ts";
 import { parseLatency, parseThroughput } from "./quantity.ts";
 import {
@@ -14,9 +14,12 @@ import {
   type Budget,
   type DeclaredRoute,
   DEFAULT_BASE_PORT,
+  DEFAULT_NATS_SUBJECT_PREFIX,
   type Deployment,
   LOCAL_HOST,
   MONOLITH_GROUP,
+  type NatsAuth,
+  type NatsSettings,
   type ProcessGroup,
   type SourceLocation,
   type TcpAddress,
@@ -75,7 +78,12 @@ interface AddressFields {
 export type DocumentData = {
   topology: MonolithData | HybridData | DistributedData;
   performance?: Record<string, unknown> | undefined;
+  nats?: NatsData | undefined;
 };
+
+const NATS_URL =
+  /^(?:(nats|tls):\/\/)?(?:[^@/\s]+@)?(\[[0-9A-Fa-f:.]+\]|[^:/\s@[\]]+)(?::(\d{1,5}))?\/?$/;
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+$/;
 
 /** Turns validated data into the model, collecting every problem of each stage. */
 export class TopologyBuilder {
@@ -90,6 +98,7 @@ export class TopologyBuilder {
     string,
     { from: string; to: string; transport: TransportKind; at: YamlPath }
   >();
+  #nats: NatsSettings | undefined;
 
   constructor(src: YamlSource, mode: TopologyMode, known: Iterable<string> | undefined) {
     this.#src = src;
@@ -112,6 +121,8 @@ export class TopologyBuilder {
     else if (t.mode === "hybrid") this.#hybrid(t as HybridData);
     else this.#distributed(t as DistributedData);
     this.#checkKnown();
+    this.#nats = doc.nats === undefined ? undefined : this.#natsSection(doc.nats);
+    this.#natsPins();
     throwIfAny(this.#problems);
 
     const routes = (t.routes ?? []).map((r, i) => this.#route(r, i));
@@ -140,7 +151,108 @@ export class TopologyBuilder {
       routes,
       performance,
       warnings,
+      nats: this.#nats,
     };
+  }
+
+  // ---- nats ----------------------------------------------------------------
+
+  #natsSection(n: NatsData): NatsSettings {
+    const at: YamlPath = ["nats"];
+    const written = typeof n.servers === "string" ? [n.servers] : n.servers;
+    const servers: string[] = [];
+    written.forEach((url, i) => {
+      const path: YamlPath = typeof n.servers === "string" ? [...at, "servers"] : [
+        ...at,
+        "servers",
+        i,
+      ];
+      const m = NATS_URL.exec(url.trim());
+      const port = m?.[3] === undefined ? 4222 : Number(m[3]);
+      if (m === null || !(port >= 1 && port <= 65535)) {
+        this.#add(
+          "TOPOLOGY_INVALID",
+          path,
+          `'${url}' is not a NATS server URL`,
+          'write nats://host:port (or tls://host:port), e.g. "nats://10.0.0.5:4222"',
+        );
+        return;
+      }
+      servers.push(url.trim().includes("://") ? url.trim() : `nats://${url.trim()}`);
+    });
+    const ways = (["token", "user", "nkey", "creds"] as const).filter((k) => n[k] !== undefined);
+    if (n.password !== undefined && n.user === undefined) {
+      this.#add(
+        "TOPOLOGY_INVALID",
+        [...at, "password"],
+        "password: is written without user:",
+        "add user: beside it, or remove password:",
+        true,
+      );
+    }
+    if (ways.length > 1) {
+      this.#add(
+        "TOPOLOGY_INVALID",
+        [...at, ways[1]!],
+        `${ways.join(" and ")} are two ways to authenticate; a connection uses one`,
+        `keep one of ${ways.join(", ")} and remove the others`,
+        true,
+      );
+    }
+    let auth: NatsAuth | undefined;
+    if (n.token !== undefined) auth = { kind: "token", token: n.token };
+    else if (n.user !== undefined) {
+      if (n.password === undefined) {
+        this.#add(
+          "TOPOLOGY_INVALID",
+          [...at, "user"],
+          "user: is written without password:",
+          "add password: beside it (a user without a password is refused by the servers)",
+          true,
+        );
+      }
+      auth = { kind: "user", user: n.user, password: n.password ?? "" };
+    } else if (n.nkey !== undefined) auth = { kind: "nkey", seedFile: n.nkey };
+    else if (n.creds !== undefined) auth = { kind: "creds", credsFile: n.creds };
+    const prefix = n.subject_prefix ?? DEFAULT_NATS_SUBJECT_PREFIX;
+    if (!prefix.split(".").every((t) => SUBJECT_TOKEN.test(t))) {
+      this.#add(
+        "TOPOLOGY_INVALID",
+        [...at, "subject_prefix"],
+        `'${prefix}' is not a subject prefix`,
+        "use tokens of letters, digits, '_' and '-' joined by dots (no '*', '>' or spaces), " +
+          "e.g. acme.prod",
+      );
+    }
+    const tls = n.tls === undefined || n.tls === false
+      ? undefined
+      : n.tls === true
+      ? { caFile: undefined, certFile: undefined, keyFile: undefined }
+      : { caFile: n.tls.ca, certFile: n.tls.cert, keyFile: n.tls.key };
+    if (tls !== undefined && (tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      this.#add(
+        "TOPOLOGY_INVALID",
+        ["nats", "tls", tls.certFile === undefined ? "key" : "cert"],
+        "a client certificate needs both cert: and key:",
+        tls.certFile === undefined ? "add cert: beside key:" : "add key: beside cert:",
+        true,
+      );
+    }
+    return { servers, auth, tls, subjectPrefix: prefix, at: this.#loc(at, true) };
+  }
+
+  /** A group asking for nats needs the cluster the `nats:` section names. */
+  #natsPins(): void {
+    if (this.#nats !== undefined) return;
+    for (const g of this.#groups.values()) {
+      if (g.transport !== "nats") continue;
+      this.#add(
+        "TOPOLOGY_TRANSPORT_CONFLICT",
+        [...g.at, "transport"],
+        `group '${g.name}' asks for nats, but the topology has no nats: section`,
+        'add a top-level section: nats: { servers: ["nats://127.0.0.1:4222"] }',
+      );
+    }
   }
 
   #warnings(
@@ -421,7 +533,7 @@ export class TopologyBuilder {
     if (fromPlaced && toPlaced) {
       const from = this.#facts(r.from);
       const to = this.#facts(r.to);
-      const choice = chooseTransport(from, to, transport);
+      const choice = chooseTransport(from, to, transport, "the route", this.#nats !== undefined);
       if ("refused" in choice) {
         this.#add("TOPOLOGY_TRANSPORT_CONFLICT", [...at, "transport"], choice.refused, choice.fix);
       } else if (transport !== undefined && from.name !== to.name) {
@@ -533,7 +645,7 @@ export class TopologyBuilder {
       for (const to of drafts) {
         if (from === to) continue;
         const pin = this.#pairPins.get(pairKey(from.name, to.name))?.transport;
-        const c = chooseTransport(from, to, pin);
+        const c = chooseTransport(from, to, pin, "the route", this.#nats !== undefined);
         if (!("transport" in c)) continue;
         if (pinnedListener(from, to, c.transport) !== from) needs.get(to.name)?.add(c.transport);
       }

@@ -26,7 +26,11 @@ export interface TransportRefusal {
 }
 
 /**
- * Same group → channel; other group on the same host → unix; other host → tcp.
+ * Same group → channel; other group on the same host → unix; other host → tcp,
+ * or nats when the topology has a `nats:` section (`natsPresent`). A group
+ * pinned to `nats` is reached through NATS from every other group (and
+ * reaches them that way); a route pinned to `nats` uses it too. A `tcp` pin
+ * (route or group) wins over the nats default between hosts.
  * A pin on a route wins when it can carry the route and is refused when it
  * cannot. A group pinned to `tcp` raises `unix` to `tcp` for every route to
  * or from it (e.g. a compliance group reached by TCP even from its own host):
@@ -44,6 +48,7 @@ export function chooseTransport(
   to: GroupFacts,
   routePin: TransportKind | undefined,
   pinnedBy = "the route",
+  natsPresent = false,
 ): TransportChoice | TransportRefusal {
   if (from.name === to.name) {
     if (routePin !== undefined && routePin !== "channel") {
@@ -63,6 +68,23 @@ export function chooseTransport(
         : "use tcp, or put both actors in one process group",
     };
   }
+  if (
+    (routePin === "nats" || from.transport === "nats" || to.transport === "nats") && !natsPresent
+  ) {
+    return {
+      refused: `nats is asked for between '${from.name}' and '${to.name}', but the topology ` +
+        `has no nats: section`,
+      fix: 'add a top-level section: nats: { servers: ["nats://127.0.0.1:4222"] }',
+    };
+  }
+  if (routePin === undefined) {
+    if (to.transport === "nats") {
+      return { transport: "nats", reason: `group ${to.name} asks for nats` };
+    }
+    if (from.transport === "nats") {
+      return { transport: "nats", reason: `group ${from.name} asks for nats` };
+    }
+  }
   if (from.host === to.host) {
     if (routePin !== undefined) return { transport: routePin, reason: `pinned by ${pinnedBy}` };
     if (to.transport === "tcp") {
@@ -79,7 +101,12 @@ export function chooseTransport(
       fix: "use tcp, or put both process groups on one host",
     };
   }
-  if (routePin === "tcp") return { transport: "tcp", reason: `pinned by ${pinnedBy}` };
+  if (routePin === "tcp" || routePin === "nats") {
+    return { transport: routePin, reason: `pinned by ${pinnedBy}` };
+  }
+  if (natsPresent && to.transport !== "tcp" && from.transport !== "tcp") {
+    return { transport: "nats", reason: `other host ${to.host}, through the nats cluster` };
+  }
   return { transport: "tcp", reason: `other host ${to.host}` };
 }
 

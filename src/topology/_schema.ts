@@ -11,7 +11,7 @@ import type { TopologyProblem } from "./topology_error.ts";
 import { DEPLOYMENTS, TOPOLOGY_MODES } from "./topology.ts";
 
 /** The spellings of a transport a file may use (`unix_socket` is the seeds' name for `unix`). */
-export const TRANSPORT_SPELLINGS = ["channel", "unix", "unix_socket", "tcp"] as const;
+export const TRANSPORT_SPELLINGS = ["channel", "unix", "unix_socket", "tcp", "nats"] as const;
 
 const transport = z.enum(TRANSPORT_SPELLINGS);
 const deployment = z.enum(DEPLOYMENTS as [string, ...string[]]);
@@ -33,10 +33,33 @@ const common = {
   routes: z.array(route).optional(),
 };
 
+/** The top-level `nats:` section. */
+export const natsSchema = z.strictObject({
+  servers: z.union([z.string(), z.array(z.string()).min(1)]),
+  token: z.string().optional(),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  nkey: z.string().optional(),
+  creds: z.string().optional(),
+  tls: z.union([
+    z.boolean(),
+    z.strictObject({
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+    }),
+  ]).optional(),
+  subject_prefix: z.string().optional(),
+});
+
+/** The data of a `nats:` section. */
+export type NatsData = z.infer<typeof natsSchema>;
+
 /** The document around `topology:`. */
 export const rootSchema = z.strictObject({
   topology: z.strictObject({ mode: common.mode }).catchall(z.unknown()),
   performance: z.record(z.string(), z.unknown()).optional(),
+  nats: z.unknown().optional(),
 });
 
 /** `mode: monolith`: every actor in one process. */
@@ -77,12 +100,13 @@ export const distributedSchema = z.strictObject({
 });
 
 const performance = z.record(z.string(), z.unknown()).optional();
+const nats = natsSchema.optional();
 
 /** The whole document, per mode. */
 export const documentSchemas = {
-  monolith: z.strictObject({ topology: monolithSchema, performance }),
-  hybrid: z.strictObject({ topology: hybridSchema, performance }),
-  distributed: z.strictObject({ topology: distributedSchema, performance }),
+  monolith: z.strictObject({ topology: monolithSchema, performance, nats }),
+  hybrid: z.strictObject({ topology: hybridSchema, performance, nats }),
+  distributed: z.strictObject({ topology: distributedSchema, performance, nats }),
 } as const;
 
 /** The data of a hybrid topology. */
@@ -102,6 +126,7 @@ const NOUN: Readonly<Record<string, string>> = {
 function expectedAt(path: YamlPath): string {
   const last = path[path.length - 1];
   const inGroup = path.length === 4 && path[1] === "process_groups";
+  if (path[0] === "nats") return natsExpected(path);
   switch (last) {
     case "topology":
       return "a map holding mode: and where the actors run";
@@ -139,6 +164,37 @@ function expectedAt(path: YamlPath): string {
         return "a process group, e.g. { actors: [order_executor], transport: unix }";
       }
       if (path.length === 3 && path[1] === "actors") return "a map, e.g. { transport: tcp }";
+      return "text";
+  }
+}
+
+/** What belongs at a key of the `nats:` section. */
+function natsExpected(path: YamlPath): string {
+  const last = path[path.length - 1];
+  if (path.length === 1) {
+    return 'a map holding servers:, e.g. nats: { servers: ["nats://10.0.0.5:4222"] }';
+  }
+  if (path[1] === "servers") {
+    return 'a server URL or a list of them, e.g. servers: ["nats://10.0.0.5:4222"]';
+  }
+  if (path[1] === "tls") {
+    return path.length === 2
+      ? "true, or a map of PEM files, e.g. tls: { ca: certs/ca.pem }"
+      : "the path of a PEM file, e.g. certs/ca.pem";
+  }
+  switch (last) {
+    case "token":
+      return "the token the servers expect, in quotes";
+    case "user":
+    case "password":
+      return "text in quotes (user: and password: go together)";
+    case "nkey":
+      return "the path of an nkey seed file, e.g. nkey: secrets/app.nk";
+    case "creds":
+      return "the path of a credentials file, e.g. creds: secrets/app.creds";
+    case "subject_prefix":
+      return "subject tokens joined by dots, e.g. subject_prefix: acme.prod";
+    default:
       return "text";
   }
 }
@@ -212,7 +268,11 @@ export function issuesToProblems(
     const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
     const last = path[path.length - 1];
     const value = valueAt(src.data, path);
-    if (value === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+    if (
+      value === undefined &&
+      (issue.code === "invalid_type" || issue.code === "invalid_value" ||
+        issue.code === "invalid_union")
+    ) {
       out.push(src.problem(
         "TOPOLOGY_INVALID",
         path,
@@ -236,7 +296,9 @@ export function issuesToProblems(
           const valid = keysAt(schema, path);
           const otherMode = MODE_OF_KEY[key];
           let fix = `${didYouMean(key, valid)}valid keys here: ${valid.join(", ")}`;
-          if (path.length === 0 && TOPOLOGY_KEYS.has(key)) {
+          if (path.length === 1 && path[0] === "topology" && key === "nats") {
+            fix = "'nats' is a top-level section: move it out of topology:, to column 1";
+          } else if (path.length === 0 && TOPOLOGY_KEYS.has(key)) {
             fix = `'${key}' belongs under topology: indent it below 'topology:'`;
           } else if (path.length === 1 && /^expected_|_(latency|throughput)$/.test(key)) {
             fix = `budgets belong under 'performance:' at the top level, not under topology:`;

@@ -14,13 +14,54 @@ export const TOPOLOGY_MODES: readonly TopologyMode[] = ["monolith", "hybrid", "d
 
 /**
  * How a message travels between two actors: `channel` inside one process,
- * `unix` between processes of one host, `tcp` between hosts. Ordered from the
+ * `unix` between processes of one host, `tcp` between hosts, `nats` through
+ * the NATS cluster of the topology's `nats:` section. Ordered from the
  * cheapest and most local to the most general.
  */
-export type TransportKind = "channel" | "unix" | "tcp";
+export type TransportKind = "channel" | "unix" | "tcp" | "nats";
 
 /** The transports, from the most local to the most general. */
-export const TRANSPORT_KINDS: readonly TransportKind[] = ["channel", "unix", "tcp"];
+export const TRANSPORT_KINDS: readonly TransportKind[] = ["channel", "unix", "tcp", "nats"];
+
+/** The subject prefix of a `nats:` section that names none. */
+export const DEFAULT_NATS_SUBJECT_PREFIX = "mycelium";
+
+/** How a process proves who it is to the NATS cluster (one way at most). */
+export type NatsAuth =
+  | { readonly kind: "token"; readonly token: string }
+  | { readonly kind: "user"; readonly user: string; readonly password: string }
+  | { readonly kind: "nkey"; readonly seedFile: string }
+  | { readonly kind: "creds"; readonly credsFile: string };
+
+/** TLS to the NATS cluster: files in PEM (relative paths are relative to the working directory). */
+export interface NatsTls {
+  /** CA bundle the servers' certificates must chain to; `undefined`: the system's. */
+  readonly caFile: string | undefined;
+  /** Client certificate, for servers that verify clients. */
+  readonly certFile: string | undefined;
+  /** The client certificate's key. */
+  readonly keyFile: string | undefined;
+}
+
+/**
+ * The top-level `nats:` section: the cluster that carries routes whose
+ * transport is `nats`, and how to reach it.
+ */
+export interface NatsSettings {
+  /** Server URLs (`nats://host:port`), in the order written; the client fails over between them. */
+  readonly servers: readonly string[];
+  /** Credentials, or `undefined` for a cluster without authentication. */
+  readonly auth: NatsAuth | undefined;
+  /** TLS settings, or `undefined` for plain TCP (unless a URL says `tls://`). */
+  readonly tls: NatsTls | undefined;
+  /**
+   * Every subject this deployment uses starts with it, so two deployments
+   * share a cluster safely. Default: {@linkcode DEFAULT_NATS_SUBJECT_PREFIX}.
+   */
+  readonly subjectPrefix: string;
+  /** Where the section was written. */
+  readonly at: SourceLocation;
+}
 
 /**
  * Where a process group runs. `same_process` and `isolated_process` both give
@@ -92,7 +133,9 @@ export interface ProcessGroup {
    * means actors inside the group talk in-process (they always do); `unix`
    * says other groups on its host reach it by Unix socket (the default
    * anyway); `tcp` makes every other group reach it over TCP, even from its
-   * own host. A route from another host always uses TCP.
+   * own host; `nats` makes every other group reach it through the NATS
+   * cluster. A route from another host uses TCP, or NATS when the topology
+   * has a `nats:` section.
    */
   readonly transport: TransportKind | undefined;
   /** Why the group exists, as written in `reason:`. */
@@ -185,6 +228,8 @@ export interface Topology {
   readonly routes: readonly DeclaredRoute[];
   /** The `performance:` budgets. */
   readonly performance: PerformanceBudgets;
+  /** The `nats:` section, or `undefined` when there is none (no route may then use nats). */
+  readonly nats?: NatsSettings | undefined;
   /** Things that load but are probably not what was meant, in file order. */
   readonly warnings: readonly TopologyWarning[];
 }

@@ -30,15 +30,23 @@ export interface TransportCosts {
   readonly unix: number;
   /** Between hosts over TCP. */
   readonly tcp: number;
+  /** Through a NATS cluster (one server hop on top of a TCP hop). */
+  readonly nats: number;
 }
 
 /**
  * Default costs when the config sets no budget: half the round-trip floors
  * measured on the reference machine (DESIGN.md: Unix 22–27 µs, TCP loopback
- * 50–58 µs) and the batched in-process hop (~10 ns). Pass measured figures in
+ * 50–58 µs), NATS about 3.4 times the TCP round trip, and the batched
+ * in-process hop (~10 ns). Pass measured figures in
  * {@linkcode TopologyResolverOptions.costs} to replace them.
  */
-export const DEFAULT_TRANSPORT_COSTS: TransportCosts = { channel: 10, unix: 12_000, tcp: 27_000 };
+export const DEFAULT_TRANSPORT_COSTS: TransportCosts = {
+  channel: 10,
+  unix: 12_000,
+  tcp: 27_000,
+  nats: 90_000,
+};
 
 /** Options of {@linkcode TopologyResolver}. */
 export interface TopologyResolverOptions {
@@ -72,7 +80,7 @@ export interface ResolvedRoute {
   readonly reason: string;
   /**
    * Where the receiving group listens for this transport: `undefined` for
-   * channel, and when the receiving group dials the sender instead (it did
+   * channel and nats, and when the receiving group dials the sender instead (it did
    * not ask for tcp, the sender did: see {@linkcode TopologyResolver.link}).
    */
   readonly address: UnixAddress | TcpAddress | undefined;
@@ -96,7 +104,10 @@ export interface ResolvedLink {
   readonly transport: Exclude<TransportKind, "channel">;
   /** Why this transport, in a few words. */
   readonly reason: string;
-  /** Where the listener listens for it (`undefined` only for a hand-built topology lacking it). */
+  /**
+   * Where the listener listens for it: `undefined` for nats (both sides
+   * connect to the cluster), or for a hand-built topology lacking it.
+   */
   readonly address: UnixAddress | TcpAddress | undefined;
 }
 
@@ -206,6 +217,7 @@ export class TopologyResolver {
       pinned === undefined || pinned === declared
         ? "the route"
         : `route ${pinned.from} → ${pinned.to}`,
+      this.#topology.nats !== undefined,
     );
     // parseTopology refuses such pins, so only a hand-built Topology gets here.
     if ("refused" in choice) throw this.#conflict(pinned, choice);
@@ -289,12 +301,13 @@ export class TopologyResolver {
     }
     const pinned = this.#pairPins.get(pairKey(a, b));
     const pinnedBy = pinned === undefined ? "the route" : `route ${pinned.from} → ${pinned.to}`;
-    const first = chooseTransport(ga, gb, pinned?.transport, pinnedBy);
+    const nats = this.#topology.nats !== undefined;
+    const first = chooseTransport(ga, gb, pinned?.transport, pinnedBy, nats);
     if ("refused" in first) throw this.#conflict(pinned, first);
     const listener = linkListener(ga, gb, first.transport);
     const dialer = listener === ga ? gb : ga;
     // Same transport either way; the reason is told from the dialer's side.
-    const choice = chooseTransport(dialer, listener, pinned?.transport, pinnedBy);
+    const choice = chooseTransport(dialer, listener, pinned?.transport, pinnedBy, nats);
     const { transport, reason } = "transport" in choice ? choice : first;
     return {
       dialer: dialer.name,
@@ -324,7 +337,7 @@ export class TopologyResolver {
 
   #address(group: ProcessGroup, transport: TransportKind): UnixAddress | TcpAddress | undefined {
     if (transport === "tcp") return group.tcp;
-    if (transport === "channel" || group.unix === undefined) return undefined;
+    if (transport !== "unix" || group.unix === undefined) return undefined;
     const path = group.unix.path;
     if (path.startsWith("/") || this.#socketDir === undefined) return group.unix;
     return {

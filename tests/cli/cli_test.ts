@@ -153,7 +153,7 @@ Deno.test("mycelium validate prints one line with the place and a fix line, and 
       assert.equal(r.stdout, "");
       assert.deepEqual(r.stderr.trimEnd().split("\n"), [
         `${path}:6:18: topology.process_groups.execution.transport: 'unix_sockt' is not a transport [TOPOLOGY_INVALID]`,
-        "  fix: did you mean 'unix_socket'? use one of channel, unix, unix_socket, tcp",
+        "  fix: did you mean 'unix_socket'? use one of channel, unix, unix_socket, tcp, nats",
       ]);
     },
   );

@@ -133,7 +133,7 @@ Deno.test("TOPOLOGY_INVALID: a misspelt transport lists the transports and sugge
       column: 18,
       path: "topology.process_groups.execution.transport",
       problem: /'unix_sockt' is not a transport/,
-      fix: /did you mean 'unix_socket'\? use one of channel, unix, unix_socket, tcp$/,
+      fix: /did you mean 'unix_socket'\? use one of channel, unix, unix_socket, tcp, nats$/,
     },
   );
   assert.equal(e.problems.length, 1);
@@ -233,7 +233,7 @@ Deno.test("TOPOLOGY_INVALID: a key left without a value says what to write", () 
       column: 7,
       path: "topology.process_groups.g.transport",
       problem: /'transport' has no value/,
-      fix: /write one of channel, unix, unix_socket, tcp/,
+      fix: /write one of channel, unix, unix_socket, tcp, nats/,
     },
   );
 });
