@@ -27,6 +27,7 @@ import {
 import { LinkListener, type LinkListenerOptions } from "../transport/listener.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { TransportLogger } from "../transport/logger.ts";
+import { NatsPeer, type NatsWire } from "../bus/nats_peer.ts";
 import { RuntimeError } from "./runtime_error.ts";
 
 /** A peer process to dial: the identity it must present, and where it listens. */
@@ -53,8 +54,28 @@ export interface LinkTuning {
   reconnect?: ReconnectOptions;
 }
 
+/** The process groups a node reaches through a NATS cluster, and its connection to it. */
+export interface BusNodeNats {
+  /** The connection (a `NatsTransport`). The node does not close it. */
+  wire: NatsWire;
+  /** The groups reached through it (sorted or not). */
+  peers: readonly string[];
+  /** Subject prefix of the deployment. Default: `mycelium`. */
+  subjectPrefix?: string;
+  /** The servers, for reports. Default: `nats`. */
+  address?: string;
+  /** The connection's own counters, for reports. Default: none. */
+  counters?: () => { reconnects: number; slowConsumers: number };
+  /** Bytes published and not yet confirmed by a server. Default: 8 MiB. */
+  maxPendingBytes?: number;
+  /** What a full client buffer does. Default: the links' policy (`wait`). */
+  overflow?: OverflowPolicy;
+}
+
 /** Options of {@linkcode BusNode.start}. */
 export interface BusNodeOptions {
+  /** Groups reached through a NATS cluster instead of links. Default: none. */
+  nats?: BusNodeNats;
   /** The local bus. The node does not close it. */
   bus: MessageBus;
   /** This process's identity, unique in the deployment (its process group's name). */
@@ -135,6 +156,13 @@ export interface LinkReport {
   readonly bytes: number;
   /** Frames written again after a reconnect (the peer had not acknowledged them). */
   readonly resent: number;
+  /**
+   * Messages peers sent that never arrived (core NATS delivers at most
+   * once; counted from gaps in each sender's numbering). 0 on links.
+   */
+  readonly lost?: number;
+  /** Slow-consumer events of the NATS connection. 0 on links. */
+  readonly slowConsumers?: number;
 }
 
 interface ReadyWaiter {
@@ -217,6 +245,8 @@ export class BusNode implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   #lastLink: Link | undefined;
   #lastPeer: LinkPeer | undefined;
+  #nats: NatsPeer | undefined;
+  #natsOptions: BusNodeNats | undefined;
 
   private constructor(options: BusNodeOptions) {
     this.#bus = options.bus;
@@ -225,6 +255,33 @@ export class BusNode implements AsyncDisposable {
     this.#log = options.logger ?? NULL_LOGGER;
     this.#peerOptions = { logger: this.#log, ...options.peer };
     this.#held = options.holdInbound ?? false;
+    const nats = options.nats;
+    this.#natsOptions = nats;
+    if (nats !== undefined) {
+      const overflow = nats.overflow ?? options.link?.overflow;
+      this.#nats = new NatsPeer(this.#bus, nats.wire, this.#registry, {
+        identity: this.#identity,
+        peers: nats.peers,
+        logger: this.#log,
+        held: this.#held,
+        ...(nats.subjectPrefix === undefined ? {} : { subjectPrefix: nats.subjectPrefix }),
+        ...(nats.maxPendingBytes === undefined ? {} : { maxPendingBytes: nats.maxPendingBytes }),
+        ...(overflow === undefined ? {} : { overflow }),
+        onPeerRestart: (group) => this.#restarted(group),
+        onRefused: (e) =>
+          this.#fail(
+            new RuntimeError(
+              "RUNTIME_DIAL_FAILED",
+              `'${this.#identity}' refuses a group on NATS: ${e.message}`,
+              {
+                peer: e.peer ?? "nats",
+                cause: e,
+              },
+            ),
+          ),
+        onRoutes: () => this.#checkWaiters(),
+      });
+    }
     const handler: LinkHandler = {
       message: (view, route, link) => this.#peerOf(link).receive(view, route),
       announce: (a, link) => this.#peerOf(link).announced(a),
@@ -277,6 +334,7 @@ export class BusNode implements AsyncDisposable {
       await node.close({ drainMs: 0 });
       throw e;
     }
+    node.#nats?.start();
     const reconnect = options.link?.reconnect;
     for (const target of options.dial ?? []) {
       node.#dials.push(node.#dial(target, reconnect));
@@ -306,6 +364,7 @@ export class BusNode implements AsyncDisposable {
   /** Whether `actor` is reachable now: hosted here, or announced by a linked process. */
   routable(actor: string): boolean {
     if (this.#bus.ref(actor) !== undefined) return true;
+    if (this.#nats?.routes.actors.includes(actor)) return true;
     for (const peer of this.#peers.values()) if (peer.routes.actors.includes(actor)) return true;
     return false;
   }
@@ -396,6 +455,10 @@ export class BusNode implements AsyncDisposable {
       this.#heldCount += peer.stats().inboundQueued;
       peer.release();
     }
+    if (this.#nats !== undefined) {
+      this.#heldCount += this.#nats.stats().inboundQueued;
+      this.#nats.release();
+    }
   }
 
   /**
@@ -408,12 +471,14 @@ export class BusNode implements AsyncDisposable {
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), timeoutMs);
     try {
+      // Over NATS, every group tells its last numbers: what never arrived is counted as lost.
+      const tallied = this.#nats?.tally(timeoutMs) ?? Promise.resolve(true);
       await Promise.all(
         [...this.#peers.keys()].filter((l) => l.state === "open").map((l) =>
           l.drained(stop.signal)
         ),
       );
-      return true;
+      return await tallied;
     } catch {
       return false;
     } finally {
@@ -436,6 +501,7 @@ export class BusNode implements AsyncDisposable {
     return [
       ...this.#finished,
       ...[...this.#peers].map(([link, peer]) => report(link, peer)),
+      ...(this.#nats === undefined ? [] : [this.#natsReport(this.#nats)]),
     ];
   }
 
@@ -462,7 +528,10 @@ export class BusNode implements AsyncDisposable {
     // Messages parked for room go into the link buffers first (within the drain time).
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.all([...this.#peers.values()].map((p) => p.flushed().catch(() => {}))),
+      Promise.all([
+        ...[...this.#peers.values()].map((p) => p.flushed().catch(() => {})),
+        this.#nats?.flushed().catch(() => {}),
+      ]),
       new Promise<void>((resolve) => timer = setTimeout(resolve, Math.max(0, drainMs))),
     ]);
     clearTimeout(timer);
@@ -476,6 +545,30 @@ export class BusNode implements AsyncDisposable {
     }
     await Promise.all(this.#listeners.map((l) => l.close()));
     for (const peer of this.#peers.values()) peer.closed();
+    this.#nats?.close();
+  }
+
+  #natsReport(peer: NatsPeer): LinkReport {
+    const p = peer.stats();
+    const c = this.#natsOptions?.counters?.() ?? { reconnects: 0, slowConsumers: 0 };
+    return {
+      peer: "nats",
+      address: this.#natsOptions?.address ?? "nats",
+      state: this.#closing === undefined ? "open" : "closed",
+      sent: p.sent,
+      received: p.received,
+      dropped: p.dropped + p.inboundDropped + p.lost,
+      undelivered: p.undelivered,
+      refused: p.refused,
+      unmatchedReplies: p.unmatchedReplies,
+      reconnects: c.reconnects,
+      peerRestarts: p.peerRestarts,
+      frames: p.sent,
+      bytes: p.bytes,
+      resent: 0,
+      lost: p.lost,
+      slowConsumers: c.slowConsumers,
+    };
   }
 
   #closedError(): RuntimeError {
@@ -548,14 +641,18 @@ export class BusNode implements AsyncDisposable {
     this.#peerOf(link).up();
     link.announce(this.#announcement);
     if (!peerRestarted) return;
+    this.#restarted(link.peer);
+  }
+
+  #restarted(peer: string): void {
     this.#log.warn("a linked process restarted: what it had received but not handled is lost", {
-      peer: link.peer,
+      peer,
     });
     for (const listener of [...this.#restartListeners]) {
       try {
-        listener(link.peer);
+        listener(peer);
       } catch (e) {
-        this.#log.error("a peer-restart listener threw", { peer: link.peer, error: e });
+        this.#log.error("a peer-restart listener threw", { peer, error: e });
       }
     }
   }
@@ -582,6 +679,7 @@ export class BusNode implements AsyncDisposable {
     queueMicrotask(() => {
       this.#announceQueued = false;
       if (this.#closing !== undefined) return;
+      this.#nats?.routesChanged();
       if (!this.#refreshAnnouncement()) return;
       for (const link of this.#peers.keys()) {
         if (link.state !== "closed") link.announce(this.#announcement);

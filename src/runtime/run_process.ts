@@ -34,6 +34,7 @@ import { LatencyRecorder } from "../metrics/mod.ts";
 import { MONOLITH_GROUP, type Topology } from "../topology/topology.ts";
 import type { TlsOptions } from "../transport/tcp.ts";
 import { BusNode, type LinkTuning } from "./bus_node.ts";
+import { NatsTransport } from "../transport/nats.ts";
 import { groupPlan, transportOf } from "./group_plan.ts";
 import type { ActorReport, ProcessReport } from "./run_report.ts";
 import { DrainRounds } from "./_drain_rounds.ts";
@@ -310,6 +311,7 @@ export async function runProcess(
   if (signal?.aborted) onAbort();
   signal?.addEventListener("abort", onAbort, { once: true });
   let node: BusNode | undefined;
+  let nats: NatsTransport | undefined;
   let completed = false;
   let unwatch = () => {};
   try {
@@ -328,9 +330,30 @@ export async function runProcess(
         for (const name of hostedNames) n += actorReport(hosted.get(name)!, group, mono).handled;
         return BigInt(n);
       };
+      const natsSettings = topology.nats;
+      if (plan.nats.length > 0 && natsSettings !== undefined) {
+        // The NATS client loads here, only for a group that reaches others through NATS.
+        nats = await NatsTransport.connect({
+          servers: natsSettings.servers,
+          auth: natsSettings.auth,
+          tls: natsSettings.tls,
+          name: `${app.name}.${group}`,
+          logger: log,
+        });
+      }
+      const natsWire = nats;
       node = await BusNode.start({
         bus,
         identity: group,
+        ...(natsWire === undefined || natsSettings === undefined ? {} : {
+          nats: {
+            wire: natsWire,
+            peers: plan.nats,
+            subjectPrefix: natsSettings.subjectPrefix,
+            address: natsWire.address,
+            counters: () => natsWire.stats(),
+          },
+        }),
         registry: appRegistry(app),
         listen: plan.listen.map((a) =>
           transportOf(a, {
@@ -437,6 +460,7 @@ export async function runProcess(
       await bus.close({ deadlineMs: 0 });
       await mono?.close();
       await node?.close({ drainMs: 0 });
+      await nats?.close();
       await teardown();
       throw e;
     }
@@ -451,6 +475,7 @@ export async function runProcess(
   const shutdown: ShutdownReport = await bus.close({ deadlineMs: drainMs });
   await mono?.close();
   await node?.close({ drainMs });
+  await nats?.close();
   const instances = Object.fromEntries(
     [...hosted.values()].flatMap((h) => h.instance === undefined ? [] : [[h.name, h.instance]]),
   );

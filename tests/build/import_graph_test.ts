@@ -17,8 +17,10 @@ const BENCH_ONLY_PACKAGES = [
   "msgpackr",
   "msgpackr-extract",
   "flatbuffers",
-  "@nats-io/transport-node",
 ];
+
+/** The NATS client: src/transport/nats.ts loads it, only when a topology uses nats. */
+const NATS_CLIENT = "@nats-io/transport-node";
 
 /** The part of `deno info --json` these tests read. */
 interface ModuleGraph {
@@ -26,7 +28,7 @@ interface ModuleGraph {
     specifier: string;
     kind?: string;
     npmPackage?: string;
-    dependencies?: { specifier: string }[];
+    dependencies?: { specifier: string; isDynamic?: boolean }[];
   }[];
   npmPackages: Record<string, { name: string; dependencies: string[] }>;
 }
@@ -81,6 +83,22 @@ Deno.test("cli.ts loads none of the benchmark-only npm packages", async () => {
       .map((s) => `${m.specifier} imports ${s}`)
   );
   assert.deepEqual(mentions, []);
+});
+
+Deno.test("cli.ts reaches the NATS client only through the dynamic import in src/transport/nats.ts", async () => {
+  const graph = await moduleGraph("cli.ts");
+  const imports = graph.modules.flatMap((m) =>
+    (m.dependencies ?? [])
+      .filter((d) => d.specifier.includes(NATS_CLIENT))
+      .map((d) => ({ from: m.specifier, specifier: d.specifier, dynamic: d.isDynamic === true }))
+  );
+  // A monolith (and `deno task start`, which runs with --cached-only) never loads it; the
+  // literal specifier keeps it in what `deno compile` embeds.
+  assert.deepEqual(imports, [{
+    from: new URL("src/transport/nats.ts", ROOT).href,
+    specifier: `npm:${NATS_CLIENT}@3.4.0`,
+    dynamic: true,
+  }]);
 });
 
 /** A user's program: its own message type, a codec round trip, an actor on a MessageBus. */

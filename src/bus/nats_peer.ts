@@ -1,0 +1,884 @@
+/**
+ * {@linkcode NatsPeer}: the {@linkcode RemotePeer} of a MessageBus over a NATS
+ * cluster. One NatsPeer stands for every process group this process reaches
+ * through NATS, so a published message crosses the network once, however
+ * many of those groups subscribe to it.
+ *
+ * Subjects (`P` is the topology's subject prefix):
+ * - `P.a.<actor>`: messages and requests to an actor (its group subscribes);
+ * - `P.p.<topic>.<TypeName>`: publishes of a message type (a group that
+ *   subscribes to the type subscribes to it; one that subscribes to the
+ *   topic subscribes to `P.p.<topic>.*`);
+ * - `P.i.<group>`: replies to a group's requests; every message a group
+ *   sends names this subject as its reply subject, which tells receivers who
+ *   sent it;
+ * - `P.hello`: what each group hosts (actors, subscriptions) and the
+ *   fingerprints of its message types, announced when it starts, when its
+ *   routes change, in answer to a new instance of a peer, and at its end.
+ *
+ * Payload: a 12-byte envelope (u8 kind, 3 bytes zero, u32 correlation, u32
+ * sequence, little-endian) and the message as one Mycelium frame, the same
+ * frame links carry, so the same codec and schema fingerprints apply: a peer
+ * whose types differ is refused with `TRANSPORT_SCHEMA_MISMATCH`.
+ *
+ * Delivery: core NATS delivers at most once. Each sender numbers its
+ * messages per subject, so a receiver counts every gap as lost
+ * (`lost` in {@linkcode NatsPeerStats}); at the end of a run each group
+ * announces its last numbers, which counts what was lost at the tail too.
+ * Order per sender and receiver is NATS's own (one connection each).
+ *
+ * Backpressure: bytes handed to the client and not yet confirmed by a server
+ * (a flush round trip) are bounded by `maxPendingBytes`; past it the overflow
+ * policy applies (`wait` parks senders in order; `drop-newest` and
+ * `drop-oldest` drop the new message, since bytes handed to the client
+ * cannot be recalled; `error` throws `TRANSPORT_BUFFER_FULL`). Inbound, a
+ * full mailbox holds later messages in a bounded queue; past it they are
+ * dropped and counted (a request is failed back with `BUS_MAILBOX_FULL`).
+ *
+ * @module
+ */
+import { CodecError, type Fields, type MessageType, type MessageView } from "../codec/mod.ts";
+import type { Registry } from "../codec/mod.ts";
+import { type Logger, NULL_LOGGER } from "../logger.ts";
+import type { OverflowPolicy } from "../overflow_policy.ts";
+import { checkSchemas, typeLines } from "../transport/_handshake.ts";
+import { TransportError } from "../transport/transport_error.ts";
+import { BusError } from "./bus_error.ts";
+import { announcementToRoutes, RequestFailed, routesToAnnouncement } from "./link_peer.ts";
+import type { MessageBus } from "./message_bus.ts";
+import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
+
+/** The parts of a NATS connection a {@linkcode NatsPeer} uses (`NatsTransport` has them). */
+export interface NatsWire {
+  /** Publishes `data` (kept by reference until written) on `subject`. */
+  publish(subject: string, data: Uint8Array, reply?: string): void;
+  /** Subscribes; returns the unsubscribe function. */
+  subscribe(
+    subject: string,
+    handler: (data: Uint8Array, subject: string, reply: string) => void,
+  ): () => void;
+  /** Resolves when a server has processed everything published before. */
+  flush(): Promise<void>;
+}
+
+/** Options of {@linkcode NatsPeer}. */
+export interface NatsPeerOptions {
+  /** This process's group. */
+  identity: string;
+  /** The groups reached through NATS (messages from any other sender are ignored). */
+  peers: readonly string[];
+  /** Subject prefix of the deployment. Default: `mycelium`. */
+  subjectPrefix?: string;
+  /** Where refused, dropped and lost messages are reported. Default: nowhere. */
+  logger?: Logger;
+  /** Bytes handed to the client and not yet confirmed by a server. Default: 8 MiB. */
+  maxPendingBytes?: number;
+  /** What a full client buffer does. Default: `"wait"`. */
+  overflow?: OverflowPolicy;
+  /** Outbound messages parked under `wait`; one more throws `TRANSPORT_BUFFER_FULL`. Default: 4096. */
+  maxParked?: number;
+  /** Inbound messages held behind a full mailbox (or while held). Default: 4096. */
+  inboundCapacity?: number;
+  /** Hold inbound delivery (replies excepted) until {@linkcode NatsPeer.release}. Default: false. */
+  held?: boolean;
+  /** A peer group's new instance announced itself (it restarted). */
+  onPeerRestart?: (group: string) => void;
+  /** A peer group was refused (schema mismatch); the peer stays unattached. */
+  onRefused?: (error: TransportError) => void;
+  /** What this process hosts changed in a way peers must hear (routes of a peer attached). */
+  onRoutes?: () => void;
+}
+
+/** Counters of a {@linkcode NatsPeer}. */
+export interface NatsPeerStats {
+  /** Messages published (data only). */
+  readonly sent: number;
+  /** Messages received from peer groups (data only). */
+  readonly received: number;
+  /** Bytes published (envelopes and frames). */
+  readonly bytes: number;
+  /** Outbound messages dropped by the overflow policy. */
+  readonly dropped: number;
+  /** Inbound messages dropped: the inbound queue was full. */
+  readonly inboundDropped: number;
+  /** Messages a peer sent that never arrived (gaps in its numbering, and its tail at the end). */
+  readonly lost: number;
+  /** Inbound messages the bus refused (no such actor, no handler, unknown type). */
+  readonly refused: number;
+  /** Replies that matched no pending request. */
+  readonly unmatchedReplies: number;
+  /** Outbound messages parked at close (never published). */
+  readonly undelivered: number;
+  /** New instances of peer groups seen. */
+  readonly peerRestarts: number;
+  /** Inbound messages queued now. */
+  readonly inboundQueued: number;
+}
+
+const KIND_SEND = 1;
+const KIND_REQUEST = 2;
+const KIND_REPLY = 3;
+const KIND_PUBLISH = 4;
+const KIND_NAMES = ["", "send", "request", "reply", "publish"] as const;
+/** Bytes before the frame in every payload. */
+export const NATS_ENVELOPE_SIZE = 12;
+const SLAB_SIZE = 64 * 1024;
+
+interface Hello {
+  /** group */
+  g: string;
+  /** instance */
+  i: string;
+  /** actors */
+  a: string[];
+  /** topics (`#Type` for type subscriptions) */
+  t: string[];
+  /** type lines */
+  s: string;
+  /** 1: an answer (do not answer it) */
+  r?: number;
+  /** 1: the group leaves */
+  b?: number;
+  /** last sequence number per subject (at the end of a run) */
+  n?: Record<string, number>;
+}
+
+interface RemoteGroup {
+  readonly name: string;
+  instance: string | undefined;
+  routes: PeerRoutes;
+  /** Last sequence number seen per subject. */
+  readonly seq: Map<string, number>;
+  /** Their final numbers arrived. */
+  tallied: boolean;
+}
+
+interface Parked {
+  s: { subject: string; seq: number };
+  kind: number;
+  correlation: number;
+  type: MessageType;
+  message: AnyMessage;
+  reply: string;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface Inbound {
+  view: MessageView<Fields>;
+  kind: number;
+  to: string;
+  correlation: number;
+}
+
+/**
+ * Every process group reached through NATS, seen from the local bus.
+ *
+ * The owner (`BusNode`) creates it with a connection, calls
+ * {@linkcode NatsPeer.start} once the bus hosts what it should announce,
+ * {@linkcode NatsPeer.routesChanged} when that changes, and
+ * {@linkcode NatsPeer.close} at the end.
+ *
+ * @example
+ * ```ts ignore
+ * const peer = new NatsPeer(bus, nats, registry, { identity: "feed", peers: ["logic"] });
+ * peer.start();
+ * ```
+ */
+export class NatsPeer implements RemotePeer {
+  readonly #bus: MessageBus;
+  readonly #wire: NatsWire;
+  readonly #registry: Registry;
+  readonly #log: Logger;
+  readonly #identity: string;
+  readonly #prefix: string;
+  readonly #inbox: string;
+  readonly #instance = crypto.randomUUID();
+  readonly #maxPending: number;
+  readonly #flushAt: number;
+  readonly #overflow: OverflowPolicy;
+  readonly #maxParked: number;
+  readonly #inboundCapacity: number;
+  readonly #options: NatsPeerOptions;
+  /** Peer groups by name and by inbox subject. */
+  readonly #groups = new Map<string, RemoteGroup>();
+  readonly #byInbox = new Map<string, RemoteGroup>();
+  #union: PeerRoutes = { actors: [], types: [], topics: [] };
+  #attached = false;
+  #started = false;
+  #closed = false;
+  readonly #subs = new Map<string, () => void>();
+  #helloKey = "";
+
+  // Outbound.
+  #slab = new Uint8Array(SLAB_SIZE);
+  #dv = new DataView(this.#slab.buffer);
+  #at = 0;
+  readonly #sendSubjects = new Map<string, { subject: string; seq: number }>();
+  readonly #publishSubjects = new Map<MessageType, { subject: string; seq: number }>();
+  #unconfirmed = 0;
+  #flushing = false;
+  #room: PromiseWithResolvers<void> | undefined;
+  #parked: Parked[] = [];
+  #parkedHead = 0;
+  #pump: Promise<void> | undefined;
+  /** Requests from peers, by the id the local bus knows them by. */
+  readonly #requests = new Map<number, { reply: string; correlation: number }>();
+  #nextRequest = 0;
+
+  // Inbound.
+  #inbound: Inbound[] = [];
+  #inboundHead = 0;
+  #blocked = false;
+  #held: boolean;
+
+  #sent = 0;
+  #received = 0;
+  #bytes = 0;
+  #dropped = 0;
+  #inboundDropped = 0;
+  #lost = 0;
+  #refused = 0;
+  #unmatchedReplies = 0;
+  #undelivered = 0;
+  #peerRestarts = 0;
+  #tallyWaiters = new Set<() => void>();
+
+  /** Wraps connection `wire` for `bus`. */
+  constructor(bus: MessageBus, wire: NatsWire, registry: Registry, options: NatsPeerOptions) {
+    this.#bus = bus;
+    this.#wire = wire;
+    this.#registry = registry;
+    this.#options = options;
+    this.#log = options.logger ?? NULL_LOGGER;
+    this.#identity = options.identity;
+    this.#prefix = options.subjectPrefix ?? "mycelium";
+    this.#inbox = `${this.#prefix}.i.${options.identity}`;
+    this.#maxPending = options.maxPendingBytes ?? 8 * 1024 * 1024;
+    this.#flushAt = Math.max(1, Math.floor(this.#maxPending / 4));
+    this.#overflow = options.overflow ?? "wait";
+    this.#maxParked = options.maxParked ?? 4096;
+    this.#inboundCapacity = options.inboundCapacity ?? 4096;
+    this.#held = options.held ?? false;
+    for (const name of options.peers) {
+      const g: RemoteGroup = {
+        name,
+        instance: undefined,
+        routes: { actors: [], types: [], topics: [] },
+        seq: new Map(),
+        tallied: false,
+      };
+      this.#groups.set(name, g);
+      this.#byInbox.set(`${this.#prefix}.i.${name}`, g);
+    }
+  }
+
+  /** `nats`: the cluster stands for every group reached through it. */
+  get id(): string {
+    return "nats";
+  }
+
+  /** What the groups reached through NATS host, together. */
+  get routes(): PeerRoutes {
+    return this.#union;
+  }
+
+  /** Groups that announced themselves (and were not refused). */
+  get announced(): string[] {
+    return [...this.#groups.values()].filter((g) => g.instance !== undefined).map((g) => g.name);
+  }
+
+  /** Counters. */
+  stats(): NatsPeerStats {
+    return {
+      sent: this.#sent,
+      received: this.#received,
+      bytes: this.#bytes,
+      dropped: this.#dropped,
+      inboundDropped: this.#inboundDropped,
+      lost: this.#lost,
+      refused: this.#refused,
+      unmatchedReplies: this.#unmatchedReplies,
+      undelivered: this.#undelivered,
+      peerRestarts: this.#peerRestarts,
+      inboundQueued: this.#inbound.length - this.#inboundHead,
+    };
+  }
+
+  /** Subscribes to the inbox, announcements and what the bus hosts, and announces it. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#subs.set(this.#inbox, this.#wire.subscribe(this.#inbox, this.#onMessage));
+    this.#subs.set(
+      `${this.#prefix}.hello`,
+      this.#wire.subscribe(`${this.#prefix}.hello`, (data) => this.#onHello(data)),
+    );
+    this.routesChanged();
+  }
+
+  /** What the bus hosts changed: subscriptions follow, and peers hear of it. */
+  routesChanged(): void {
+    if (!this.#started || this.#closed) return;
+    const routes = this.#bus.hostedRoutes();
+    const want = new Set<string>([this.#inbox, `${this.#prefix}.hello`]);
+    for (const a of routes.actors) want.add(`${this.#prefix}.a.${a}`);
+    const topics = new Set(routes.topics.map(subjectToken));
+    for (const t of topics) want.add(`${this.#prefix}.p.${t}.*`);
+    for (const type of routes.types) {
+      if (!topics.has(subjectToken(type.topic))) want.add(this.#publishSubject(type).subject);
+    }
+    for (const [subject, unsubscribe] of this.#subs) {
+      if (!want.has(subject)) {
+        unsubscribe();
+        this.#subs.delete(subject);
+      }
+    }
+    for (const subject of want) {
+      if (!this.#subs.has(subject)) {
+        this.#subs.set(subject, this.#wire.subscribe(subject, this.#onMessage));
+      }
+    }
+    const a = routesToAnnouncement(routes);
+    const key = `${a.actors.join("\n")}\0${a.topics.join("\n")}`;
+    if (key === this.#helloKey) return;
+    this.#helloKey = key;
+    this.#hello(0);
+  }
+
+  #hello(answer: number, extra: Partial<Hello> = {}): void {
+    const a = routesToAnnouncement(this.#bus.hostedRoutes());
+    const hello: Hello = {
+      g: this.#identity,
+      i: this.#instance,
+      a: a.actors as string[],
+      t: a.topics as string[],
+      s: typeLines(this.#registry),
+      ...(answer === 0 ? {} : { r: 1 }),
+      ...extra,
+    };
+    try {
+      this.#wire.publish(`${this.#prefix}.hello`, new TextEncoder().encode(JSON.stringify(hello)));
+    } catch (e) {
+      this.#log.warn("announcement not published", { error: e });
+    }
+  }
+
+  // ---- RemotePeer (outbound) -------------------------------------------------
+
+  /** Carries a message (or a request, when `requestId` > 0) to actor `to`. */
+  send(
+    to: string,
+    type: MessageType,
+    message: AnyMessage,
+    requestId: number,
+  ): void | Promise<void> {
+    let s = this.#sendSubjects.get(to);
+    if (s === undefined) {
+      s = { subject: `${this.#prefix}.a.${to}`, seq: 0 };
+      this.#sendSubjects.set(to, s);
+    }
+    return this.#write(
+      s,
+      requestId === 0 ? KIND_SEND : KIND_REQUEST,
+      requestId,
+      type,
+      message,
+      this.#inbox,
+    );
+  }
+
+  /** Carries a published message, once, to every subscribing group. */
+  publish(type: MessageType, message: AnyMessage): void | Promise<void> {
+    return this.#write(this.#publishSubject(type), KIND_PUBLISH, 0, type, message, this.#inbox);
+  }
+
+  /** Carries the reply to request `requestId` (an id this peer gave the local bus). */
+  reply(requestId: number, type: MessageType, message: AnyMessage): void | Promise<void> {
+    const r = this.#requests.get(requestId);
+    if (r === undefined) return;
+    this.#requests.delete(requestId);
+    return this.#write(
+      this.#replySubject(r.reply),
+      KIND_REPLY,
+      r.correlation,
+      type,
+      message,
+      this.#inbox,
+    );
+  }
+
+  /** Carries the failure of request `requestId`. */
+  fail(requestId: number, code: string, message: string): void | Promise<void> {
+    return this.reply(requestId, RequestFailed, { code, message });
+  }
+
+  #replySubject(inbox: string): { subject: string; seq: number } {
+    let s = this.#sendSubjects.get(inbox);
+    if (s === undefined) {
+      s = { subject: inbox, seq: 0 };
+      this.#sendSubjects.set(inbox, s);
+    }
+    return s;
+  }
+
+  #publishSubject(type: MessageType): { subject: string; seq: number } {
+    let s = this.#publishSubjects.get(type);
+    if (s === undefined) {
+      s = { subject: `${this.#prefix}.p.${subjectToken(type.topic)}.${type.name}`, seq: 0 };
+      this.#publishSubjects.set(type, s);
+    }
+    return s;
+  }
+
+  #write(
+    s: { subject: string; seq: number },
+    kind: number,
+    correlation: number,
+    type: MessageType,
+    message: AnyMessage,
+    reply: string,
+  ): void | Promise<void> {
+    if (this.#closed) {
+      throw new TransportError(
+        "TRANSPORT_CLOSED",
+        `the NATS peer of '${this.#identity}' is closed`,
+        {
+          peer: this.id,
+          messageType: type.name,
+        },
+      );
+    }
+    if (this.#parkedHead === this.#parked.length && this.#unconfirmed < this.#maxPending) {
+      this.#publish(s, kind, correlation, type, message, reply);
+      return;
+    }
+    switch (this.#overflow) {
+      case "drop-newest":
+      case "drop-oldest":
+        this.#dropped++;
+        return;
+      case "error":
+        throw new TransportError(
+          "TRANSPORT_BUFFER_FULL",
+          `the NATS client holds ${this.#unconfirmed} bytes no server confirmed yet ` +
+            `(bound ${this.#maxPending}); ${type.name} not sent`,
+          { peer: this.id, messageType: type.name },
+        );
+    }
+    const waiting = this.#parked.length - this.#parkedHead;
+    if (waiting >= this.#maxParked) {
+      throw new TransportError(
+        "TRANSPORT_BUFFER_FULL",
+        `the NATS client is full and ${waiting} messages already wait for room; ` +
+          `${type.name} not sent`,
+        { peer: this.id, messageType: type.name },
+      );
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#parked.push({
+      s,
+      kind,
+      correlation,
+      type,
+      message,
+      reply,
+      resolve,
+      reject,
+    });
+    this.#pump ??= this.#drainParked();
+    return promise;
+  }
+
+  #publish(
+    s: { subject: string; seq: number },
+    kind: number,
+    correlation: number,
+    type: MessageType,
+    message: AnyMessage,
+    reply: string,
+  ): void {
+    const seq = ++s.seq;
+    const payload = this.#encode(kind, correlation, seq, type, message);
+    this.#wire.publish(s.subject, payload, reply);
+    this.#sent++;
+    this.#bytes += payload.length;
+    this.#unconfirmed += payload.length;
+    if (this.#unconfirmed >= this.#flushAt && !this.#flushing) this.#confirm();
+  }
+
+  /** The envelope and frame, in the current slab (a new one when it is full). */
+  #encode(
+    kind: number,
+    correlation: number,
+    seq: number,
+    type: MessageType,
+    message: AnyMessage,
+  ): Uint8Array {
+    for (;;) {
+      const at = this.#at;
+      const slab = this.#slab;
+      if (slab.length - at > NATS_ENVELOPE_SIZE) {
+        try {
+          const end = type.encode(message, slab, at + NATS_ENVELOPE_SIZE);
+          const dv = this.#dv;
+          dv.setUint32(at, kind, true);
+          dv.setUint32(at + 4, correlation, true);
+          dv.setUint32(at + 8, seq, true);
+          this.#at = end;
+          return slab.subarray(at, end);
+        } catch (e) {
+          if (!(e instanceof CodecError && e.code === "CODEC_BUFFER_TOO_SMALL")) throw e;
+        }
+      }
+      // The client still holds the old slab's bytes until it writes them: never reuse it.
+      const size = Math.max(SLAB_SIZE, NATS_ENVELOPE_SIZE + type.encodedSize(message));
+      this.#slab = new Uint8Array(size);
+      this.#dv = new DataView(this.#slab.buffer);
+      this.#at = 0;
+    }
+  }
+
+  /** Asks a server to confirm what was published; frees that much room when it does. */
+  #confirm(): void {
+    this.#flushing = true;
+    const covered = this.#unconfirmed;
+    this.#wire.flush().then(
+      () => {
+        this.#unconfirmed -= covered;
+        this.#flushing = false;
+        const room = this.#room;
+        this.#room = undefined;
+        room?.resolve();
+        if (this.#unconfirmed >= this.#flushAt && !this.#closed) this.#confirm();
+      },
+      (e) => {
+        this.#flushing = false;
+        const room = this.#room;
+        this.#room = undefined;
+        room?.reject(e);
+      },
+    );
+  }
+
+  async #drainParked(): Promise<void> {
+    const parked = this.#parked;
+    try {
+      while (this.#parkedHead < parked.length) {
+        if (this.#unconfirmed >= this.#maxPending) {
+          if (!this.#flushing) this.#confirm();
+          this.#room ??= Promise.withResolvers<void>();
+          await this.#room.promise;
+          continue;
+        }
+        const p = parked[this.#parkedHead++]!;
+        try {
+          this.#publish(p.s, p.kind, p.correlation, p.type, p.message, p.reply);
+          p.resolve();
+        } catch (e) {
+          p.reject(e);
+        }
+      }
+    } catch (e) {
+      for (let i = this.#parkedHead; i < parked.length; i++) parked[i]!.reject(e);
+      this.#parkedHead = parked.length;
+    } finally {
+      parked.length = 0;
+      this.#parkedHead = 0;
+      this.#pump = undefined;
+    }
+  }
+
+  /** Resolves when nothing is parked and a server confirmed everything published. */
+  async flushed(): Promise<void> {
+    while (this.#pump !== undefined) await this.#pump;
+    await this.#wire.flush();
+  }
+
+  // ---- inbound -----------------------------------------------------------------
+
+  #onMessage = (data: Uint8Array, subject: string, reply: string): void => {
+    const from = this.#byInbox.get(reply);
+    // Not a group reached through NATS (a link carries its messages), or noise.
+    if (from === undefined || data.length < NATS_ENVELOPE_SIZE) return;
+    const dv = new DataView(data.buffer, data.byteOffset, NATS_ENVELOPE_SIZE);
+    const kind = dv.getUint8(0);
+    const correlation = dv.getUint32(4, true);
+    const seq = dv.getUint32(8, true);
+    const last = from.seq.get(subject) ?? 0;
+    if (seq <= last) return; // a repeat (never in core NATS; safe to ignore)
+    if (seq !== last + 1) this.#lose(from.name, subject, seq - last - 1);
+    from.seq.set(subject, seq);
+    this.#received++;
+    let view: MessageView<Fields>;
+    try {
+      view = this.#registry.view(data.subarray(NATS_ENVELOPE_SIZE));
+    } catch (e) {
+      this.#refused++;
+      this.#log.warn("a message from NATS could not be read", {
+        peer: from.name,
+        subject,
+        error: e,
+      });
+      return;
+    }
+    let to = "";
+    if (kind === KIND_SEND || kind === KIND_REQUEST) {
+      to = subject.slice(this.#prefix.length + 3);
+    }
+    let correlationHere = correlation;
+    if (kind === KIND_REQUEST) {
+      correlationHere = ++this.#nextRequest;
+      if (this.#nextRequest >= 0xffff_ffff) this.#nextRequest = 0;
+      this.#requests.set(correlationHere, { reply, correlation });
+    }
+    if (this.#blocked || (this.#held && kind !== KIND_REPLY)) {
+      this.#queue(view, kind, to, correlationHere);
+      return;
+    }
+    this.#deliver(view, kind, to, correlationHere);
+  };
+
+  #lose(group: string, subject: string, n: number): void {
+    this.#lost += n;
+    this.#log.warn("messages lost on the NATS cluster (core NATS delivers at most once)", {
+      peer: group,
+      subject,
+      lost: n,
+    });
+  }
+
+  #queue(view: MessageView<Fields>, kind: number, to: string, correlation: number): void {
+    if (this.#inbound.length - this.#inboundHead >= this.#inboundCapacity) {
+      this.#inboundDropped++;
+      this.#log.warn("inbound queue full: message from NATS dropped", {
+        to,
+        messageType: view.type.name,
+        capacity: this.#inboundCapacity,
+      });
+      if (kind === KIND_REQUEST) {
+        void this.fail(
+          correlation,
+          "BUS_MAILBOX_FULL",
+          `the inbound queue of '${this.#identity}' is full; ${view.type.name} not delivered`,
+        );
+      }
+      return;
+    }
+    this.#inbound.push({ view, kind, to, correlation });
+  }
+
+  #deliver(view: MessageView<Fields>, kind: number, to: string, correlation: number): void {
+    let r: void | Promise<void> = undefined;
+    try {
+      switch (kind) {
+        case KIND_PUBLISH:
+          r = this.#bus.deliverPublished(view.type, view);
+          break;
+        case KIND_SEND:
+          r = this.#bus.deliver(this, to, view.type, view, 0);
+          break;
+        case KIND_REQUEST:
+          r = this.#bus.deliver(this, to, view.type, view, correlation);
+          break;
+        case KIND_REPLY:
+          if (
+            !(RequestFailed.isView(view)
+              ? this.#bus.deliverFailure(correlation, view.code, view.message)
+              : this.#bus.deliverReply(correlation, view.type, view))
+          ) this.#unmatchedReplies++;
+          break;
+      }
+    } catch (e) {
+      this.#refuse(e, view, kind, to);
+    }
+    if (r === undefined) return;
+    this.#blocked = true;
+    r.then(
+      () => this.#resume(),
+      (e) => {
+        this.#refuse(e, view, kind, to);
+        this.#resume();
+      },
+    );
+  }
+
+  #resume(): void {
+    this.#blocked = false;
+    const q = this.#inbound;
+    while (!this.#blocked && this.#inboundHead < q.length) {
+      const m = q[this.#inboundHead]!;
+      if (this.#held && m.kind !== KIND_REPLY) break;
+      q[this.#inboundHead++] = undefined as unknown as Inbound;
+      this.#deliver(m.view, m.kind, m.to, m.correlation);
+    }
+    if (this.#inboundHead === q.length) {
+      q.length = 0;
+      this.#inboundHead = 0;
+    }
+  }
+
+  #refuse(error: unknown, view: MessageView<Fields>, kind: number, to: string): void {
+    this.#refused++;
+    this.#log.warn("a message from NATS was not delivered", {
+      kind: KIND_NAMES[kind],
+      to,
+      messageType: view.type.name,
+      code: error instanceof BusError ? error.code : undefined,
+      error,
+    });
+  }
+
+  /** Hands held messages to the bus, in order, and stops holding. Idempotent. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (!this.#blocked) this.#resume();
+  }
+
+  // ---- announcements ---------------------------------------------------------
+
+  #onHello(data: Uint8Array): void {
+    let h: Hello;
+    try {
+      h = JSON.parse(new TextDecoder().decode(data)) as Hello;
+    } catch {
+      return;
+    }
+    const g = this.#groups.get(h.g);
+    if (g === undefined || this.#closed) return;
+    if (h.b === 1) {
+      if (h.n !== undefined) this.#tally(g, h.n);
+      if (g.instance === h.i) {
+        g.routes = { actors: [], types: [], topics: [] };
+        this.#reattach();
+      }
+      return;
+    }
+    if (g.instance !== h.i) {
+      try {
+        checkSchemas(this.#registry, this.#identity, h.g, h.s);
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e;
+        this.#log.error(e.message, { code: e.code, peer: h.g });
+        this.#options.onRefused?.(e);
+        return;
+      }
+      const restarted = g.instance !== undefined;
+      g.instance = h.i;
+      g.seq.clear();
+      g.tallied = false;
+      if (h.r !== 1) this.#hello(1);
+      if (restarted) {
+        this.#peerRestarts++;
+        this.#options.onPeerRestart?.(g.name);
+      }
+    }
+    g.routes = announcementToRoutes({ actors: h.a, topics: h.t }, this.#registry);
+    this.#reattach();
+  }
+
+  #reattach(): void {
+    const actors = new Set<string>();
+    const types = new Set<MessageType>();
+    const topics = new Set<string>();
+    for (const g of this.#groups.values()) {
+      for (const a of g.routes.actors) actors.add(a);
+      for (const t of g.routes.types) types.add(t);
+      for (const t of g.routes.topics) topics.add(t);
+    }
+    this.#union = { actors: [...actors], types: [...types], topics: [...topics] };
+    this.#attached = true;
+    this.#bus.attach(this, this.#union);
+    this.#options.onRoutes?.();
+  }
+
+  /** A group's last numbers: what never arrived of it is lost. */
+  #tally(g: RemoteGroup, last: Record<string, number>): void {
+    if (g.tallied) return;
+    g.tallied = true;
+    for (const [subject, n] of Object.entries(last)) {
+      if (!this.#receives(subject)) continue;
+      const seen = g.seq.get(subject) ?? 0;
+      if (n > seen) {
+        this.#lose(g.name, subject, n - seen);
+        g.seq.set(subject, n);
+      }
+    }
+    for (const w of [...this.#tallyWaiters]) w();
+  }
+
+  /** Whether this process subscribes to `subject` (its inbox, an actor, a publish subject). */
+  #receives(subject: string): boolean {
+    if (this.#subs.has(subject)) return true;
+    const star = subject.lastIndexOf(".");
+    return star > 0 && this.#subs.has(`${subject.slice(0, star)}.*`);
+  }
+
+  /**
+   * Announces this group's last numbers and that it leaves, then waits up
+   * to `timeoutMs` for every announced peer group's: at the end of a run,
+   * so what was lost at the tail is counted. Resolves true when every one
+   * arrived.
+   */
+  async tally(timeoutMs: number): Promise<boolean> {
+    await this.flushed().catch(() => {});
+    const n: Record<string, number> = {};
+    for (const s of this.#sendSubjects.values()) n[s.subject] = s.seq;
+    for (const s of this.#publishSubjects.values()) if (s.seq > 0) n[s.subject] = s.seq;
+    this.#hello(1, { b: 1, n, a: [], t: [] });
+    await this.#wire.flush().catch(() => {});
+    const pending = () =>
+      [...this.#groups.values()].some((g) => g.instance !== undefined && !g.tallied);
+    if (!pending()) return true;
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    const check = () => {
+      if (!pending()) resolve(true);
+    };
+    this.#tallyWaiters.add(check);
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    try {
+      return await promise;
+    } finally {
+      clearTimeout(timer);
+      this.#tallyWaiters.delete(check);
+    }
+  }
+
+  /**
+   * Stops: unsubscribes, detaches the peer groups' routes (requests through
+   * them fail with `BUS_NO_ROUTE`), counts what is still parked or held as
+   * undelivered. Does not close the connection. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const unsubscribe of this.#subs.values()) unsubscribe();
+    this.#subs.clear();
+    const parked = this.#parked.length - this.#parkedHead;
+    if (parked > 0) this.#undelivered += parked;
+    const closedError = new TransportError("TRANSPORT_CLOSED", "the NATS peer closed", {
+      peer: this.id,
+    });
+    const room = this.#room;
+    this.#room = undefined;
+    room?.reject(closedError);
+    const held = this.#inbound.length - this.#inboundHead;
+    if (held > 0) {
+      this.#inboundDropped += held;
+      this.#inbound = [];
+      this.#inboundHead = 0;
+    }
+    if (this.#attached) this.#bus.detach(this);
+    this.#attached = false;
+  }
+}
+
+/** A topic as one or more subject tokens: characters NATS gives meaning to become `_`. */
+function subjectToken(topic: string): string {
+  const t = topic.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/\.{2,}/g, ".").replace(
+    /^\.|\.$/g,
+    "",
+  );
+  return t === "" ? "_" : t;
+}
