@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort } from "../_deno.ts";
+import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "../nats/_nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -102,6 +103,25 @@ function distributed(actors: readonly string[]): string {
   }\n`;
 }
 
+/**
+ * Three groups on three hosts that share nothing but a NATS cluster: every
+ * route between them goes through it.
+ */
+function overNats(actors: readonly string[], servers: readonly string[]): string {
+  const third = Math.max(1, Math.floor(actors.length / 3));
+  const a = actors.slice(0, third), b = actors.slice(third, 2 * third), c = actors.slice(2 * third);
+  return `topology:
+  mode: hybrid
+  process_groups:
+    g_alpha: { actors: [${a.join(", ")}], host: alpha }
+    g_beta: { actors: [${b.join(", ")}], host: beta }
+    g_gamma: { actors: [${c.join(", ")}], host: gamma }
+nats:
+  servers: [${servers.join(", ")}]
+  subject_prefix: conformance.${Math.floor(Math.random() * 1e9)}
+`;
+}
+
 function monolith(actors: readonly string[]): string {
   return `topology:\n  mode: monolith\n  actors: { ${actors.map((a) => `${a}:`).join(", ")} }\n`;
 }
@@ -159,48 +179,66 @@ async function runApp(
   return { code, ...out };
 }
 
-const MODES = {
+interface Mode {
+  readonly topology: (actors: readonly string[], nats: readonly string[]) => string;
+  readonly extra: string[];
+  /** Needs a 3-node NATS cluster (started for the step, stopped after it). */
+  readonly nats?: boolean;
+}
+
+const MODES: Record<string, Mode> = {
   monolith: { topology: monolith, extra: [] as string[] },
   faithful: { topology: monolith, extra: ["--faithful"] },
   "bus routing": { topology: monolith, extra: ["--routing", "bus"] },
   hybrid: { topology: hybrid, extra: ["--all-hosts"] },
   distributed: { topology: distributed, extra: ["--all-hosts"] },
+  "nats cluster": { topology: overNats, extra: ["--all-hosts"], nats: true },
 };
 
 for (const [name, subject] of Object.entries(SUBJECTS)) {
   Deno.test(`runtime conformance: ${name} gives identical results in every mode`, async (t) => {
     const results = new Map<string, string[]>();
     for (const [mode, how] of Object.entries(MODES)) {
-      await t.step(mode, async () => {
-        const dir = await Deno.makeTempDir({ prefix: `mycelium_conf_${name}_` });
-        try {
-          await Deno.writeTextFile(`${dir}/topology.yaml`, how.topology(subject.actors));
-          const r = await runApp(subject, dir, `${dir}/topology.yaml`, how.extra);
-          assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-          // The job ended in every process, each drained.
-          assert.match(r.stdout, /^ {2}completed +yes; shutdown drained; 0 messages dropped/m);
-          if (mode === "hybrid" || mode === "distributed") {
-            const groups = mode === "hybrid" ? 3 : subject.actors.length;
-            // Every group ended well: a job by completing, a service when asked to stop.
-            const ended = subject.stopAfter === undefined
-              ? /: completed$/gm
-              : /: exited with code 0 after \d+ ms \(asked to stop\)$/gm;
-            assert.equal((r.stderr.match(ended) ?? []).length, groups, r.stderr);
-            // A job's groups end together, so nothing may be left undelivered. A service's
-            // groups stop at once on SIGTERM: a link whose peer closed first may count the
-            // last message it sent as undelivered though it was handled (the app's lines
-            // below show it was); known, left to the link hardening work.
-            assert.match(
-              r.stdout,
-              subject.stopAfter === undefined
-                ? /^ {2}links +\d+ link ends; \d+ messages sent in \d+ frames, \d+ bytes; 0 frames resent; 0 dropped/m
-                : /^ {2}links +\d+ link ends; \d+ messages sent in \d+ frames, \d+ bytes; 0 frames resent;/m,
+      const ignore = how.nats === true && !NATS_SERVER_AVAILABLE;
+      await t.step({
+        name: ignore ? `${mode} (skipped: ${NATS_SKIP_REASON})` : mode,
+        ignore,
+        fn: async () => {
+          const dir = await Deno.makeTempDir({ prefix: `mycelium_conf_${name}_` });
+          const cluster = how.nats === true ? await startNatsCluster(3) : undefined;
+          try {
+            await Deno.writeTextFile(
+              `${dir}/topology.yaml`,
+              how.topology(subject.actors, cluster?.urls ?? []),
             );
+            const r = await runApp(subject, dir, `${dir}/topology.yaml`, how.extra);
+            assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+            // The job ended in every process, each drained.
+            assert.match(r.stdout, /^ {2}completed +yes; shutdown drained; 0 messages dropped/m);
+            if (mode !== "monolith" && mode !== "faithful" && mode !== "bus routing") {
+              const groups = mode === "distributed" ? subject.actors.length : 3;
+              // Every group ended well: a job by completing, a service when asked to stop.
+              const ended = subject.stopAfter === undefined
+                ? /: completed$/gm
+                : /: exited with code 0 after \d+ ms \(asked to stop\)$/gm;
+              assert.equal((r.stderr.match(ended) ?? []).length, groups, r.stderr);
+              // A job's groups end together, so nothing may be left undelivered. A service's
+              // groups stop at once on SIGTERM: a link whose peer closed first may count the
+              // last message it sent as undelivered though it was handled (the app's lines
+              // below show it was); known, left to the link hardening work.
+              assert.match(
+                r.stdout,
+                subject.stopAfter === undefined
+                  ? /^ {2}links +\d+ link ends; \d+ messages sent in \d+ frames, \d+ bytes; 0 frames resent; 0 dropped/m
+                  : /^ {2}links +\d+ link ends; \d+ messages sent in \d+ frames, \d+ bytes; 0 frames resent;/m,
+              );
+            }
+            results.set(mode, subject.results(r.stdout, dir));
+          } finally {
+            await cluster?.stop();
+            await Deno.remove(dir, { recursive: true });
           }
-          results.set(mode, subject.results(r.stdout, dir));
-        } finally {
-          await Deno.remove(dir, { recursive: true });
-        }
+        },
       });
     }
     const expected = results.get("monolith");
