@@ -220,7 +220,6 @@ export class Cell {
     this.#source = source;
     this.#host = host;
     this.#policy = options.supervision ?? DEFAULT_SUPERVISION;
-    this.mailbox = new Mailbox<Sub, Envelope>(options.mailbox, options.latency !== undefined);
     this.#latency = options.latency;
     this.ctx = new CellContext(name, host);
     this.actor = typeof source === "function" ? source() : source;
@@ -247,6 +246,9 @@ export class Cell {
         }
       }
     }
+    // An actor with one handler needs no key per delivery: its mailbox holds messages only.
+    const only = this.subs.size === 1 ? this.subs.values().next().value : undefined;
+    this.mailbox = new Mailbox<Sub, Envelope>(options.mailbox, options.latency !== undefined, only);
   }
 
   /** Senders waiting for room. */
@@ -335,22 +337,37 @@ export class Cell {
   /** Handles up to `budget` messages; returns how many it took. */
   drain(budget: number): number {
     const mb = this.mailbox;
-    const keys = mb.keys;
-    const messages = mb.messages;
+    const slots = mb.slots;
     const metas = mb.metas;
     const mask = mb.mask;
     const stamps = mb.stamps;
+    const only = mb.only;
     const ctx = this.ctx;
     let n = 0;
     while (n < budget && mb.size > 0) {
       const i = mb.head;
-      const sub = keys[i]!;
-      const message = messages[i] as AnyMessage;
-      const meta = metas[i];
+      let sub: Sub;
+      let message: AnyMessage;
+      if (only !== undefined) {
+        sub = only;
+        message = slots[i] as AnyMessage;
+        slots[i] = undefined;
+      } else {
+        const j = 2 * i;
+        sub = slots[j] as Sub;
+        message = slots[j + 1] as AnyMessage;
+        slots[j] = undefined;
+        slots[j + 1] = undefined;
+      }
+      let meta: Envelope | undefined = undefined;
+      if (mb.metaCount !== 0) {
+        meta = metas[i];
+        if (meta !== undefined) {
+          metas[i] = undefined;
+          mb.metaCount--;
+        }
+      }
       const queuedAt = stamps === undefined ? 0 : stamps[i]!;
-      keys[i] = undefined;
-      messages[i] = undefined;
-      if (meta !== undefined) metas[i] = undefined;
       mb.head = (i + 1) & mask;
       mb.size--;
       n++;

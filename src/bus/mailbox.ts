@@ -40,12 +40,15 @@ export const FULL = 1;
 export const QUEUED_DROPPED_OLDEST = 2;
 
 /**
- * A bounded FIFO of deliveries `(key, message, meta)` in three parallel
- * arrays sized to a power of two. Its fields are open to the cell that owns
- * it so the drain loop reads the ring directly (no per-message call or
- * temporary). `take` writes to `outKey`/`outMessage`/`outMeta` for the slow
- * paths. Policies other than drop-oldest are applied by the caller, which
- * knows about waiting senders.
+ * A bounded FIFO of deliveries `(key, message, meta)` in a ring sized to a
+ * power of two. Key and message sit side by side in one array (`slots[2i]`,
+ * `slots[2i + 1]`), so a delivery costs one cache line, not two; metas (rare:
+ * requests only) live apart and are read only while some are queued
+ * (`metaCount`). Its fields are open to the cell that owns it so the drain
+ * loop reads the ring directly (no per-message call or temporary). `take`
+ * writes to `outKey`/`outMessage`/`outMeta` for the slow paths. Policies
+ * other than drop-oldest are applied by the caller, which knows about
+ * waiting senders.
  * @internal
  */
 export class Mailbox<K, E> {
@@ -57,12 +60,18 @@ export class Mailbox<K, E> {
   readonly maxWaiting: number;
   /** Ring length minus one. */
   readonly mask: number;
-  /** Keys of the queued deliveries. */
-  readonly keys: (K | undefined)[];
-  /** Messages of the queued deliveries. */
-  readonly messages: unknown[];
+  /**
+   * Keys and messages of the queued deliveries: delivery `i` at `2i` and
+   * `2i + 1`; or, when every delivery has the same key ({@linkcode only}),
+   * its message alone at `i`.
+   */
+  readonly slots: unknown[];
+  /** The key of every delivery, when the owner has only one. */
+  readonly only: K | undefined;
   /** Metas of the queued deliveries. */
   readonly metas: (E | undefined)[];
+  /** Queued deliveries that carry a meta. */
+  metaCount = 0;
   /** `performance.now()` at which each delivery was queued, when timed. */
   readonly stamps: Float64Array | undefined;
   /** Index of the oldest delivery. */
@@ -76,7 +85,7 @@ export class Mailbox<K, E> {
   /** Meta of the last taken (or dropped) delivery. */
   outMeta: E | undefined = undefined;
 
-  constructor(options: MailboxOptions = {}, timed = false) {
+  constructor(options: MailboxOptions = {}, timed = false, only?: K) {
     const capacity = options.capacity ?? DEFAULT_MAILBOX_CAPACITY;
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
       throw new BusError(
@@ -104,8 +113,8 @@ export class Mailbox<K, E> {
     let size = 1;
     while (size < capacity) size <<= 1;
     this.mask = size - 1;
-    this.keys = new Array<K | undefined>(size).fill(undefined);
-    this.messages = new Array<unknown>(size).fill(undefined);
+    this.only = only;
+    this.slots = new Array<unknown>(only === undefined ? 2 * size : size).fill(undefined);
     this.metas = new Array<E | undefined>(size).fill(undefined);
     this.stamps = timed ? new Float64Array(size) : undefined;
   }
@@ -127,10 +136,17 @@ export class Mailbox<K, E> {
       result = QUEUED_DROPPED_OLDEST;
     }
     const i = (this.head + this.size) & this.mask;
-    this.keys[i] = key;
-    this.messages[i] = message;
+    if (this.only === undefined) {
+      this.slots[2 * i] = key;
+      this.slots[2 * i + 1] = message;
+    } else {
+      this.slots[i] = message;
+    }
     // Slots are cleared when taken, so a delivery without meta needs no store.
-    if (meta !== undefined) this.metas[i] = meta;
+    if (meta !== undefined) {
+      this.metas[i] = meta;
+      this.metaCount++;
+    }
     if (this.stamps !== undefined) this.stamps[i] = performance.now();
     this.size++;
     return result;
@@ -139,12 +155,21 @@ export class Mailbox<K, E> {
   /** Takes the oldest delivery into `out*`. The mailbox must not be empty. */
   take(): void {
     const i = this.head;
-    this.outKey = this.keys[i];
-    this.outMessage = this.messages[i];
+    if (this.only === undefined) {
+      this.outKey = this.slots[2 * i] as K;
+      this.outMessage = this.slots[2 * i + 1];
+      this.slots[2 * i] = undefined;
+      this.slots[2 * i + 1] = undefined;
+    } else {
+      this.outKey = this.only;
+      this.outMessage = this.slots[i];
+      this.slots[i] = undefined;
+    }
     this.outMeta = this.metas[i];
-    this.keys[i] = undefined;
-    this.messages[i] = undefined;
-    this.metas[i] = undefined;
+    if (this.outMeta !== undefined) {
+      this.metas[i] = undefined;
+      this.metaCount--;
+    }
     this.head = (i + 1) & this.mask;
     this.size--;
   }
