@@ -28,6 +28,8 @@ export const EXIT_CODES = {
   TOPOLOGY_UNPLACED_ACTOR: 16,
   TOPOLOGY_ADDRESS_CONFLICT: 17,
   TOPOLOGY_TRANSPORT_CONFLICT: 18,
+  /** A peer or the NATS cluster refused this deployment's credentials (a restart will not mend it). */
+  TRANSPORT_AUTH: 31,
   /** An unexpected exception: a bug in Mycelium. */
   INTERNAL: 70,
 } as const satisfies Record<TopologyErrorCode, number> & Record<string, number>;

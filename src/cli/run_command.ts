@@ -299,7 +299,8 @@ async function superviseGroups(
         // Usage, configuration and declaration errors will not mend with a restart.
         restart: {
           // 40: a bus error while placing actors (a route target without the handler).
-          fatalExitCodes: [EXIT_CODES.USAGE, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 40, 90],
+          // 31: credentials refused (e.g. by the NATS cluster).
+          fatalExitCodes: [EXIT_CODES.USAGE, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 31, 40, 90],
         },
       },
     );

@@ -164,6 +164,7 @@ export class NatsTransport implements AsyncDisposable {
         }),
       }) as unknown as Client;
     } catch (e) {
+      ignoreStraySocketErrors();
       throw connectError(e, servers, auth);
     }
     return new NatsTransport(client, servers, options.logger ?? NULL_LOGGER);
@@ -321,6 +322,22 @@ export class NatsTransport implements AsyncDisposable {
       }
     }
   }
+}
+
+/**
+ * After a refused connection the client drops its socket's listeners, and a
+ * reset the server sends next surfaces as an uncaught error that would end
+ * the process before the typed error is reported. For a short while, such
+ * resets are ignored (they belong to the connection already given up).
+ */
+function ignoreStraySocketErrors(): void {
+  const ignore = (e: ErrorEvent) => {
+    const code = (e.error as { code?: unknown } | undefined)?.code;
+    if (code === "ECONNRESET" || code === "EPIPE") e.preventDefault();
+  };
+  globalThis.addEventListener("error", ignore);
+  const timer = setTimeout(() => globalThis.removeEventListener("error", ignore), 2000);
+  Deno.unrefTimer(timer);
 }
 
 function connectError(e: unknown, servers: string, auth: NatsAuth | undefined): TransportError {
