@@ -12,8 +12,10 @@ import { HEADER_OFFSET, isUserTypeId, viewOf } from "./wire.ts";
 /** What {@linkcode defineMessage} takes. */
 export interface MessageTypeOptions<F extends Fields> {
   /**
-   * Numeric type id: 1 to 0xFEEF for applications; 0xFEF0 to 0xFEFF are used by
-   * Mycelium's own messages between buses, 0xFF00 and up by control frames.
+   * Numeric type id, 1 to 0xFEFF. Applications use 1 to 0xFEEF: 0xFEF0 to
+   * 0xFEFF are reserved for Mycelium's own messages between buses (declared
+   * with this same function, so not refused here), 0xFF00 and up for the
+   * link's control frames (refused).
    */
   id: number;
   /**

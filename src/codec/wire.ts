@@ -43,7 +43,10 @@ export const HEADER_OFFSET: HeaderOffsets = Object.freeze({
   bodyLength: 8,
 });
 
-/** Smallest type id reserved for control frames; user types use 1 to 0xFEFF. */
+/**
+ * Smallest type id reserved for control frames; message types use 1 to 0xFEFF
+ * (applications 1 to 0xFEEF, Mycelium's own messages 0xFEF0 to 0xFEFF).
+ */
 export const FIRST_CONTROL_TYPE_ID = 0xff00;
 
 /** Names of the control frames. */
@@ -77,7 +80,7 @@ export const CONTROL_TYPE_ID: Readonly<Record<ControlFrame, number>> = Object.fr
   close: 0xff08,
 });
 
-/** Whether `id` may be used by a user message type. */
+/** Whether `id` may be used by a message type (what `defineMessage` accepts: 1 to 0xFEFF). */
 export function isUserTypeId(id: number): boolean {
   return Number.isInteger(id) && id >= 1 && id < FIRST_CONTROL_TYPE_ID;
 }
