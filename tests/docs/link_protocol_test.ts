@@ -30,6 +30,7 @@ import {
   Ready,
 } from "../../src/transport/_control.ts";
 import { HANDSHAKE_MAX_FRAME } from "../../src/transport/_handshake.ts";
+import { LinkCredit, RequestFailed } from "../../src/bus/link_peer.ts";
 import { Link } from "../../src/transport/link.ts";
 import { LinkListener } from "../../src/transport/listener.ts";
 import type { ByteStream, Transport } from "../../src/transport/transport.ts";
@@ -131,6 +132,17 @@ Deno.test("link_protocol.md gives the flag bits, protocol version, handshake fra
   const source = await Deno.readTextFile(new URL("src/transport/_handshake.ts", ROOT));
   for (const label of doc.matchAll(/`"(mycelium-link-1 [a-z]+ proof)"`/g)) {
     assert.ok(source.includes(`"${label[1]}"`), `label ${label[1]}`);
+  }
+});
+
+Deno.test("link_protocol.md gives the type lines of the bus's own messages as the code has them", async () => {
+  const doc = await readDoc("link_protocol.md");
+  for (const t of [LinkCredit, RequestFailed]) {
+    assert.ok(doc.includes(`\`${t.id} ${t.name} ${t.fingerprint}\``), t.name);
+    assert.ok(
+      doc.includes(`\`${t.name}\` message (\`0x${t.id.toString(16).toUpperCase()}\`: `),
+      t.name,
+    );
   }
 });
 
