@@ -180,7 +180,10 @@ Deno.test("wire_format.md's id range is the one defineMessage enforces", async (
 
 /** Fixed inputs of the keyed transcript. */
 const GOLDEN_KEY = "golden shared key";
-const GOLDEN_FILE = new URL("tests/testdata/link/handshake_keyed.txt", ROOT);
+const GOLDEN: readonly { file: URL; key: string | undefined }[] = [
+  { file: new URL("tests/testdata/link/handshake_keyed.txt", ROOT), key: GOLDEN_KEY },
+  { file: new URL("tests/testdata/link/handshake_keyless.txt", ROOT), key: undefined },
+];
 const GoldenNote = defineMessage({
   id: 19,
   name: "golden.Note",
@@ -266,7 +269,7 @@ function hexLines(frame: Uint8Array): string[] {
 }
 
 /** Runs a real keyed handshake with fixed inputs and renders its transcript. */
-async function produceTranscript(): Promise<string> {
+async function produceTranscript(key: string | undefined): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "mycelium_golden_" });
   const quiet = { error() {}, warn() {}, info() {} };
   const rec = new Recorded();
@@ -277,13 +280,13 @@ async function produceTranscript(): Promise<string> {
       const listener = await LinkListener.listen(new UnixTransport({ path: `${dir}/g.sock` }), {
         registry: registryA,
         identity: "golden-acceptor",
-        key: GOLDEN_KEY,
+        ...(key === undefined ? {} : { key }),
         logger: quiet,
       });
       const link = await Link.connect(recording(listener.transport, rec), {
         registry: registryD,
         identity: "golden-dialer",
-        key: GOLDEN_KEY,
+        ...(key === undefined ? {} : { key }),
         logger: quiet,
         reconnect: false,
       });
@@ -304,9 +307,12 @@ async function produceTranscript(): Promise<string> {
       const d = hello(hs[0][1]);
       const a = hello(hs[1][1]);
       const lines = [
-        "# Golden transcript of a keyed link handshake (docs/link_protocol.md), produced by",
+        `# Golden transcript of a ${key === undefined ? "keyless" : "keyed"} link handshake ` +
+        "(docs/link_protocol.md), produced by",
         "# tests/docs/link_protocol_test.ts with fixed inputs; `>` dialer to acceptor, `<` back.",
-        `# key: ${JSON.stringify(GOLDEN_KEY)} (its UTF-8 bytes are the HMAC key)`,
+        key === undefined
+          ? "# key: none (both proofs are empty)"
+          : `# key: ${JSON.stringify(key)} (its UTF-8 bytes are the HMAC key)`,
         `# dialer: identity ${JSON.stringify(d.identity)}, boot id ${d.bootId}, nonce ${
           hex(d.nonce)
         }`,
@@ -334,15 +340,18 @@ function typeIdOf(frame: Uint8Array): number {
   return frame[2]! | (frame[3]! << 8);
 }
 
-Deno.test("a keyed handshake with fixed inputs still produces the golden transcript", async () => {
-  const produced = await produceTranscript();
-  if (Deno.env.get("MYCELIUM_UPDATE_GOLDEN") === "1") {
-    await Deno.mkdir(new URL(".", GOLDEN_FILE), { recursive: true });
-    await Deno.writeTextFile(GOLDEN_FILE, produced);
-  }
-  const golden = await Deno.readTextFile(GOLDEN_FILE);
-  assert.equal(produced, golden);
-  // The transcript shows the order the spec gives.
-  const order = [...golden.matchAll(/^([<>]) (\w+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
-  assert.deepStrictEqual(order, ["> Hello", "< Hello", "< Auth", "> Auth", "< Ready"]);
-});
+for (const { file, key } of GOLDEN) {
+  const name = key === undefined ? "keyless" : "keyed";
+  Deno.test(`a ${name} handshake with fixed inputs still produces the golden transcript`, async () => {
+    const produced = await produceTranscript(key);
+    if (Deno.env.get("MYCELIUM_UPDATE_GOLDEN") === "1") {
+      await Deno.mkdir(new URL(".", file), { recursive: true });
+      await Deno.writeTextFile(file, produced);
+    }
+    const golden = await Deno.readTextFile(file);
+    assert.equal(produced, golden);
+    // The transcript shows the order the spec gives.
+    const order = [...golden.matchAll(/^([<>]) (\w+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    assert.deepStrictEqual(order, ["> Hello", "< Hello", "< Auth", "> Auth", "< Ready"]);
+  });
+}

@@ -20,7 +20,6 @@ import type { Transport } from "../../src/transport/transport.ts";
 import { UnixTransport } from "../../src/transport/unix.ts";
 
 const CLIENT = new URL("../testdata/link_client.py", import.meta.url).pathname;
-const GOLDEN = new URL("../testdata/link/handshake_keyed.txt", import.meta.url).pathname;
 const KEY = "a key only these two know";
 
 const hasPython = await new Deno.Command("python3", {
@@ -236,24 +235,28 @@ for (const kind of ["unix", "tcp"] as const) {
   });
 }
 
-Deno.test({
-  name: "the Python client recomputes the golden transcript's key proofs from the spec",
-  ignore,
-  async fn() {
-    const transcript = await Deno.readTextFile(GOLDEN);
-    const key = JSON.parse(/^# key: ("[^"]*")/m.exec(transcript)![1]!) as string;
-    const r = await runClient(["golden", GOLDEN, "--key", key]);
-    assert.equal(r.code, 0, JSON.stringify(r.out));
-    assert.deepStrictEqual(r.out.checks, {
-      acceptorProof: true,
-      dialerProof: true,
-      dialerRef: true,
-      ready: true,
-    });
-    const wrong = await runClient(["golden", GOLDEN, "--key", `${key}!`]);
-    assert.equal(wrong.code, 1, "a wrong key must not reproduce the proofs");
-  },
-});
+for (const file of ["handshake_keyed.txt", "handshake_keyless.txt"]) {
+  Deno.test({
+    name: `the Python client recomputes the key proofs of the golden ${file} from the spec`,
+    ignore,
+    async fn() {
+      const path = new URL(`../testdata/link/${file}`, import.meta.url).pathname;
+      const transcript = await Deno.readTextFile(path);
+      const quoted = /^# key: ("[^"]*")/m.exec(transcript)?.[1];
+      const key = quoted === undefined ? [] : ["--key", JSON.parse(quoted) as string];
+      const r = await runClient(["golden", path, ...key]);
+      assert.equal(r.code, 0, JSON.stringify(r.out));
+      assert.deepStrictEqual(r.out.checks, {
+        acceptorProof: true,
+        dialerProof: true,
+        dialerRef: true,
+        ready: true,
+      });
+      const wrong = await runClient(["golden", path, "--key", `${key[1] ?? ""}!`]);
+      assert.equal(wrong.code, 1, "another key must not reproduce the proofs");
+    },
+  });
+}
 
 Deno.test({
   name:
