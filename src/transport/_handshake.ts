@@ -24,7 +24,7 @@
  *
  * @module
  */
-import type { MessageType, Registry } from "../codec/mod.ts";
+import type { Fields, Infer, MessageType, Registry } from "../codec/mod.ts";
 import { checkHeader, HEADER_OFFSET, HEADER_SIZE } from "../codec/wire.ts";
 import { Auth, ErrorFrame, Hello, LINK_PROTOCOL_VERSION, Ready } from "./_control.ts";
 import type { ByteStream } from "./transport.ts";
@@ -57,6 +57,12 @@ export interface HandshakeSide {
   readonly maxFrameSize: number;
   /** Deadline for the whole handshake. */
   readonly timeoutMs: number;
+  /** Deadline for the peer's whole Hello, in ms (counted from the start). Default: `timeoutMs`. */
+  readonly helloTimeoutMs?: number;
+  /** Stops the handshake, which then throws the signal's reason (e.g. to make room in a flood). */
+  readonly signal?: AbortSignal;
+  /** Told when the peer's first bytes arrive (no argument), then when its Hello is in and checked. */
+  progress?(peer?: PeerHello): void;
   /**
    * Called once the peer's Hello is in and checked. The dialer returns its
    * fixed boot id; the acceptor picks (or creates) the link for that peer.
@@ -104,27 +110,34 @@ export function typeLines(registry: Registry): string {
 
 /** Runs the handshake on `stream`. Closes nothing; throws a TransportError on failure. */
 export async function handshake(stream: ByteStream, side: HandshakeSide): Promise<HandshakeResult> {
-  const reader = new HandshakeReader(stream);
-  let timedOut = false;
+  const reader = new HandshakeReader(stream, side);
+  let timedOut = "";
   const timer = setTimeout(() => {
-    timedOut = true;
+    timedOut = `handshake did not complete within ${side.timeoutMs} ms`;
     reader.abort();
   }, side.timeoutMs);
+  const helloMs = side.helloTimeoutMs;
+  const helloTimer = helloMs === undefined || helloMs >= side.timeoutMs
+    ? undefined
+    : setTimeout(() => {
+      timedOut = `no whole Hello within ${helloMs} ms (${
+        reader.bytesRead === 0 ? "silent" : `${reader.bytesRead} bytes`
+      })`;
+      reader.abort();
+    }, helloMs);
+  reader.onHello = () => clearTimeout(helloTimer);
   try {
     return side.role === "dialer"
       ? await dial(stream, reader, side)
       : await accept(stream, reader, side);
   } catch (e) {
-    if (timedOut) {
-      throw new TransportError(
-        "TRANSPORT_TIMEOUT",
-        `handshake did not complete within ${side.timeoutMs} ms`,
-        { cause: e },
-      );
+    if (timedOut !== "" && !side.signal?.aborted) {
+      throw new TransportError("TRANSPORT_TIMEOUT", timedOut, { cause: e });
     }
     throw e;
   } finally {
     clearTimeout(timer);
+    clearTimeout(helloTimer);
   }
 }
 
@@ -139,8 +152,7 @@ async function dial(
   const peerHelloBytes = reader.frame(peerHelloAt);
   const peer = checkHello(reader, peerHelloAt, side);
   side.bind(peer);
-  const authAt = await reader.expect(Auth, peer.identity);
-  const auth = Auth.decode(reader.buf, authAt);
+  const auth = await reader.read(Auth, peer.identity);
   await verify(stream, side, "acceptor", myHello, peerHelloBytes, auth.proof, peer.identity);
   const resume = side.resumePoint(peer);
   const proof = await prove(side, "dialer", myHello, peerHelloBytes);
@@ -148,8 +160,7 @@ async function dial(
     stream,
     Auth.toBytes({ received: resume.received, ref: resume.ref, proof }),
   );
-  const readyAt = await reader.expect(Ready, peer.identity);
-  const ready = Ready.decode(reader.buf, readyAt);
+  const ready = await reader.read(Ready, peer.identity);
   return {
     peer,
     peerResume: { received: ready.received, ref: ready.ref },
@@ -173,8 +184,7 @@ async function accept(
   out.set(myHello);
   out.set(auth, myHello.length);
   await writeAll(stream, out);
-  const authAt = await reader.expect(Auth, peer.identity);
-  const peerAuth = Auth.decode(reader.buf, authAt);
+  const peerAuth = await reader.read(Auth, peer.identity);
   await verify(stream, side, "dialer", peerHelloBytes, myHello, peerAuth.proof, peer.identity);
   const resume = side.resumePoint(peer);
   await writeAll(stream, Ready.toBytes({ received: resume.received, ref: resume.ref }));
@@ -197,7 +207,14 @@ function helloBytes(side: HandshakeSide, bootId: number): Uint8Array {
 }
 
 function checkHello(reader: HandshakeReader, at: number, side: HandshakeSide): PeerHello {
-  const hello = Hello.decode(reader.buf, at);
+  reader.onHello?.();
+  const hello = decodeFrame(Hello, reader.buf, at, undefined);
+  if (hello.identity === "") {
+    throw new TransportError(
+      "TRANSPORT_HANDSHAKE",
+      `a peer sent a Hello without an identity; every process needs a non-empty identity`,
+    );
+  }
   if (hello.protocol !== LINK_PROTOCOL_VERSION) {
     throw new TransportError(
       "TRANSPORT_VERSION",
@@ -207,12 +224,14 @@ function checkHello(reader: HandshakeReader, at: number, side: HandshakeSide): P
     );
   }
   const types = checkSchemas(side.registry, side.identity, hello.identity, hello.types);
-  return {
+  const peer = {
     identity: hello.identity,
     bootId: hello.bootId,
     maxFrameSize: hello.maxFrameSize,
     types,
   };
+  side.progress?.(peer);
+  return peer;
 }
 
 /**
@@ -329,8 +348,16 @@ const PEER_CODES: ReadonlySet<string> = new Set<TransportErrorCode>([
   "TRANSPORT_TIMEOUT",
   "TRANSPORT_PROTOCOL",
   "TRANSPORT_FLOOD",
+  "TRANSPORT_DUPLICATE_IDENTITY",
   "TRANSPORT_CLOSED",
 ]);
+
+const fromPeer = new WeakSet<TransportError>();
+
+/** Whether `error` is what a peer's Error frame reported (see {@linkcode peerError}). */
+export function isPeerError(error: TransportError): boolean {
+  return fromPeer.has(error);
+}
 
 /** The error a peer's Error frame reports, as a TransportError of the same code. */
 export function peerError(
@@ -341,10 +368,35 @@ export function peerError(
 ): TransportError {
   const known = PEER_CODES.has(code) ? code as TransportErrorCode : "TRANSPORT_PEER_ERROR";
   const who = peer === undefined ? "the peer" : `peer '${peer}'`;
-  return new TransportError(known, `${who} closed the link: ${message}`, {
+  const error = new TransportError(known, `${who} closed the link: ${message}`, {
     ...(peer === undefined ? {} : { peer }),
     ...(messageType === "" ? {} : { messageType }),
   });
+  fromPeer.add(error);
+  return error;
+}
+
+/**
+ * Decodes the handshake frame at `at`: a body that does not decode (a string
+ * that is not UTF-8, an entry running past the frame, …) is the peer's
+ * mistake, reported as `TRANSPORT_HANDSHAKE` (and told to the peer).
+ */
+function decodeFrame<F extends Fields>(
+  type: MessageType<F>,
+  buf: Uint8Array,
+  at: number,
+  peer: string | undefined,
+): Infer<F> {
+  try {
+    return type.decode(buf, at);
+  } catch (e) {
+    const who = peer === undefined ? "a peer" : `peer '${peer}'`;
+    throw new TransportError(
+      "TRANSPORT_HANDSHAKE",
+      `${who} sent a malformed ${type.name} frame: ${e instanceof Error ? e.message : String(e)}`,
+      { ...(peer === undefined ? {} : { peer }), cause: e },
+    );
+  }
 }
 
 /** Reads whole handshake frames into a small growing buffer. */
@@ -354,10 +406,26 @@ class HandshakeReader {
   #start = 0;
   #end = 0;
   readonly #stream: ByteStream;
+  readonly #side: HandshakeSide;
+  /** Rejects with the signal's reason when the handshake is stopped from outside. */
+  readonly #stopped: Promise<never> | undefined;
   #aborted = false;
+  /** Bytes received so far. */
+  bytesRead = 0;
+  /** Called once the first whole frame (the Hello) is in. */
+  onHello: (() => void) | undefined;
 
-  constructor(stream: ByteStream) {
+  constructor(stream: ByteStream, side: HandshakeSide) {
     this.#stream = stream;
+    this.#side = side;
+    const signal = side.signal;
+    if (signal !== undefined) {
+      this.#stopped = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+      this.#stopped.catch(() => {});
+    }
   }
 
   abort(): void {
@@ -375,7 +443,7 @@ class HandshakeReader {
     const id = this.#dv.getUint16(at + HEADER_OFFSET.typeId, true);
     if (id === type.id) return at;
     if (id === ErrorFrame.id) {
-      const e = ErrorFrame.decode(this.buf, at);
+      const e = decodeFrame(ErrorFrame, this.buf, at, peer);
       throw peerError(e.code, e.message, peer, e.messageType);
     }
     throw new TransportError(
@@ -383,6 +451,12 @@ class HandshakeReader {
       `expected a ${type.name} frame during the handshake, got type id ${id}`,
       peer === undefined ? {} : { peer },
     );
+  }
+
+  /** The next frame, which must be of `type`, decoded. */
+  async read<F extends Fields>(type: MessageType<F>, peer: string | undefined): Promise<Infer<F>> {
+    const at = await this.expect(type, peer);
+    return decodeFrame(type, this.buf, at, peer);
   }
 
   /** The bytes of the frame at `at` (a view into the buffer). */
@@ -419,9 +493,15 @@ class HandshakeReader {
       }
       let n: number | null;
       try {
-        n = await this.#stream.read(this.buf.subarray(this.#end));
+        const read = this.#stream.read(this.buf.subarray(this.#end));
+        if (this.#stopped === undefined) n = await read;
+        else {
+          // The losing read fails when the caller closes the stream: nobody waits for it.
+          read.catch(() => {});
+          n = await Promise.race([read, this.#stopped]);
+        }
       } catch (e) {
-        if (this.#aborted) throw e;
+        if (this.#aborted || this.#side.signal?.aborted) throw e;
         throw new TransportError("TRANSPORT_CLOSED", `connection failed during the handshake`, {
           cause: e,
         });
@@ -432,6 +512,8 @@ class HandshakeReader {
           "the peer closed the connection during the handshake",
         );
       }
+      if (this.bytesRead === 0 && n > 0) this.#side.progress?.();
+      this.bytesRead += n;
       this.#end += n;
     }
   }

@@ -28,6 +28,7 @@ import {
   handshake,
   type HandshakeResult,
   importKey,
+  isPeerError,
   newBootId,
   peerError,
   type PeerHello,
@@ -36,10 +37,10 @@ import {
   writeAll,
 } from "./_handshake.ts";
 import { Outbox } from "./_outbox.ts";
-import { stderrLogger, type TransportLogger } from "./logger.ts";
+import { silentLogger, type TransportLogger } from "./logger.ts";
 import type { OverflowPolicy } from "../overflow_policy.ts";
 import type { ByteStream, Transport } from "./transport.ts";
-import { TransportError } from "./transport_error.ts";
+import { TransportError, type TransportErrorCode } from "./transport_error.ts";
 
 export type { OverflowPolicy } from "../overflow_policy.ts";
 
@@ -112,7 +113,23 @@ export interface ReconnectOptions {
   maxMs?: number;
   /** Fraction of each delay that is random (0 to 1). Default: 0.5. */
   jitter?: number;
+  /**
+   * Stop retrying when no connection succeeded for this long, in ms, counted
+   * from `Link.connect` or from when the last connection dropped: the link
+   * then closes with a `TRANSPORT_CONNECT` error naming the last failure (and
+   * what it still held counts as `undelivered`). `Infinity` retries until
+   * `close` or the `signal`. Default: 60000 (one minute).
+   */
+  giveUpMs?: number;
 }
+
+/** Defaults of {@linkcode ReconnectOptions}. */
+export const RECONNECT_DEFAULTS: Readonly<Required<ReconnectOptions>> = Object.freeze({
+  initialMs: 50,
+  maxMs: 5000,
+  jitter: 0.5,
+  giveUpMs: 60_000,
+});
 
 /** Options shared by {@linkcode Link.connect} and `LinkListener.listen`. */
 export interface LinkOptions {
@@ -128,7 +145,10 @@ export interface LinkOptions {
   key?: string | Uint8Array;
   /** Receives messages and link events. Default: one that ignores everything. */
   handler?: LinkHandler;
-  /** Where errors and reconnects are reported. Default: JSON lines on stderr. */
+  /**
+   * Where errors and reconnects are reported. Default: nowhere (like the
+   * buses); pass the application's logger, or `stderrLogger`.
+   */
   logger?: TransportLogger;
   /** Bound of the outbound buffer (pending + unacknowledged frames), in bytes. Default: 8 MiB. */
   maxBufferedBytes?: number;
@@ -151,7 +171,13 @@ export interface LinkOptions {
 
 /** Options of {@linkcode Link.connect}. */
 export interface ConnectOptions extends LinkOptions {
-  /** Reconnect schedule, or `false` to close the link when its connection drops. Default: on. */
+  /**
+   * Reconnect schedule, or `false` to close the link when its connection
+   * drops. Default: on, with the bounds of {@linkcode RECONNECT_DEFAULTS}
+   * (backoff from 50 ms to 5 s, giving up after a minute without a
+   * connection). Failures no retry can fix are never retried: see
+   * {@linkcode Link.connect}.
+   */
   reconnect?: ReconnectOptions | false;
   /** Gives up connecting (and closes the link) when aborted. */
   signal?: AbortSignal;
@@ -221,6 +247,15 @@ const ACK_EVERY = 512;
 /** Data segments up to this size share a write with pending control frames. */
 const COMBINE_MAX = 16 * 1024;
 const NOOP_HANDLER: LinkHandler = { message() {} };
+/** Failures a new connection would meet again: never retried. */
+const PERMANENT: ReadonlySet<TransportErrorCode> = new Set<TransportErrorCode>([
+  "TRANSPORT_AUTH",
+  "TRANSPORT_TLS",
+  "TRANSPORT_VERSION",
+  "TRANSPORT_SCHEMA_MISMATCH",
+  "TRANSPORT_HANDSHAKE",
+  "TRANSPORT_DUPLICATE_IDENTITY",
+]);
 const NAME_SEPARATOR = "\n";
 
 const KIND_CODE: Readonly<Record<RouteKind, number>> = {
@@ -245,6 +280,14 @@ class Session {
   readonly ended = Promise.withResolvers<void>();
   /** Why the session ended, when the link (not the socket) decided it. */
   error: TransportError | undefined;
+  /** The peer said goodbye (a Close frame): an orderly end, no alarm. */
+  goodbye = false;
+  /**
+   * A write failed (the peer closed the socket): nothing more is written, and
+   * the read side, which still holds what the peer sent last (its goodbye,
+   * often), says why the session ended.
+   */
+  writeFailed = false;
   lastRecvAt = Date.now();
   lastSentAt = Date.now();
   constructor(readonly stream: ByteStream, readonly splitter: FrameSplitter) {}
@@ -414,7 +457,7 @@ export class Link implements AsyncDisposable {
     this.#identity = options.identity;
     this.#key = key;
     this.#handler = options.handler ?? NOOP_HANDLER;
-    this.#log = options.logger ?? stderrLogger;
+    this.#log = options.logger ?? silentLogger;
     this.#policy = options.overflow ?? "wait";
     this.#slabSize = options.slabSize ?? 256 * 1024;
     this.#outbox = new Outbox(options.maxBufferedBytes ?? 8 * 1024 * 1024, this.#slabSize);
@@ -424,9 +467,12 @@ export class Link implements AsyncDisposable {
     this.#peerTimeoutMs = options.peerTimeoutMs ?? 5000;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
     const r = options.reconnect;
-    this.#reconnect = r === false
-      ? false
-      : { initialMs: r?.initialMs ?? 50, maxMs: r?.maxMs ?? 5000, jitter: r?.jitter ?? 0.5 };
+    this.#reconnect = r === false ? false : {
+      initialMs: r?.initialMs ?? RECONNECT_DEFAULTS.initialMs,
+      maxMs: r?.maxMs ?? RECONNECT_DEFAULTS.maxMs,
+      jitter: r?.jitter ?? RECONNECT_DEFAULTS.jitter,
+      giveUpMs: r?.giveUpMs ?? RECONNECT_DEFAULTS.giveUpMs,
+    };
     this.#bootId = bootId;
     this.#onClosed = onClosed;
     this.#announcement = options.announcement ?? { actors: [], topics: [] };
@@ -435,9 +481,19 @@ export class Link implements AsyncDisposable {
 
   /**
    * Dials `transport` and resolves once the first connection passed its
-   * handshake. Connection failures are retried with backoff until `signal`
-   * aborts; a refused handshake (version, schema, authentication) rejects at
-   * once with its {@linkcode TransportError}.
+   * handshake. Failures that may pass (the peer is not up yet, a refused or
+   * reset connection, a listener cutting connections under a flood:
+   * `TRANSPORT_CONNECT`, `TRANSPORT_CLOSED`, `TRANSPORT_TIMEOUT`,
+   * `TRANSPORT_FLOOD`) are retried with backoff until `signal` aborts or
+   * `reconnect.giveUpMs` (default one minute) passed without a connection;
+   * then it rejects with `TRANSPORT_CONNECT` naming the last failure. A
+   * failure no retry can fix rejects at once with its own code:
+   * `TRANSPORT_TLS` (certificate refused), `TRANSPORT_AUTH` (wrong or missing
+   * key), `TRANSPORT_VERSION`, `TRANSPORT_SCHEMA_MISMATCH`,
+   * `TRANSPORT_HANDSHAKE` (a malformed handshake), and
+   * `TRANSPORT_DUPLICATE_IDENTITY` (the listener has another live peer of
+   * this identity). The same rules apply to reconnects after the link was
+   * open.
    */
   static async connect(transport: Transport, options: ConnectOptions): Promise<Link> {
     const key = options.key === undefined ? undefined : await importKey(options.key);
@@ -598,6 +654,16 @@ export class Link implements AsyncDisposable {
    */
   pause(): void {
     this.#paused ??= Promise.withResolvers<void>();
+    // A connection that can no longer be written is ended now: a paused read loop won't.
+    const s = this.#session;
+    if (s?.writeFailed === true) {
+      this.#endSession(
+        s,
+        new TransportError("TRANSPORT_CLOSED", `connection to '${this.#peer}' broke`, {
+          peer: this.#peer,
+        }),
+      );
+    }
   }
 
   /** Hands inbound messages to the handler again (those that arrived meanwhile first). */
@@ -669,15 +735,21 @@ export class Link implements AsyncDisposable {
     let attempt = 0;
     let opened = false;
     let last: TransportError | undefined;
+    /** Since when no connection has been open (for `giveUpMs`). */
+    let since = Date.now();
+    /** Whether the peer is expected to be away: not reached yet, or it said goodbye. */
+    let expected = true;
     const stop = signal === undefined
       ? this.#stop.signal
       : AbortSignal.any([this.#stop.signal, signal]);
     while (!this.#stop.signal.aborted) {
       let error: TransportError;
+      let session: Session | undefined;
       try {
         const stream = await this.#transport.dial(stop);
-        error = await this.#runSession(stream, () => {
+        error = await this.#runSession(stream, (s) => {
           attempt = 0;
+          session = s;
           if (!opened) {
             opened = true;
             first.resolve();
@@ -685,6 +757,10 @@ export class Link implements AsyncDisposable {
         });
       } catch (e) {
         error = toTransportError(e, this.#peer);
+      }
+      if (session !== undefined) {
+        since = Date.now();
+        expected = session.goodbye;
       }
       if (this.#stop.signal.aborted) break;
       if (stop.aborted) {
@@ -699,9 +775,7 @@ export class Link implements AsyncDisposable {
         break;
       }
       last = error;
-      const fatal = error.code === "TRANSPORT_AUTH" || error.code === "TRANSPORT_VERSION" ||
-        error.code === "TRANSPORT_SCHEMA_MISMATCH";
-      if (fatal || this.#reconnect === false) {
+      if (PERMANENT.has(error.code) || this.#reconnect === false) {
         if (!opened) first.reject(error);
         this.#finish(error);
         break;
@@ -710,7 +784,21 @@ export class Link implements AsyncDisposable {
       const base = Math.min(r.maxMs, r.initialMs * 2 ** Math.min(attempt, 30));
       const delay = base * (1 - r.jitter * Math.random());
       attempt++;
-      this.#log.warn("link reconnecting", {
+      const waited = Date.now() - since;
+      if (waited + delay > r.giveUpMs) {
+        const gaveUp = new TransportError(
+          "TRANSPORT_CONNECT",
+          `gave up connecting to ${this.#transport.address} after ${attempt} attempts in ` +
+            `${waited} ms (reconnect.giveUpMs ${r.giveUpMs}); last error: ${error.message}. ` +
+            `Check that the peer runs and listens there`,
+          { peer: this.#peer, address: this.#transport.address, cause: error },
+        );
+        if (!opened) first.reject(gaveUp);
+        this.#finish(gaveUp);
+        break;
+      }
+      // Waiting for a peer that is not up yet, or that said goodbye, is no alarm.
+      (expected ? this.#log.info : this.#log.warn).call(this.#log, "link reconnecting", {
         identity: this.#identity,
         peer: this.#peer,
         address: this.#transport.address,
@@ -724,7 +812,7 @@ export class Link implements AsyncDisposable {
   }
 
   /** Handshake on `stream`, then pump it until it ends; returns why it ended. */
-  async #runSession(stream: ByteStream, onOpen: () => void): Promise<TransportError> {
+  async #runSession(stream: ByteStream, onOpen: (s: Session) => void): Promise<TransportError> {
     const splitter = new FrameSplitter({
       maxFrameSize: this.#maxFrame,
       slabSize: this.#slabSize,
@@ -745,9 +833,11 @@ export class Link implements AsyncDisposable {
       });
     } catch (e) {
       const error = toTransportError(e, this.#peer);
-      if (error.code === "TRANSPORT_VERSION" || error.code === "TRANSPORT_SCHEMA_MISMATCH") {
-        await sendError(stream, error);
-      }
+      // Tell the peer what was wrong with what it sent (an Error frame it sent is not echoed).
+      const ours = error.code === "TRANSPORT_VERSION" ||
+        error.code === "TRANSPORT_SCHEMA_MISMATCH" ||
+        error.code === "TRANSPORT_HANDSHAKE";
+      if (ours && !isPeerError(error)) await sendError(stream, error);
       s.close();
       return error;
     }
@@ -756,7 +846,7 @@ export class Link implements AsyncDisposable {
       return this.#closedError();
     }
     this.#attach(s, result);
-    onOpen();
+    onOpen(s);
     return await this.#pump(s);
   }
 
@@ -770,6 +860,14 @@ export class Link implements AsyncDisposable {
     return peer.bootId === this.#peerBoot
       ? { received: this.#received, ref: this.#peerBoot }
       : { received: 0, ref: peer.bootId };
+  }
+
+  /**
+   * @internal Whether a connection from another instance of the peer than
+   * `bootId` is open (a newcomer claiming the identity of a live peer).
+   */
+  _heldByOther(bootId: number): boolean {
+    return this.#session?.open === true && this.#peerBoot !== bootId;
   }
 
   /** @internal Stops the current connection (before a new one's resume point is taken). */
@@ -899,8 +997,9 @@ export class Link implements AsyncDisposable {
     this.#ctlAt = 0;
     this.#hbAt = -1;
     if (!this.#closing && !this.#stop.signal.aborted) {
-      const quiet = error.code === "TRANSPORT_CLOSED";
-      (quiet ? this.#log.warn : this.#log.error).call(this.#log, "link connection ended", {
+      const log = this.#log;
+      const level = s.goodbye ? log.info : error.code === "TRANSPORT_CLOSED" ? log.warn : log.error;
+      level.call(log, "link connection ended", {
         identity: this.#identity,
         peer: this.#peer,
         address: this.#transport.address,
@@ -1070,6 +1169,7 @@ export class Link implements AsyncDisposable {
           `peer '${this.#peer}' closed the link`,
           { peer: this.#peer },
         );
+        if (s.error === undefined) s.goodbye = true;
         s.error ??= error;
         s.close();
         if (this.#role === "acceptor") queueMicrotask(() => this.#finish(undefined));
@@ -1224,7 +1324,7 @@ export class Link implements AsyncDisposable {
 
   #kick(): void {
     const s = this.#session;
-    if (this.#writing || s === undefined || !s.open) return;
+    if (this.#writing || s === undefined || !s.open || s.writeFailed) return;
     if (this.#ctlAt === 0 && !this.#outbox.hasWork) return;
     this.#writing = true;
     this.#writer = this.#writeLoop(s);
@@ -1263,7 +1363,12 @@ export class Link implements AsyncDisposable {
         s.lastSentAt = Date.now();
       }
     } catch (e) {
-      this.#endSession(s, toTransportError(e, this.#peer));
+      const error = toTransportError(e, this.#peer);
+      // The read loop ends the session once it has read what the peer sent before closing
+      // (a goodbye, usually); a paused read loop is not reading, so end it here.
+      if (this.#paused === undefined && s === this.#session && !s.closed) {
+        s.writeFailed = true;
+      } else this.#endSession(s, error);
     } finally {
       this.#writing = false;
     }

@@ -1,18 +1,44 @@
 import { handshake, importKey, newBootId, type PeerHello, sendError } from "./_handshake.ts";
 import { Link, type LinkOptions, toTransportError } from "./link.ts";
-import { stderrLogger, type TransportLogger } from "./logger.ts";
+import { silentLogger, type TransportLogger } from "./logger.ts";
 import type { ByteListener, ByteStream, Transport } from "./transport.ts";
 import { TransportError } from "./transport_error.ts";
 
 /** Options of {@linkcode LinkListener.listen}. */
 export interface LinkListenerOptions extends LinkOptions {
   /**
-   * Connections allowed to be in their handshake at once. Further ones are
-   * closed at once (`TRANSPORT_FLOOD`), so a flood of idle or unauthenticated
-   * connections cannot exhaust the process. Default: 64.
+   * Connections allowed to be in their handshake at once. A connection that
+   * arrives when they are all taken is not refused: the one that least looks
+   * like a peer is cut instead (with an Error frame `TRANSPORT_FLOOD`) — from
+   * the remote address holding the most slots (TCP), the least advanced
+   * (silent before trickling, trickling before a whole Hello, a Hello from an
+   * unknown identity before a known one), the oldest first. A flood of idle
+   * or slow connections so only ever cuts its own. Default: 64.
    */
   maxPendingHandshakes?: number;
+  /**
+   * Deadline for a new connection's whole Hello frame, in ms: silent and
+   * trickling connections are cut this early, long before the handshake's
+   * own deadline. Default: 2000 (never more than `handshakeTimeoutMs`).
+   */
+  helloTimeoutMs?: number;
 }
+
+/** One connection in its handshake. */
+interface Pending {
+  readonly stream: ByteStream;
+  /** The remote host (TCP), or `""`. */
+  readonly source: string;
+  /**
+   * How far it got: 0 nothing received, 1 bytes arriving, 2 a Hello from a
+   * new identity, 3 a Hello from an identity this listener already serves.
+   */
+  stage: number;
+  readonly cut: AbortController;
+}
+
+/** Lines of "connection refused" logged per second at most; the rest are counted. */
+const REFUSED_LINES_PER_SECOND = 10;
 
 /** Counters of a listener. */
 export interface ListenerStats {
@@ -20,8 +46,10 @@ export interface ListenerStats {
   accepted: number;
   /** Connections that completed the handshake. */
   authenticated: number;
-  /** Connections refused or failed before completing the handshake. */
+  /** Connections refused or failed before completing the handshake (cut ones included). */
   refused: number;
+  /** Of those, connections cut to make room for newer ones (`TRANSPORT_FLOOD`). */
+  cut: number;
 }
 
 /**
@@ -52,28 +80,48 @@ export class LinkListener implements AsyncDisposable {
   readonly #key: CryptoKey | undefined;
   readonly #log: TransportLogger;
   readonly #maxPending: number;
+  readonly #helloTimeoutMs: number;
   readonly #links = new Map<string, Link>();
   readonly #handshakes = new Set<Promise<void>>();
-  readonly #streams = new Set<ByteStream>();
-  #pending = 0;
+  /** Connections in their handshake, oldest first. */
+  readonly #pending = new Set<Pending>();
   #closed = false;
   #acceptLoop: Promise<void> = Promise.resolve();
+  #logWindowStart = 0;
+  #logLines = 0;
+  #unlogged = 0;
 
   /** Counters. */
-  readonly stats: ListenerStats = { accepted: 0, authenticated: 0, refused: 0 };
+  readonly stats: ListenerStats = { accepted: 0, authenticated: 0, refused: 0, cut: 0 };
 
   private constructor(listener: ByteListener, options: LinkListenerOptions, key?: CryptoKey) {
     this.#listener = listener;
     this.#options = options;
     this.#key = key;
-    this.#log = options.logger ?? stderrLogger;
-    this.#maxPending = options.maxPendingHandshakes ?? 64;
+    this.#log = options.logger ?? silentLogger;
+    this.#maxPending = Math.max(1, options.maxPendingHandshakes ?? 64);
+    this.#helloTimeoutMs = Math.min(
+      options.helloTimeoutMs ?? 2000,
+      options.handshakeTimeoutMs ?? 5000,
+    );
   }
 
-  /** Listens on `transport` and starts accepting. */
+  /**
+   * Listens on `transport` and starts accepting. Without a `key`, a TCP
+   * listener reachable from other machines (any address but loopback) logs a
+   * warning: anyone who can reach it can link under any identity.
+   */
   static async listen(transport: Transport, options: LinkListenerOptions): Promise<LinkListener> {
     const key = options.key === undefined ? undefined : await importKey(options.key);
     const l = new LinkListener(await transport.listen(), options, key);
+    if (key === undefined && transport.kind === "tcp" && !isLoopback(transport.address)) {
+      l.#log.warn("tcp listener without a key is reachable from other machines", {
+        address: l.transport.address,
+        identity: options.identity,
+        fix: "set a shared key (topology: key, or LinkOptions.key) so that only your processes " +
+          "can link and no one can take over a peer's identity; or listen on 127.0.0.1",
+      });
+    }
     l.#acceptLoop = l.#accept();
     return l;
   }
@@ -93,7 +141,7 @@ export class LinkListener implements AsyncDisposable {
     if (!this.#closed) {
       this.#closed = true;
       this.#listener.close();
-      for (const s of this.#streams) s.close();
+      for (const p of this.#pending) closeQuietly(p.stream);
     }
     await this.#acceptLoop;
     await Promise.all([...this.#handshakes]);
@@ -121,34 +169,80 @@ export class LinkListener implements AsyncDisposable {
         continue;
       }
       this.stats.accepted++;
-      if (this.#pending >= this.#maxPending) {
-        this.stats.refused++;
-        const error = new TransportError(
-          "TRANSPORT_FLOOD",
-          `${this.#pending} connections are already in their handshake (limit ${this.#maxPending}); refused one`,
-          { address: this.transport.address },
-        );
-        this.#log.error("connection refused", { address: this.transport.address, error });
-        try {
-          stream.close();
-        } catch {
-          // Gone already.
-        }
-        continue;
-      }
-      this.#pending++;
-      this.#streams.add(stream);
-      const p = this.#handshake(stream).finally(() => {
-        this.#pending--;
-        this.#streams.delete(stream);
+      const pending: Pending = {
+        stream,
+        source: this.transport.kind === "tcp" ? sourceOf(stream) : "",
+        stage: 0,
+        cut: new AbortController(),
+      };
+      if (this.#pending.size >= this.#maxPending) this.#cutOne(pending.source);
+      this.#pending.add(pending);
+      const p = this.#handshake(pending).finally(() => {
+        this.#pending.delete(pending);
         this.#handshakes.delete(p);
       });
       this.#handshakes.add(p);
     }
   }
 
-  async #handshake(stream: ByteStream): Promise<void> {
+  /**
+   * Makes room for a connection from `source`: cuts, among the connections in
+   * their handshake, one from the source holding the most of them, the least
+   * advanced, the oldest.
+   */
+  #cutOne(source: string): void {
+    const perSource = new Map<string, number>([[source, 1]]);
+    for (const p of this.#pending) perSource.set(p.source, (perSource.get(p.source) ?? 0) + 1);
+    let victim: Pending | undefined;
+    let victimCount = 0;
+    for (const p of this.#pending) {
+      if (p.cut.signal.aborted) continue;
+      const count = perSource.get(p.source)!;
+      if (
+        victim === undefined || count > victimCount ||
+        (count === victimCount && p.stage < victim.stage)
+      ) {
+        victim = p;
+        victimCount = count;
+      }
+    }
+    if (victim === undefined) return;
+    this.stats.cut++;
+    victim.cut.abort(
+      new TransportError(
+        "TRANSPORT_FLOOD",
+        `${this.#pending.size} connections were in their handshake with ` +
+          `'${this.#options.identity}' (limit ${this.#maxPending}); this one was cut to make ` +
+          `room. Retry shortly`,
+        { address: this.transport.address },
+      ),
+    );
+  }
+
+  #logRefused(error: TransportError): void {
+    const now = Date.now();
+    if (now - this.#logWindowStart >= 1000) {
+      if (this.#unlogged > 0) {
+        this.#log.error("connections refused without a log line of their own", {
+          address: this.transport.address,
+          count: this.#unlogged,
+        });
+      }
+      this.#logWindowStart = now;
+      this.#logLines = 0;
+      this.#unlogged = 0;
+    }
+    if (this.#logLines >= REFUSED_LINES_PER_SECOND) {
+      this.#unlogged++;
+      return;
+    }
+    this.#logLines++;
+    this.#log.error("connection refused", { address: this.transport.address, error });
+  }
+
+  async #handshake(pending: Pending): Promise<void> {
     const o = this.#options;
+    const stream = pending.stream;
     let bound: Link | undefined;
     let bootId = 0;
     try {
@@ -159,8 +253,22 @@ export class LinkListener implements AsyncDisposable {
         key: this.#key,
         maxFrameSize: o.registry.maxFrameSize,
         timeoutMs: o.handshakeTimeoutMs ?? 5000,
+        helloTimeoutMs: this.#helloTimeoutMs,
+        signal: pending.cut.signal,
+        progress: (peer?: PeerHello) => {
+          pending.stage = peer === undefined ? 1 : this.#links.has(peer.identity) ? 3 : 2;
+        },
         bind: (peer: PeerHello) => {
           bound = this.#links.get(peer.identity);
+          if (this.#key === undefined && bound?._heldByOther(peer.bootId) === true) {
+            throw new TransportError(
+              "TRANSPORT_DUPLICATE_IDENTITY",
+              `'${o.identity}' already has a live link with a peer named '${peer.identity}'; ` +
+                `refused a second one. Give each process its own identity, and configure a ` +
+                `shared key so that no one else can claim one`,
+              { peer: peer.identity },
+            );
+          }
           bootId = bound === undefined ? newBootId() : bound._bootId;
           return bootId;
         },
@@ -195,18 +303,35 @@ export class LinkListener implements AsyncDisposable {
       this.stats.refused++;
       const error = toTransportError(e, "");
       if (!this.#closed) {
-        this.#log.error("connection refused", { address: this.transport.address, error });
+        this.#logRefused(error);
         const told = error.code === "TRANSPORT_AUTH" || error.code === "TRANSPORT_CLOSED" ||
           error.code === "TRANSPORT_TIMEOUT";
         if (!told) {
           await sendError(stream, error);
         }
       }
-      try {
-        stream.close();
-      } catch {
-        // Closed by the timeout already.
-      }
+      closeQuietly(stream);
     }
   }
+}
+
+function closeQuietly(stream: ByteStream): void {
+  try {
+    stream.close();
+  } catch {
+    // Closed already (by the peer or a timeout).
+  }
+}
+
+/** The remote host of a TCP connection, or `""`. */
+function sourceOf(stream: ByteStream): string {
+  const addr = stream.remoteAddr;
+  return addr !== undefined && "hostname" in addr ? addr.hostname : "";
+}
+
+/** Whether a TCP address (`host:port`, maybe `tls+` in front) is on the loopback interface. */
+export function isLoopback(address: string): boolean {
+  const hostPort = address.startsWith("tls+") ? address.slice(4) : address;
+  const host = hostPort.slice(0, hostPort.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -20,7 +20,8 @@ export type TransportLogger = Pick<Logger, "error" | "warn" | "info">;
 
 /**
  * A logger that writes `warn` and `error` as JSON lines to stderr and ignores
- * `info`. The default when no logger is given.
+ * `info`, for callers that want transport trouble on stderr without a logger
+ * of their own: pass it as `logger` (links and listeners are silent by default).
  *
  * @example
  * ```ts
@@ -35,8 +36,9 @@ export const stderrLogger: TransportLogger = Object.freeze({
 });
 
 /**
- * A logger that keeps nothing: for benchmarks and callers that observe
- * errors through `onError` instead.
+ * A logger that keeps nothing: the default of links and listeners (the buses
+ * likewise default to `NULL_LOGGER`). A plain object, so it can be spread
+ * into a fuller logger.
  */
 export const silentLogger: TransportLogger = Object.freeze({
   error: () => {},

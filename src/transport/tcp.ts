@@ -96,22 +96,57 @@ export class TcpTransport implements Transport {
     );
   }
 
-  /** Connects (and runs the TLS handshake when configured). */
+  /**
+   * Connects (and runs the TLS handshake when configured).
+   *
+   * @throws {TransportError} `TRANSPORT_CONNECT` when the address cannot be
+   *   reached (worth retrying); `TRANSPORT_TLS` when the server's certificate
+   *   is refused or `tls.caFile` cannot be read (no retry can fix it).
+   */
   async dial(signal?: AbortSignal): Promise<ByteStream> {
     signal?.throwIfAborted();
-    try {
-      const tls = this.#tls;
-      if (tls) {
-        const caCerts = tls.caFile === undefined ? [] : [await Deno.readTextFile(tls.caFile)];
-        const conn = await Deno.connectTls({ hostname: this.#hostname, port: this.#port, caCerts });
+    const tls = this.#tls;
+    if (tls) {
+      let caCerts: string[] = [];
+      if (tls.caFile !== undefined) {
+        try {
+          caCerts = [await Deno.readTextFile(tls.caFile)];
+        } catch (e) {
+          throw new TransportError(
+            "TRANSPORT_TLS",
+            `cannot read tls.caFile ${tls.caFile} to dial ${this.address}: ${messageOf(e)}; ` +
+              `point tls.caFile at the PEM file of the CA that signed the server's certificate`,
+            { address: this.address, cause: e },
+          );
+        }
+      }
+      let conn: Deno.TlsConn | undefined;
+      try {
+        conn = await Deno.connectTls({ hostname: this.#hostname, port: this.#port, caCerts });
         await conn.handshake();
         return conn;
+      } catch (e) {
+        conn?.close();
+        if (e instanceof Deno.errors.InvalidData) throw this.#tlsError(e);
+        throw connectError(this.address, e);
       }
+    }
+    try {
       const conn = await Deno.connect({ hostname: this.#hostname, port: this.#port });
       conn.setNoDelay(true);
       return conn;
     } catch (e) {
       throw connectError(this.address, e);
     }
+  }
+
+  #tlsError(e: unknown): TransportError {
+    return new TransportError(
+      "TRANSPORT_TLS",
+      `TLS handshake with ${this.address} failed: ${messageOf(e)}. The server's certificate must ` +
+        `be signed by the CA in tls.caFile (default: the system's roots) and name the host dialed ` +
+        `('${this.#hostname}')`,
+      { address: this.address, cause: e },
+    );
   }
 }

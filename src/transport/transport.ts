@@ -23,6 +23,8 @@ export interface ByteStream {
   write(bytes: Uint8Array): Promise<number>;
   /** Closes the stream; pending reads and writes fail. */
   close(): void;
+  /** Who is at the other end, when the socket says (a listener's flood guard groups by it). */
+  readonly remoteAddr?: Deno.Addr;
 }
 
 /** A listening socket. */

@@ -24,8 +24,22 @@ export type TransportErrorCode =
   | "TRANSPORT_UNKNOWN_TYPE"
   /** A single frame is larger than the outbound buffer or the peer's frame limit. */
   | "TRANSPORT_FRAME_TOO_LARGE"
-  /** Too many connections are still unauthenticated; this one was refused. */
+  /**
+   * Too many connections were in their handshake at once; this one (the
+   * silent or slowest, oldest first) was cut to make room. Retried by a dialer.
+   */
   | "TRANSPORT_FLOOD"
+  /**
+   * The TLS handshake failed: the server's certificate is not trusted (not
+   * signed by `tls.caFile`), names another host, or `tls.caFile` cannot be
+   * read. Not retried: fix the certificate or the configuration.
+   */
+  | "TRANSPORT_TLS"
+  /**
+   * Another instance already holds a live link under this identity, and the
+   * listener has no key to tell the two apart. Not retried.
+   */
+  | "TRANSPORT_DUPLICATE_IDENTITY"
   /** A Unix socket directory is readable or writable by other users. */
   | "TRANSPORT_INSECURE_PATH"
   /** Another live process already listens on this address. */
