@@ -209,7 +209,9 @@ function encodeSource(l: Layout, typeId: number): string {
     } else {
       lines.push(`if (!(v instanceof Uint8Array)) h.bad(${name}, v, "a Uint8Array");`);
       lines.push(`if (u8.length - e - 4 < v.length) h.small(p, e + 4 + v.length - p, u8);`);
-      lines.push(`dv.setUint32(e, v.length, true); u8.set(v, e + 4); e += 4 + v.length;`);
+      // An empty array is not copied: `set` would throw a TypeError for a detached one.
+      lines.push(`if (v.length > 0) u8.set(v, e + 4); else h.notDetached(v, ${name});`);
+      lines.push(`dv.setUint32(e, v.length, true); e += 4 + v.length;`);
     }
   }
   // Magic, version and type id as one u32; flags (0) and the fixed length as another.
@@ -431,6 +433,11 @@ const helpers = {
         field: name,
       },
     );
+  },
+  notDetached(v: Uint8Array, name: string): void {
+    if ((v.buffer as ArrayBuffer).detached === true) {
+      helpers.bad(name, v, "a Uint8Array whose buffer was not transferred away");
+    }
   },
   notMessage(m: unknown): never {
     throw new CodecError(

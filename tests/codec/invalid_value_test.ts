@@ -49,11 +49,20 @@ function invalidValues(name: string): unknown[] {
       new ArrayBuffer(4),
     );
   }
+  if (name === "blob" || name === "addr") out.push(detached());
   if (name === "blob") {
     out.push([1, 2], "ab", 2, 2n, new ArrayBuffer(2), new DataView(new ArrayBuffer(2)));
   }
   if (name === "text") out.push(1, 1n, ["a"], new String("a"), new Uint8Array(1), true);
   return out;
+}
+
+/** A Uint8Array whose buffer was transferred away (it reads as empty). */
+function detached(): Uint8Array {
+  const buffer = new ArrayBuffer(4);
+  const bytes = new Uint8Array(buffer);
+  structuredClone(buffer, { transfer: [buffer] });
+  return bytes;
 }
 
 function label(v: unknown): string {
