@@ -294,17 +294,31 @@ export class AuditTrail implements Actor {
 export class MetricsCollector implements Actor {
   swaps = 0;
   executions = 0;
-  /** Swaps seen per pool, by the pool address's last byte pair (e.g. "10:01"). */
-  readonly perPool = new Map<string, number>();
+  /** Swaps per pool, indexed by the address's first and last bytes (no string per swap). */
+  readonly #perPool = new Uint32Array(65_536);
+  /** The indexes seen, in the order they first came. */
+  readonly #pools: number[] = [];
   readonly handlers = [
     on(V2Swap, (swap) => {
       this.swaps++;
       const a = swap.poolAddress;
-      const key = `${a[0]?.toString(16)}:${a[19]?.toString(16).padStart(2, "0")}`;
-      this.perPool.set(key, (this.perPool.get(key) ?? 0) + 1);
+      const key = (a[0] as number) * 256 + (a[19] as number);
+      if (this.#perPool[key]!++ === 0) this.#pools.push(key);
     }),
     on(OrderExecution, () => void this.executions++),
   ];
+
+  /** Swaps seen per pool, by the pool address's first and last byte (e.g. "10:01"). */
+  get perPool(): Map<string, number> {
+    const named = new Map<string, number>();
+    for (const key of this.#pools) {
+      named.set(
+        `${(key >> 8).toString(16)}:${(key & 255).toString(16).padStart(2, "0")}`,
+        this.#perPool[key]!,
+      );
+    }
+    return named;
+  }
 }
 
 /** Which published types each actor subscribes to (others reach it by name only). */

@@ -79,30 +79,52 @@ export interface SwapSourceOptions {
 
 interface PoolState {
   readonly spec: PoolSpec;
-  readonly pair: string;
   base: bigint;
   quote: bigint;
+  /** `Number(base)` and `Number(quote)`, kept with the reserves. */
+  baseNum: number;
+  quoteNum: number;
+  /** The pools of its pair (itself included), in pool order. */
+  peers: readonly PoolState[];
 }
+
+/** Swaps whose amounts share one slab: two 32-byte views each. */
+const SLAB_SWAPS = 1024;
+const TWO_128 = 1n << 128n;
 
 /**
  * Produces swaps on constant-product pools (0.3% fee). Traders lean against a
  * pool's deviation from its pair's average price, so venues drift apart and
  * back: the gaps an arbitrage strategy looks for.
+ *
+ * Reserves are exact (`bigint`), so the same seed gives the same swaps bit
+ * for bit; prices are read from `number` copies kept with them. A swap's
+ * amounts are views into a slab shared with the swaps around it (never
+ * reused, so a swap stays intact however long it is kept): no buffer is
+ * allocated per swap.
  */
 export class SwapSource {
   readonly #random: () => number;
   readonly #pools: PoolState[];
   #now: bigint;
+  #slab = new Uint8Array(0);
+  #view = new DataView(this.#slab.buffer);
+  #at = 0;
 
   /** Creates a source; the same options always give the same stream. */
   constructor(options: SwapSourceOptions = {}) {
     this.#random = seededRandom(options.seed ?? 1);
-    this.#pools = (options.pools ?? defaultPools()).map((spec) => ({
+    const pools = (options.pools ?? defaultPools()).map((spec): PoolState => ({
       spec,
-      pair: `${spec.base.join(",")}/${spec.quote.join(",")}`,
       base: spec.reserveBase,
       quote: spec.reserveQuote,
+      baseNum: Number(spec.reserveBase),
+      quoteNum: Number(spec.reserveQuote),
+      peers: [],
     }));
+    const pair = (p: PoolState) => `${p.spec.base.join(",")}/${p.spec.quote.join(",")}`;
+    for (const p of pools) p.peers = pools.filter((q) => pair(q) === pair(p));
+    this.#pools = pools;
     this.#now = options.startNs ?? 1_767_225_600_000_000_000n;
   }
 
@@ -110,16 +132,23 @@ export class SwapSource {
   next(): V2Swap {
     const r = this.#random;
     const pool = this.#pools[Math.floor(r() * this.#pools.length)] as PoolState;
-    const price = Number(pool.quote) / Number(pool.base);
-    const peers = this.#pools.filter((p) => p.pair === pool.pair);
-    const mean = peers.reduce((s, p) => s + Number(p.quote) / Number(p.base), 0) / peers.length;
+    const price = pool.quoteNum / pool.baseNum;
+    const peers = pool.peers;
+    let sum = 0;
+    for (let i = 0; i < peers.length; i++) {
+      const p = peers[i] as PoolState;
+      sum += p.quoteNum / p.baseNum;
+    }
+    const mean = sum / peers.length;
     // Lean against the deviation: an expensive pool sees more base sold into it.
     const sellBase = r() < 0.5 + Math.max(-0.45, Math.min(0.45, 150 * (price / mean - 1)));
     const share = 0.0001 + 0.004 * r() * r() * r();
     const reserveIn = sellBase ? pool.base : pool.quote;
     const reserveOut = sellBase ? pool.quote : pool.base;
-    const amountIn = BigInt(Math.floor(Number(reserveIn) * share / 1e9)) * 1_000_000_000n;
-    const amountOut = (amountIn * 997n * reserveOut) / (reserveIn * 1000n + amountIn * 997n);
+    const reserveInNum = sellBase ? pool.baseNum : pool.quoteNum;
+    const amountIn = BigInt(Math.floor(reserveInNum * share / 1e9)) * 1_000_000_000n;
+    const amountInLessFee = amountIn * 997n;
+    const amountOut = (amountInLessFee * reserveOut) / (reserveIn * 1000n + amountInLessFee);
     if (sellBase) {
       pool.base += amountIn;
       pool.quote -= amountOut;
@@ -127,15 +156,37 @@ export class SwapSource {
       pool.quote += amountIn;
       pool.base -= amountOut;
     }
-    this.#now += 50_000_000n + BigInt(Math.floor(r() * 200_000_000));
+    pool.baseNum = Number(pool.base);
+    pool.quoteNum = Number(pool.quote);
+    // One bigint step: 50 ms plus up to 200 ms is exact as a number.
+    this.#now += BigInt(50_000_000 + Math.floor(r() * 200_000_000));
+    if (this.#at === this.#slab.length) {
+      this.#slab = new Uint8Array(SLAB_SWAPS * 64);
+      this.#view = new DataView(this.#slab.buffer);
+      this.#at = 0;
+    }
+    const at = this.#at;
+    this.#at = at + 64;
+    const slab = this.#slab;
+    this.#write(amountIn, at);
+    this.#write(amountOut, at + 32);
     return {
       poolAddress: pool.spec.address,
       token0: sellBase ? pool.spec.base : pool.spec.quote,
       token1: sellBase ? pool.spec.quote : pool.spec.base,
-      amountIn: u256ToBytes(amountIn),
-      amountOut: u256ToBytes(amountOut),
+      amountIn: slab.subarray(at, at + 32),
+      amountOut: slab.subarray(at + 32, at + 64),
       timestampNs: this.#now,
     };
+  }
+
+  /** Writes an amount as 32 little-endian bytes into the (zeroed) slab at `at`. */
+  #write(value: bigint, at: number): void {
+    if (value >= 0n && value < TWO_128) {
+      // setBigUint64 keeps the low 64 bits by itself.
+      this.#view.setBigUint64(at, value, true);
+      this.#view.setBigUint64(at + 8, value >> 64n, true);
+    } else u256ToBytes(value, this.#slab.subarray(at, at + 32));
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CodecError } from "../../../src/codec/mod.ts";
-import { bytesToU256, u256ToBytes } from "../../../examples/trading/amounts.ts";
+import { bytesToU256, u256ToBytes, u256ToNumber } from "../../../examples/trading/amounts.ts";
+import { seededRandom } from "../../../examples/trading/seeded_random.ts";
 import { ArbitrageDetector, readPath } from "../../../examples/trading/arbitrage.ts";
 import { executionLine, signalLine } from "../../../examples/trading/audit.ts";
 import { FillSimulator, RiskBook } from "../../../examples/trading/execution.ts";
@@ -25,6 +26,29 @@ Deno.test("u256 amounts round-trip through 32 little-endian bytes and refuse ove
   assert.deepEqual([...u256ToBytes(258n).subarray(0, 3)], [2, 1, 0]);
   assert.throws(() => u256ToBytes(1n << 256n), RangeError);
   assert.throws(() => u256ToBytes(-1n), RangeError);
+});
+
+Deno.test("u256ToNumber rounds as Number(bigint) does, ties to even included, at every width", () => {
+  const random = seededRandom(3);
+  const values: bigint[] = [0n, 1n, (1n << 53n) - 1n, 1n << 53n, (1n << 256n) - 1n];
+  for (let width = 1; width <= 256; width++) {
+    for (let t = 0; t < 20; t++) {
+      let v = 1n << BigInt(width - 1);
+      for (let i = 0; i < width - 1; i++) if (random() < 0.5) v |= 1n << BigInt(i);
+      values.push(v);
+      if (width > 55) {
+        // Exactly halfway between two doubles, and one unit either side of it.
+        const drop = BigInt(width - 54);
+        const half = ((v >> drop) << drop) | (1n << (drop - 1n));
+        values.push(half, half + 1n, half - 1n);
+      }
+    }
+  }
+  for (const v of values) assert.equal(u256ToNumber(u256ToBytes(v)), Number(v), `${v}`);
+  // Any offset into a larger buffer, as a decoded message's fields are.
+  const slab = new Uint8Array(40);
+  u256ToBytes(123_456_789_012_345_678_901_234_567n, slab.subarray(5, 37));
+  assert.equal(u256ToNumber(slab.subarray(5, 37)), 123_456_789_012_345_678_901_234_567);
 });
 
 Deno.test("SwapSource gives the same stream for the same seed and another for another seed", () => {
