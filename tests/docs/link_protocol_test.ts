@@ -146,6 +146,16 @@ Deno.test("link_protocol.md gives the type lines of the bus's own messages as th
   }
 });
 
+Deno.test("link_protocol.md lists exactly the error codes a link reports from a peer's Error frame", async () => {
+  const doc = await readDoc("link_protocol.md");
+  const listed = tableAfter(doc, "## Errors and close").map((r) => unquote(r[0]!)).sort();
+  const source = await Deno.readTextFile(new URL("src/transport/_handshake.ts", ROOT));
+  const block = /const PEER_CODES[^[]*\[([^\]]*)\]/.exec(source);
+  assert.ok(block !== null, "PEER_CODES in _handshake.ts");
+  const known = [...block[1]!.matchAll(/"(TRANSPORT_[A-Z_]+)"/g)].map((m) => m[1]).sort();
+  assert.deepStrictEqual(listed, known);
+});
+
 Deno.test("wire_format.md's fingerprint examples are what defineMessage gives", async () => {
   const doc = await readDoc("wire_format.md");
   const rows = tableAfter(doc, "Examples:");
