@@ -306,13 +306,28 @@ export class LinkListener implements AsyncDisposable {
         this.#logRefused(error);
         const told = error.code === "TRANSPORT_AUTH" || error.code === "TRANSPORT_CLOSED" ||
           error.code === "TRANSPORT_TIMEOUT";
-        if (!told) {
-          await sendError(stream, error);
-        }
+        if (!told) await tell(stream, error);
       }
       closeQuietly(stream);
     }
   }
+}
+
+/** How long a refused connection gets to take its Error frame before it is closed anyway. */
+const TELL_MS = 500;
+
+/**
+ * Sends `error` in an Error frame, waiting at most {@linkcode TELL_MS}: a peer
+ * that does not read (or a TLS connection whose handshake never began) must
+ * not hold the connection open.
+ */
+async function tell(stream: ByteStream, error: TransportError): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    sendError(stream, error),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, TELL_MS))),
+  ]);
+  clearTimeout(timer);
 }
 
 function closeQuietly(stream: ByteStream): void {
