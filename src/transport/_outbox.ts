@@ -38,8 +38,13 @@ function isEnvelope(b: Uint8Array, p: number): boolean {
   return b[p + 2] === ENVELOPE_LO && b[p + 3] === ENVELOPE_HI;
 }
 
-/** Slabs kept for reuse: allocating (and zeroing) 256 KiB costs more than encoding into it. */
-const MAX_SPARE_SLABS = 4;
+/**
+ * Largest pending segment (so largest write, but for a bigger single frame).
+ * Smaller writes let the peer start sooner, and acknowledgements free room in
+ * smaller steps, so a producer that waits for room runs in short bursts
+ * between writes instead of starving the socket.
+ */
+const WRITE_MAX = 64 * 1024;
 
 /** The outbound buffer. Not exported from the package. */
 export class Outbox {
@@ -51,6 +56,7 @@ export class Outbox {
   #inflight: Segment[] = [];
   #resend = 0;
   #retained = 0;
+  #pendingBytes = 0;
   #messages = 0;
   #nextSeq = 0;
   #acked = 0;
@@ -65,6 +71,11 @@ export class Outbox {
   /** Bytes held (pending and unacknowledged). */
   get retained(): number {
     return this.#retained;
+  }
+
+  /** Bytes not yet written (resends not counted). */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
   /** Messages held (pending and unacknowledged). */
@@ -102,7 +113,10 @@ export class Outbox {
   commit(end: number, frames: number): void {
     const start = this.#at;
     const tail = this.#pending[this.#pending.length - 1];
-    if (tail !== undefined && tail.buf === this.#slab && tail.end === start) {
+    if (
+      tail !== undefined && tail.buf === this.#slab && tail.end === start &&
+      end - tail.start <= WRITE_MAX
+    ) {
       tail.end = end;
       tail.frames += frames;
       tail.messages++;
@@ -110,6 +124,7 @@ export class Outbox {
       this.#pending.push(new Segment(this.#slab, start, end, frames, 1, 0));
     }
     this.#retained += end - start;
+    this.#pendingBytes += end - start;
     this.#messages++;
     this.#at = end;
   }
@@ -138,6 +153,7 @@ export class Outbox {
     }
     const seg = this.#pending.shift();
     if (seg === undefined) return undefined;
+    this.#pendingBytes -= seg.end - seg.start;
     this.framesWritten += seg.frames;
     this.bytesWritten += seg.end - seg.start;
     seg.seq = this.#nextSeq;
@@ -163,11 +179,13 @@ export class Outbox {
       this.#retained -= seg.end - seg.start;
       this.#messages -= seg.messages;
       shifted++;
-      // The peer has every byte of this slab that any segment points to: reuse it.
+      // The peer has every byte of this slab that any segment points to: keep it for reuse
+      // (allocating and zeroing a fresh slab costs more than encoding into it), as long as
+      // spares and held bytes together stay within the bound.
       const next = inflight[shifted] ?? this.#pending[0];
       if (
         seg.buf !== this.#slab && next?.buf !== seg.buf && seg.buf.length === this.#slabSize &&
-        this.#spare.length < MAX_SPARE_SLABS
+        (this.#spare.length + 1) * this.#slabSize + this.#retained <= this.max
       ) {
         this.#spare.push(seg.buf);
       }
@@ -220,6 +238,7 @@ export class Outbox {
     while (n-- > 0) p += frameLength(b, p);
     const frames = isEnvelope(b, seg.start) ? 2 : 1;
     this.#retained -= p - seg.start;
+    this.#pendingBytes -= p - seg.start;
     this.#messages--;
     seg.start = p;
     seg.frames -= frames;
@@ -236,6 +255,7 @@ export class Outbox {
     this.#inflight = [];
     this.#resend = 0;
     this.#retained = 0;
+    this.#pendingBytes = 0;
     this.#messages = 0;
     return lost;
   }

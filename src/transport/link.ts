@@ -229,7 +229,10 @@ export const WRITE_RESULT: Readonly<{ queued: 0; dropped: 1; full: 2 }> = Object
   queued: 0,
   /** The overflow policy dropped a message (counted in `stats.dropped`). */
   dropped: 1,
-  /** The buffer is full and the policy is `wait`: nothing was queued; await `room()`. */
+  /**
+   * Policy `wait` and no room (the buffer is full, or 1 MiB waits to be
+   * written while connected): nothing was queued; await `room()`.
+   */
   full: 2,
 });
 
@@ -244,6 +247,11 @@ const DROPPED = 1;
 const FULL = 2;
 const READ_MIN = 16 * 1024;
 const ACK_EVERY = 512;
+/**
+ * Unwritten bytes past which `write` under policy `wait` answers `full` while
+ * connected (the buffer's bound still covers everything held, written or not).
+ */
+const PACE_BYTES = 1024 * 1024;
 /** Data segments up to this size share a write with pending control frames. */
 const COMBINE_MAX = 16 * 1024;
 const NOOP_HANDLER: LinkHandler = { message() {} };
@@ -395,6 +403,8 @@ export class Link implements AsyncDisposable {
   #room: PromiseWithResolvers<void> | undefined;
   #ackRequested = false;
   #ackSoon = false;
+  /** A `write` answered `full` for pacing; the write loop wakes `room()` waiters. */
+  #paced = false;
   #paused: PromiseWithResolvers<void> | undefined;
 
   // Control frames: written before data, double-buffered.
@@ -586,6 +596,13 @@ export class Link implements AsyncDisposable {
     if (!outbox.fits(need)) {
       const r = this.#overflow(need, type);
       if (r !== QUEUED) return r;
+    } else if (
+      outbox.pendingBytes >= PACE_BYTES && this.#policy === "wait" && this.#session?.open === true
+    ) {
+      // Pacing: a producer that runs ahead of the socket waits for the next write, so the
+      // socket never idles while it encodes a whole buffer's worth in one go.
+      this.#paced = true;
+      return FULL;
     }
     const slab = outbox.slab(need);
     let at = outbox.at;
@@ -1361,6 +1378,11 @@ export class Link implements AsyncDisposable {
         const n = await s.stream.write(bytes);
         if (n < bytes.length) await writeAll(s.stream, bytes.subarray(n));
         s.lastSentAt = Date.now();
+        if (this.#paced && this.#outbox.pendingBytes < PACE_BYTES) {
+          // A producer paced by PACE_BYTES may go on.
+          this.#paced = false;
+          this.#wake();
+        }
       }
     } catch (e) {
       const error = toTransportError(e, this.#peer);
