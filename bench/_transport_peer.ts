@@ -5,6 +5,9 @@
  * `ready <path|port>`, serves one client, and exits when stdin closes.
  * - `raw-sink`: counts bytes; writes one byte back per `batch` 144-byte frames.
  * - `raw-echo`: writes back every byte it reads.
+ * - `raw-decode-sink`: splits the stream into frames by hand (magic byte and
+ *   body length from each header) and reads each frame's `timestampNs`, the
+ *   field `link-sink`'s handler reads; writes one byte back per `batch` frames.
  * - `link-sink`: a link listener whose handler reads each V2Swap view and
  *   answers with one V2Swap per `batch` received.
  * - `link-echo`: answers each V2Swap with the same V2Swap.
@@ -21,18 +24,62 @@ import { UnixTransport } from "../src/transport/unix.ts";
 const [mode, kind, address, batchText] = Deno.args;
 const batch = Number(batchText ?? "1");
 const FRAME = 144;
-const say = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+const say = (line: string) =>
+  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 
 const stdinClosed = (async () => {
   const buf = new Uint8Array(16);
   while (await Deno.stdin.read(buf) !== null) { /* wait */ }
 })();
 
-if (mode === "raw-sink" || mode === "raw-echo") {
+if (mode === "raw-decode-sink") {
   const listener = kind === "unix"
     ? Deno.listen({ transport: "unix", path: address! })
     : Deno.listen({ hostname: "127.0.0.1", port: Number(address) });
-  say(`ready ${kind === "unix" ? address : (listener.addr as Deno.NetAddr).port}`);
+  say(
+    `ready ${kind === "unix" ? address : (listener.addr as Deno.NetAddr).port}`,
+  );
+  const conn = await listener.accept();
+  if (kind === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+  const buf = new Uint8Array(256 * 1024);
+  const dv = new DataView(buf.buffer);
+  const one = new Uint8Array(1);
+  let have = 0;
+  let count = 0;
+  let sum = 0n;
+  try {
+    for (;;) {
+      const n = await conn.read(buf.subarray(have));
+      if (n === null) break;
+      const end = have + n;
+      let p = 0;
+      while (end - p >= 12) {
+        if (buf[p] !== 0x4d) throw new Error(`bad frame at ${p}`);
+        const length = 12 + dv.getUint32(p + 8, true);
+        if (end - p < length) break;
+        sum += dv.getBigUint64(p + 12 + 124, true);
+        p += length;
+        if (++count === batch) {
+          count = 0;
+          one[0] = Number(sum & 0xffn);
+          await conn.write(one);
+        }
+      }
+      buf.copyWithin(0, p, end);
+      have = end - p;
+    }
+  } catch {
+    // The bench ended.
+  }
+  await stdinClosed;
+  listener.close();
+} else if (mode === "raw-sink" || mode === "raw-echo") {
+  const listener = kind === "unix"
+    ? Deno.listen({ transport: "unix", path: address! })
+    : Deno.listen({ hostname: "127.0.0.1", port: Number(address) });
+  say(
+    `ready ${kind === "unix" ? address : (listener.addr as Deno.NetAddr).port}`,
+  );
   const conn = await listener.accept();
   if (kind === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
   const buf = new Uint8Array(256 * 1024);
@@ -95,7 +142,11 @@ if (mode === "raw-sink" || mode === "raw-echo") {
     },
   });
   const bound = listener.transport.address;
-  say(`ready ${kind === "unix" ? bound : bound.slice(bound.lastIndexOf(":") + 1)}`);
+  say(
+    `ready ${
+      kind === "unix" ? bound : bound.slice(bound.lastIndexOf(":") + 1)
+    }`,
+  );
   await stdinClosed;
   await listener.close();
 }

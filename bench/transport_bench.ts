@@ -6,7 +6,14 @@
  * - `stream <kind>`: N messages end to end (encode → socket → decode →
  *   handler), timed until the receiver's handler has seen the last one (it
  *   answers once per N). Baseline: the raw socket with 64 KiB writes of
- *   pre-encoded frames and a receiver that only counts bytes.
+ *   pre-encoded frames and a receiver that only counts bytes. Also shown
+ *   (not a baseline): the raw socket doing by hand the codec work any
+ *   transport must do per message, so the summary can tell the link's own
+ *   cost from the codec's: each swap encoded with `V2Swap.encode` into a
+ *   64 KiB buffer written when full, and a receiver that cuts frames by
+ *   their header and reads the field the link's handler reads. The link
+ *   does more than that floor (a view per message, acknowledgements,
+ *   bounds); the pre-encoded floor does less than any transport can.
  * - `round trip <kind>`: one message out, its echo back. Baseline: raw socket
  *   ping-pong of one 144-byte frame.
  *
@@ -51,7 +58,11 @@ const swap = {
 };
 
 /** Starts a receiver; resolves with the address it printed. */
-async function peer(mode: string, kind: "unix" | "tcp", batch: number): Promise<string> {
+async function peer(
+  mode: string,
+  kind: "unix" | "tcp",
+  batch: number,
+): Promise<string> {
   const where = kind === "unix" ? `${dir}/${mode}.sock` : "0";
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -81,9 +92,17 @@ async function peer(mode: string, kind: "unix" | "tcp", batch: number): Promise<
   return text.trim().split(" ")[1]!;
 }
 
-async function rawConn(kind: "unix" | "tcp", address: string): Promise<Deno.Conn> {
-  if (kind === "unix") return await Deno.connect({ transport: "unix", path: address });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(address) });
+async function rawConn(
+  kind: "unix" | "tcp",
+  address: string,
+): Promise<Deno.Conn> {
+  if (kind === "unix") {
+    return await Deno.connect({ transport: "unix", path: address });
+  }
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: Number(address),
+  });
   conn.setNoDelay(true);
   return conn;
 }
@@ -149,6 +168,31 @@ for (const kind of ["unix", "tcp"] as const) {
       }
       await rawSink.read(one);
       record(`raw ${kind}`, performance.now() - t0);
+      b.end();
+    },
+  });
+
+  const codecSink = await rawConn(kind, await peer("raw-decode-sink", kind, N));
+  const codecChunk = new Uint8Array(chunk.length);
+  Deno.bench({
+    name: `raw ${kind} socket, encode + decode by hand`,
+    group: `stream ${kind}`,
+    n: 12,
+    warmup: STREAM_WARMUP,
+    async fn(b) {
+      b.start();
+      const t0 = performance.now();
+      let at = 0;
+      for (let i = 0; i < N; i++) {
+        at = V2Swap.encode(swap, codecChunk, at);
+        if (at + FRAME > codecChunk.length) {
+          await writeAll(codecSink, codecChunk.subarray(0, at));
+          at = 0;
+        }
+      }
+      if (at > 0) await writeAll(codecSink, codecChunk.subarray(0, at));
+      await codecSink.read(one);
+      record(`codec ${kind}`, performance.now() - t0);
       b.end();
     },
   });
@@ -245,7 +289,9 @@ try {
   }).spawn();
 } catch {
   // deno-lint-ignore no-console
-  console.log("nats-server not found: NATS rows skipped (apt-get install -y nats-server)");
+  console.log(
+    "nats-server not found: NATS rows skipped (apt-get install -y nats-server)",
+  );
 }
 if (natsServer !== undefined) {
   children.push(natsServer);
@@ -265,7 +311,8 @@ if (natsServer !== undefined) {
     stderr: "inherit",
   }).spawn();
   children.push(peerChild);
-  const reader = peerChild.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = peerChild.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
   await reader.read();
   reader.releaseLock();
   const frame = V2Swap.toBytes(swap);
@@ -322,11 +369,15 @@ async function connectWithRetry(port: number) {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ??
+    NaN;
 }
 
 globalThis.addEventListener("unload", () => {
-  const lines = ["", "transport summary (same run; sender and receiver in separate processes)"];
+  const lines = [
+    "",
+    "transport summary (same run; sender and receiver in separate processes)",
+  ];
   for (const kind of ["unix", "tcp"]) {
     const raw = streams.get(`raw ${kind}`);
     const link = streams.get(`link ${kind}`);
@@ -334,9 +385,21 @@ globalThis.addEventListener("unload", () => {
       const rawRate = raw.messages / raw.ms * 1000;
       const linkRate = link.messages / link.ms * 1000;
       lines.push(
-        `stream ${kind}: raw floor ${(rawRate / 1e6).toFixed(2)} M msg/s, link ${
-          (linkRate / 1e6).toFixed(2)
-        } M msg/s (${(linkRate / rawRate).toFixed(2)}x floor)`,
+        `stream ${kind}: raw floor ${
+          (rawRate / 1e6).toFixed(2)
+        } M msg/s, link ${(linkRate / 1e6).toFixed(2)} M msg/s (${
+          (linkRate / rawRate).toFixed(2)
+        }x floor)`,
+      );
+    }
+    const codec = streams.get(`codec ${kind}`);
+    if (link && codec) {
+      const codecRate = codec.messages / codec.ms * 1000;
+      const linkRate = link.messages / link.ms * 1000;
+      lines.push(
+        `stream ${kind}: raw socket with hand-written encode + decode ${
+          (codecRate / 1e6).toFixed(2)
+        } M msg/s (link ${(linkRate / codecRate).toFixed(2)}x of it)`,
       );
     }
     const nats = streams.get(`nats ${kind}`);
@@ -347,9 +410,9 @@ globalThis.addEventListener("unload", () => {
     const ns = trips.get(`nats ${kind}`)?.sort((a, b) => a - b);
     if (ns) {
       lines.push(
-        `round trip ${kind}: NATS p50 ${(percentile(ns, 0.5) * 1000).toFixed(1)} µs p99 ${
-          (percentile(ns, 0.99) * 1000).toFixed(1)
-        } µs`,
+        `round trip ${kind}: NATS p50 ${
+          (percentile(ns, 0.5) * 1000).toFixed(1)
+        } µs p99 ${(percentile(ns, 0.99) * 1000).toFixed(1)} µs`,
       );
     }
     const rs = trips.get(`raw ${kind}`)?.sort((a, b) => a - b);
@@ -360,8 +423,12 @@ globalThis.addEventListener("unload", () => {
         `round trip ${kind}: raw p50 ${us(percentile(rs, 0.5))} µs p99 ${
           us(percentile(rs, 0.99))
         } µs; ` +
-          `link p50 ${us(percentile(ls, 0.5))} µs p99 ${us(percentile(ls, 0.99))} µs ` +
-          `(p50 ${(percentile(ls, 0.5) / percentile(rs, 0.5)).toFixed(2)}x floor)`,
+          `link p50 ${us(percentile(ls, 0.5))} µs p99 ${
+            us(percentile(ls, 0.99))
+          } µs ` +
+          `(p50 ${
+            (percentile(ls, 0.5) / percentile(rs, 0.5)).toFixed(2)
+          }x floor)`,
       );
     }
   }
