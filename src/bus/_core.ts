@@ -49,6 +49,12 @@ const RUN_BUDGET = 1 << 16;
 const MAX_STREAK_MS = 20;
 /** Size of each faithful-mode view slab (frames larger get their own). */
 const VIEW_SLAB_SIZE = 64 * 1024;
+/**
+ * Largest request id. Ids fit a u32 so links carry them in a fixed field, and
+ * stay below 2^30 so V8 keeps them as small integers: a larger number is a
+ * heap object, and the pending map then costs about three times as much.
+ */
+const MAX_REQUEST_ID = 0x3fff_ffff;
 /** Default request deadline. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
@@ -157,7 +163,7 @@ export class BusCore implements CellHost {
    * earlier run of this process (resent by a peer after a crash) almost
    * never matches a request of this one.
    */
-  #nextRequestId = 1 + (crypto.getRandomValues(new Uint32Array(1))[0]! % 0xffff_fffe);
+  #nextRequestId = 1 + (crypto.getRandomValues(new Uint32Array(1))[0]! % (MAX_REQUEST_ID - 1));
   #sweepTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Interval of the armed sweep, in ms. */
   #sweepMs = Infinity;
@@ -678,8 +684,7 @@ export class BusCore implements CellHost {
       );
     }
     const id = this.#nextRequestId;
-    // Ids stay within u32 so links can carry them in a fixed field.
-    this.#nextRequestId = id === 0xffff_ffff ? 1 : id + 1;
+    this.#nextRequestId = id === MAX_REQUEST_ID ? 1 : id + 1;
     const { promise, resolve, reject } = Promise.withResolvers<AnyMessage>();
     const onAbort = signal === undefined ? undefined : () =>
       this.settle(
