@@ -163,11 +163,11 @@ export type {
   ShutdownReport,
   SpawnOptions,
 } from "./src/bus/mod.ts";
-export { LatencyRecorder } from "./src/metrics/mod.ts";
+export { DeliveryTiming, LatencyRecorder } from "./src/metrics/mod.ts";
 export { runCli } from "./src/cli/main.ts";
 export type { CliIo } from "./src/cli/cli_io.ts";
 export type { RunCliOptions } from "./src/cli/main.ts";
-export type { LatencySummary } from "./src/metrics/mod.ts";
+export type { DeliveryTimingOptions, LatencySummary } from "./src/metrics/mod.ts";
 export {
   currentRuntime,
   formatSupervisorEvent,
@@ -290,6 +290,7 @@ export type {
   ActorReport,
   BusNodeCloseOptions,
   BusNodeOptions,
+  DeliveryTimes,
   DialTarget,
   GroupAddress,
   GroupPlan,

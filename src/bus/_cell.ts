@@ -28,7 +28,7 @@ import {
 import { BusError, MailboxFullError } from "./bus_error.ts";
 import { FULL, Mailbox, type MailboxOptions, QUEUED } from "./mailbox.ts";
 import type { AnyMessage, RemotePeer } from "./remote_peer.ts";
-import type { LatencyRecorder } from "../metrics/latency_recorder.ts";
+import type { DeliveryTiming } from "../metrics/delivery_timing.ts";
 
 /** What the cell needs from its bus. */
 export interface CellHost {
@@ -171,7 +171,7 @@ export interface ActorStats {
 export interface CellOptions {
   readonly mailbox: MailboxOptions | undefined;
   readonly supervision: SupervisionPolicy | undefined;
-  readonly latency: LatencyRecorder | undefined;
+  readonly timing: DeliveryTiming | undefined;
   /** Types received as views from other processes (`true`: all). */
   readonly views: boolean | readonly MessageType[] | undefined;
 }
@@ -199,7 +199,11 @@ export class Cell {
   readonly #source: ActorSource;
   readonly #host: CellHost;
   readonly #policy: SupervisionPolicy;
-  readonly #latency: LatencyRecorder | undefined;
+  readonly #timing: DeliveryTiming | undefined;
+  /** Deliveries until the next one is timed. */
+  #untilSample = 0;
+  /** In its drain loop (a handler of it may be running). */
+  #draining = false;
   #waiters: Waiter[] = NO_WAITERS;
   #waitHead = 0;
   /** Waiting senders: `#waiters.length - #waitHead`, kept as a field for the hot path. */
@@ -220,7 +224,8 @@ export class Cell {
     this.#source = source;
     this.#host = host;
     this.#policy = options.supervision ?? DEFAULT_SUPERVISION;
-    this.#latency = options.latency;
+    this.#timing = options.timing;
+    this.#untilSample = options.timing?.sampleEvery ?? 0;
     this.ctx = new CellContext(name, host);
     this.actor = typeof source === "function" ? source() : source;
     const views = options.views ?? false;
@@ -248,7 +253,7 @@ export class Cell {
     }
     // An actor with one handler needs no key per delivery: its mailbox holds messages only.
     const only = this.subs.size === 1 ? this.subs.values().next().value : undefined;
-    this.mailbox = new Mailbox<Sub, Envelope>(options.mailbox, options.latency !== undefined, only);
+    this.mailbox = new Mailbox<Sub, Envelope>(options.mailbox, options.timing !== undefined, only);
   }
 
   /** Senders waiting for room. */
@@ -278,6 +283,7 @@ export class Cell {
     if (this.#waitCount === 0) {
       const r = mb.push(sub, message, meta);
       if (r === QUEUED) {
+        if (mb.stamps !== undefined && --this.#untilSample === 0) this.#stamp();
         if (this.counter !== undefined) this.counter[0]!++;
         if (!this.scheduled && !this.blocked) this.#host.schedule(this);
         return;
@@ -304,6 +310,25 @@ export class Cell {
       default:
         throw new MailboxFullError(this.name, sub.type.name, message);
     }
+  }
+
+  /**
+   * Stamps the delivery just queued, a sampled one: negated when anything
+   * was ahead of it (another delivery, a handler running or pending).
+   */
+  #stamp(): void {
+    this.#untilSample = this.#timing!.sampleEvery;
+    const mb = this.mailbox;
+    const now = performance.now();
+    const alone = mb.size === 1 && !this.blocked && !this.#draining;
+    mb.stamps![(mb.head + mb.size - 1) & mb.mask] = alone ? now : -now;
+  }
+
+  /** A sampled delivery's handler starts now: one clock read. */
+  #started(queuedAt: number): void {
+    const now = performance.now();
+    if (queuedAt > 0) this.#timing!.hop.record((now - queuedAt) * 1e6);
+    else this.#timing!.queued.record((now + queuedAt) * 1e6);
   }
 
   #wait(sub: Sub, message: unknown, meta: Envelope | undefined): Promise<void> {
@@ -344,6 +369,7 @@ export class Cell {
     const only = mb.only;
     const ctx = this.ctx;
     let n = 0;
+    this.#draining = true;
     while (n < budget && mb.size > 0) {
       const i = mb.head;
       let sub: Sub;
@@ -367,7 +393,10 @@ export class Cell {
           mb.metaCount--;
         }
       }
-      const queuedAt = stamps === undefined ? 0 : stamps[i]!;
+      if (stamps !== undefined && stamps[i] !== 0) {
+        this.#started(stamps[i]!);
+        stamps[i] = 0;
+      }
       mb.head = (i + 1) & mask;
       mb.size--;
       n++;
@@ -383,23 +412,22 @@ export class Cell {
       if (r !== undefined && r instanceof Promise) {
         this.blocked = true;
         this.#pending = r.then(
-          () => this.#asyncDone(meta, queuedAt),
+          () => this.#asyncDone(meta),
           (error) => this.#asyncFailed(sub.type, error, meta),
         );
         break;
       }
       this.#handled++;
-      if (stamps !== undefined) this.#latency!.record((performance.now() - queuedAt) * 1e6);
       if (meta !== undefined && !meta.answered) this.#noReply(meta, sub.type);
     }
+    this.#draining = false;
     if (this.#waitCount !== 0) this.#admitWaiters();
     return n;
   }
 
-  #asyncDone(meta: Envelope | undefined, queuedAt: number): void {
+  #asyncDone(meta: Envelope | undefined): void {
     if (this.stopped) return;
     this.#handled++;
-    if (this.#latency !== undefined) this.#latency.record((performance.now() - queuedAt) * 1e6);
     this.#pending = undefined;
     if (meta !== undefined && !meta.answered) this.#noReply(meta, undefined);
     this.ctx.current = undefined;

@@ -72,7 +72,11 @@ export class Mailbox<K, E> {
   readonly metas: (E | undefined)[];
   /** Queued deliveries that carry a meta. */
   metaCount = 0;
-  /** `performance.now()` at which each delivery was queued, when timed. */
+  /**
+   * When timed: `performance.now()` at which a sampled delivery was queued,
+   * negated when others were ahead of it; 0 for deliveries not sampled. The
+   * owner writes and clears them.
+   */
   readonly stamps: Float64Array | undefined;
   /** Index of the oldest delivery. */
   head = 0;
@@ -147,7 +151,6 @@ export class Mailbox<K, E> {
       this.metas[i] = meta;
       this.metaCount++;
     }
-    if (this.stamps !== undefined) this.stamps[i] = performance.now();
     this.size++;
     return result;
   }
@@ -170,6 +173,7 @@ export class Mailbox<K, E> {
       this.metas[i] = undefined;
       this.metaCount--;
     }
+    if (this.stamps !== undefined) this.stamps[i] = 0;
     this.head = (i + 1) & this.mask;
     this.size--;
   }

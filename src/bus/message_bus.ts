@@ -15,7 +15,7 @@ import { BusCore, type ShutdownReport } from "./_core.ts";
 import type { ActorStats, Cell } from "./_cell.ts";
 import { BusError } from "./bus_error.ts";
 import type { MailboxOptions } from "./mailbox.ts";
-import type { LatencyRecorder } from "../metrics/latency_recorder.ts";
+import type { DeliveryTiming } from "../metrics/delivery_timing.ts";
 import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
 
 export type { ActorStats } from "./_cell.ts";
@@ -50,13 +50,13 @@ export interface SpawnOptions {
   /** What happens when a handler fails. Default: restart, 3 times in 10 s. */
   supervision?: SupervisionPolicy;
   /**
-   * Records, for every message handled successfully, the nanoseconds from
-   * the moment it entered the mailbox to the end of its handler: the hop's
-   * latency as the receiver sees it (mailbox wait included; a `wait`
-   * sender's time before there was room is not). Costs two clock reads per
-   * message. Default: not measured.
+   * Times one delivery in `timing.sampleEvery`, from the moment it entered
+   * the mailbox to the start of its handler, into `timing.hop` when nothing
+   * was queued ahead of it and `timing.queued` otherwise (see
+   * {@linkcode DeliveryTiming}). Two clock reads per sampled delivery, none
+   * for the others. Default: not measured.
    */
-  latency?: LatencyRecorder;
+  timing?: DeliveryTiming;
   /**
    * Published messages the actor receives: message types and topics (it gets
    * those of its handled types that match). Default: every type it handles.
@@ -248,7 +248,7 @@ export class MessageBus implements AsyncDisposable {
       {
         mailbox: options.mailbox,
         supervision: options.supervision,
-        latency: options.latency,
+        timing: options.timing,
         views: options.views,
       },
       options.subscribe,

@@ -26,7 +26,13 @@ export type {
 export { appRegistry, runMonitorName, runProcess } from "./run_process.ts";
 export type { RunProcessOptions } from "./run_process.ts";
 export { mergeProcessReports, processReportFromJson, processReportToJson } from "./run_report.ts";
-export type { ActorReport, ProcessReport, RestartCost, RunReport } from "./run_report.ts";
+export type {
+  ActorReport,
+  DeliveryTimes,
+  ProcessReport,
+  RestartCost,
+  RunReport,
+} from "./run_report.ts";
 export { GroupDrained, RunComplete } from "./run_messages.ts";
 export { RuntimeError } from "./runtime_error.ts";
 export type { RuntimeErrorCode, RuntimeErrorOptions } from "./runtime_error.ts";

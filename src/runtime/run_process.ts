@@ -30,13 +30,13 @@ import type { ShutdownReport } from "../bus/_core.ts";
 import { type ActorRef, MessageBus, type SpawnOptions } from "../bus/message_bus.ts";
 import { MonolithBus } from "../bus/monolith_bus.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
-import { LatencyRecorder } from "../metrics/mod.ts";
+import { DeliveryTiming, type LatencyRecorder } from "../metrics/mod.ts";
 import { MONOLITH_GROUP, type Topology } from "../topology/topology.ts";
 import type { TlsOptions } from "../transport/tcp.ts";
 import { BusNode, type LinkTuning } from "./bus_node.ts";
 import { NatsTransport } from "../transport/nats.ts";
 import { groupPlan, transportOf } from "./group_plan.ts";
-import type { ActorReport, ProcessReport } from "./run_report.ts";
+import type { ActorReport, DeliveryTimes, ProcessReport } from "./run_report.ts";
 import { DrainRounds } from "./_drain_rounds.ts";
 import { GroupDrained, RunComplete } from "./run_messages.ts";
 import { RuntimeError } from "./runtime_error.ts";
@@ -94,7 +94,7 @@ interface Hosted {
   readonly name: string;
   instance: Actor | undefined;
   ref: ActorRef | undefined;
-  latency: LatencyRecorder | undefined;
+  timing: DeliveryTiming | undefined;
   direct: boolean;
 }
 
@@ -206,7 +206,7 @@ export async function runProcess(
       name,
       instance: undefined,
       ref: undefined,
-      latency: undefined,
+      timing: undefined,
       direct: false,
     });
   }
@@ -257,11 +257,11 @@ export async function runProcess(
     for (const name of hostedNames) {
       const spec = app.actors[name]!;
       const h = hosted.get(name)!;
-      const latency = new LatencyRecorder();
-      h.latency = latency;
+      const timing = new DeliveryTiming();
+      h.timing = timing;
       const subscribe = subscriptionsOf(name);
       const spawn: SpawnOptions = {
-        latency,
+        timing,
         ...(spec.supervision === undefined ? {} : { supervision: spec.supervision }),
         ...(spec.mailbox === undefined ? {} : { mailbox: spec.mailbox }),
         ...(spec.views === undefined ? {} : { views: spec.views }),
@@ -508,7 +508,14 @@ function actorReport(h: Hosted, group: string, mono: MonolithBus | undefined): A
     dropped: s?.dropped ?? 0,
     discarded: s?.discarded ?? 0,
     restarts: s?.restarts ?? 0,
-    p50Ns: h.latency?.percentile(0.5) ?? 0,
-    p99Ns: h.latency?.percentile(0.99) ?? 0,
+    hop: times(h.timing?.hop),
+    queued: times(h.timing?.queued),
   };
 }
+
+function times(r: LatencyRecorder | undefined): DeliveryTimes {
+  if (r === undefined || r.count === 0) return NOT_TIMED;
+  return { samples: r.count, p50Ns: r.percentile(0.5), p99Ns: r.percentile(0.99) };
+}
+
+const NOT_TIMED: DeliveryTimes = Object.freeze({ samples: 0, p50Ns: 0, p99Ns: 0 });

@@ -9,6 +9,19 @@ import type { ShutdownReport } from "../bus/_core.ts";
 import type { LinkReport } from "./bus_node.ts";
 import { RuntimeError } from "./runtime_error.ts";
 
+/**
+ * Sampled times from send to handler start of one kind of delivery to an
+ * actor (see `DeliveryTiming`), in ns; all 0 when none was sampled.
+ */
+export interface DeliveryTimes {
+  /** Deliveries timed (one in `DeliveryTiming.sampleEvery`). */
+  readonly samples: number;
+  /** Median. */
+  readonly p50Ns: number;
+  /** 99th percentile. */
+  readonly p99Ns: number;
+}
+
 /** Counters and latency of one actor. */
 export interface ActorReport {
   /** Its name. */
@@ -27,10 +40,14 @@ export interface ActorReport {
   readonly discarded: number;
   /** Restarts by its supervision policy. */
   readonly restarts: number;
-  /** Mailbox wait plus handling, median, in ns (0: not measured). */
-  readonly p50Ns: number;
-  /** Mailbox wait plus handling, 99th percentile, in ns (0: not measured). */
-  readonly p99Ns: number;
+  /**
+   * Deliveries that found its mailbox empty and the actor idle: send to
+   * handler start is what the hop costs (scheduling; encoding, the link and
+   * decoding from another process). What latency budgets are checked against.
+   */
+  readonly hop: DeliveryTimes;
+  /** Deliveries that waited behind others: the hop plus queueing under load. */
+  readonly queued: DeliveryTimes;
 }
 
 /** What one process did. */

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type Actor, on } from "../../src/actor/mod.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
-import { LatencyRecorder } from "../../src/metrics/latency_recorder.ts";
+import { DeliveryTiming } from "../../src/metrics/delivery_timing.ts";
 import { gate, Tick, tick } from "./_messages.ts";
 import { defineMessage, field } from "../../src/codec/mod.ts";
 
@@ -72,19 +72,28 @@ Deno.test("MessageBus: busy actors take turns in batches", async () => {
   assert.equal(order.length, 1200);
 });
 
-Deno.test("MessageBus: an actor's latency recorder gets one value per handled message", async () => {
+Deno.test("MessageBus: an actor's delivery timing samples one delivery in sampleEvery, idle ones as hops", async () => {
   await using bus = new MessageBus();
-  const latency = new LatencyRecorder();
+  const timing = new DeliveryTiming({ sampleEvery: 4 });
   const ref = bus.spawn("timed", {
     handlers: [on(Tick, async (m) => {
       if (m.seq % 2 === 0) await Promise.resolve();
     })],
-  }, { latency });
+  }, { timing });
+  // One at a time: each finds the actor idle, so each timed one is a hop.
+  for (let i = 0; i < 100; i++) {
+    await bus.send("timed", Tick, tick(i));
+    await bus.idle();
+  }
+  assert.equal(ref.stats().handled, 100);
+  assert.equal(timing.hop.count, 25);
+  assert.equal(timing.queued.count, 0);
+  // A burst: all but the first wait behind others.
   for (let i = 0; i < 100; i++) await bus.send("timed", Tick, tick(i));
   await bus.idle();
-  assert.equal(ref.stats().handled, 100);
-  assert.equal(latency.count, 100);
-  assert.ok(latency.max >= latency.percentile(0.5) && latency.min >= 0);
+  assert.equal(timing.hop.count + timing.queued.count, 50);
+  assert.ok(timing.queued.count >= 24);
+  assert.ok(timing.queued.max >= timing.queued.percentile(0.5) && timing.hop.min >= 0);
 });
 
 Deno.test("MessageBus: a request/reply ping-pong lets timers run before it ends", async () => {

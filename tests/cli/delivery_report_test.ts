@@ -46,8 +46,8 @@ function actors(group: string, ...names: string[]): ActorReport[] {
     dropped: 0,
     discarded: 0,
     restarts: 0,
-    p50Ns: 1,
-    p99Ns: 1,
+    hop: { samples: 1, p50Ns: 1, p99Ns: 1 },
+    queued: { samples: 0, p50Ns: 0, p99Ns: 0 },
   }));
 }
 

@@ -23,7 +23,8 @@ const DISTRIBUTED = (basePort: number) => distributedTopology({ basePort });
 function results(stdout: string): string[] {
   const lines = stdout.split("\n");
   const summary = lines.filter((l) => /^ {2}(swaps|signals|P&L|completed|delivery) /.test(l));
-  // Actor rows: name, group, delivery, handled, msg/s, failed, dropped, discarded, restarts, p50, p99.
+  // Actor rows: name, group, delivery, handled, msg/s, failed, dropped, discarded, restarts, then
+  // hop and queueing times.
   // The group and delivery depend on the deployment, msg/s and latencies on timing.
   const actors = lines
     .filter((l) => /^[a-z_]+ +[a-z_]+ +(mailbox|direct) +\d+ /.test(l))
