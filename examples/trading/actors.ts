@@ -70,6 +70,8 @@ export interface SwapFeed {
 export class PolygonCollector implements Actor {
   /** Swaps sent so far. */
   sent = 0;
+  /** Wall-clock time its production started, in ms since the epoch (0: not started). */
+  startedAtMs = 0;
   readonly #feed: SwapFeed;
   readonly #batch: number;
   readonly #rate: number | undefined;
@@ -106,6 +108,7 @@ export class PolygonCollector implements Actor {
   /** Starts production by nudging itself. */
   start(ctx: Context): void | Promise<void> {
     this.#startedAt = performance.now();
+    this.startedAtMs = performance.timeOrigin + this.#startedAt;
     return ctx.send(ctx.name, Produce, { batch: this.#batch });
   }
 
@@ -259,6 +262,8 @@ export interface AuditSink {
 export class AuditTrail implements Actor {
   /** Lines written, repeats included. */
   lines = 0;
+  /** Wall-clock time the end of the stream reached it, in ms since the epoch (0: not yet). */
+  endedAtMs = 0;
   /** Accounts for every signal: first executions booked, repeats counted, lost ids named. */
   readonly ledger: ExecutionLedger = new ExecutionLedger();
   readonly #sink: AuditSink;
@@ -273,6 +278,7 @@ export class AuditTrail implements Actor {
       return this.#write(this.ledger.execution(execution) ? line : repeatLine(line));
     }),
     on(StreamEnd, (end) => {
+      this.endedAtMs = performance.timeOrigin + performance.now();
       this.ledger.end(end.signals);
       this.#onEnd(end.swaps);
     }),

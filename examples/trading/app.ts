@@ -203,7 +203,9 @@ export const tradingApp = defineApp({
       const risk = actors[ACTOR.risk];
       const audit = actors[ACTOR.audit];
       return {
-        ...(collector === undefined ? {} : { swaps: collector.sent }),
+        ...(collector === undefined
+          ? {}
+          : { swaps: collector.sent, startedAtMs: collector.startedAtMs }),
         ...(strategy === undefined ? {} : { signals: strategy.detector.signals }),
         ...(executor === undefined ? {} : {
           fills: executor.fills,
@@ -218,6 +220,7 @@ export const tradingApp = defineApp({
         }),
         ...(audit === undefined ? {} : {
           auditLines: audit.lines,
+          endedAtMs: audit.endedAtMs,
           ledger: audit.ledger.summary(),
           auditFile: env.params.audit,
         }),

@@ -34,6 +34,10 @@ export interface TradingPart {
   readonly auditFile?: string;
   /** The process group of the executor, when it is this one. */
   readonly executorGroup?: string;
+  /** When the collector started producing, wall clock in ms (the collector's group). */
+  readonly startedAtMs?: number;
+  /** When the end of the stream reached the audit trail, wall clock in ms (its group). */
+  readonly endedAtMs?: number;
 }
 
 /** What a whole run did. Everything here is the same for the same seed, in every deployment. */
@@ -64,6 +68,12 @@ export interface TradingSummary {
    * because the executor's own counters restarted with its process.
    */
   readonly figuresFromLedger: boolean;
+  /**
+   * Milliseconds from the collector's start to the end of the stream
+   * reaching the audit trail (wall clocks of their processes); undefined when
+   * either is missing. Depends on timing, unlike every figure above.
+   */
+  readonly endToEndMs: number | undefined;
 }
 
 /**
@@ -92,6 +102,8 @@ export function mergeTrading(parts: readonly TradingPart[], info: MergeInfo): Tr
   const executorGroup = parts.find((p) => p.executorGroup !== undefined)?.executorGroup;
   const executorRestarted = executorGroup !== undefined && (info.restarts[executorGroup] ?? 0) > 0;
   const fromLedger = executorRestarted && info.stateLost.length === 0;
+  const started = pick("startedAtMs", 0);
+  const ended = pick("endedAtMs", 0);
   return {
     swaps: pick("swaps", 0),
     signals: pick("signals", 0),
@@ -107,6 +119,7 @@ export function mergeTrading(parts: readonly TradingPart[], info: MergeInfo): Tr
     completed: info.completed,
     stateLost: info.stateLost,
     figuresFromLedger: fromLedger,
+    endToEndMs: started > 0 && ended >= started ? ended - started : undefined,
   };
 }
 
@@ -119,6 +132,26 @@ function usdc(micro: bigint): string {
 async function sha256Hex(path: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `1234567` as `1,234,567`. */
+function grouped(n: number): string {
+  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/**
+ * The run's speed end to end: swaps per second from the collector's start to
+ * the end of the stream reaching the audit trail (the last stage).
+ */
+export function throughputLine(s: TradingSummary): string {
+  const ms = s.endToEndMs;
+  if (ms === undefined || !s.completed || s.swaps === 0) {
+    return "  throughput    - (the end of the stream did not reach the audit trail)";
+  }
+  const rate = ms > 0 ? `${grouped((s.swaps * 1000) / ms)} swaps/s` : "- swaps/s";
+  return `  throughput    ${rate} end to end (${s.swaps} swaps in ${
+    ms.toFixed(0)
+  } ms, collector start to the end marker at the audit trail)`;
 }
 
 /** At most this many ids are listed per line of the delivery report. */
@@ -142,6 +175,7 @@ export async function tradingLines(s: TradingSummary): Promise<string[]> {
     } USDC; risk halted: ${s.halted ? "yes" : "no"}`,
     `  audit         ${audit}`,
     ...formatDelivery(s),
+    throughputLine(s),
   ];
 }
 

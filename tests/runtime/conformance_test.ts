@@ -26,13 +26,14 @@ interface Subject {
   readonly stopAfter?: RegExp;
 }
 
-/** The app's own lines: everything above the runtime's `completed` line. */
+/** The app's own lines: everything above the runtime's `completed` line but its speed. */
 function appLines(stdout: string, dir: string): string[] {
   const lines = stdout.split("\n");
   const start = lines.findIndex((l) => l.startsWith("  "));
   const end = lines.findIndex((l) => l.startsWith("  completed "));
   assert.ok(start >= 0 && end > start, `no report in:\n${stdout}`);
-  return lines.slice(start, end).map((l) => l.replaceAll(dir, "DIR").replace(/ +/g, " "));
+  return lines.slice(start, end).filter((l) => !l.startsWith("  throughput "))
+    .map((l) => l.replaceAll(dir, "DIR").replace(/ +/g, " "));
 }
 
 const SUBJECTS: Record<string, Subject> = {

@@ -3,7 +3,7 @@ import type { RunReport } from "../../../src/runtime/run_report.ts";
 import type { TradingSummary } from "../../../examples/trading/report.ts";
 
 /** The fields of a run's report that must not depend on the deployment or on timing. */
-export interface DeterministicPart extends Omit<TradingSummary, "auditFile"> {
+export interface DeterministicPart extends Omit<TradingSummary, "auditFile" | "endToEndMs"> {
   /** Whether every process completed (the runtime's view; `completed` is the app's). */
   runCompleted: boolean;
   /** Per actor: name, handled, failed, dropped, discarded, restarts. */
@@ -14,11 +14,11 @@ export interface DeterministicPart extends Omit<TradingSummary, "auditFile"> {
 
 /**
  * Everything in a run's report that must not depend on the deployment or on
- * timing: the trading total but the audit file's path, and the actors'
+ * timing: the trading total but the audit file's path and the run's duration, and the actors'
  * counters (not their group, delivery or latency).
  */
 export function deterministicPart(r: RunReport<TradingSummary>): DeterministicPart {
-  const { auditFile: _, ...app } = r.app;
+  const { auditFile: _, endToEndMs: _ms, ...app } = r.app;
   return {
     ...app,
     runCompleted: r.completed,
