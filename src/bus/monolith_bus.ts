@@ -622,7 +622,8 @@ export class MonolithBus implements AsyncDisposable {
           } catch (e) {
             this.#failed(route, i, e);
           } finally {
-            member.counts[BUSY] = 0;
+            // An async handler it left pending keeps it busy (#hold) until it settles.
+            member.counts[BUSY] = member.pending === undefined ? 0 : 1;
             depth[0]!--;
           }
           return;
@@ -800,7 +801,8 @@ export class MonolithBus implements AsyncDisposable {
         } catch (error) {
           this.#reportDirect(m, type, error);
         } finally {
-          m.counts[BUSY] = 0;
+          // An async handler it left pending keeps it busy (#hold) until it settles.
+          m.counts[BUSY] = m.pending === undefined ? 0 : 1;
           this.#depth[0]!--;
         }
         return;

@@ -309,3 +309,38 @@ Deno.test("MonolithBus: a sync target whose handler awaits takes the next messag
   assert.deepEqual(finished, [0, 1, 2, 3, 4]);
   assert.equal(most, 1, "one message at a time");
 });
+
+Deno.test("MonolithBus: a target called directly off the fast path stays busy while its handler awaits", async () => {
+  // Another member's pending handler keeps the fast path off, so the route serves its target
+  // on its own (and a member's send does the same): the target's first handler must still be
+  // running alone when the second message comes.
+  let running = 0;
+  let most = 0;
+  const first = gate();
+  const other = gate();
+  const target: Actor = {
+    handlers: [
+      on(Tick, async () => {
+        running++;
+        most = Math.max(most, running);
+        await first.promise;
+        running--;
+      }),
+    ],
+  };
+  const busy: Actor = { handlers: [on(Tock, () => other.promise)] };
+  await using mono = new MonolithBus({ actors: { target, busy } });
+  mono.route(Tick, [target]);
+  mono.route(Tock, [busy]);
+  await mono.start();
+  await mono.emit(Tock, { seq: 0 });
+  await mono.emit(Tick, tick(1));
+  await mono.emit(Tick, tick(2));
+  assert.equal(most, 1, "one message at a time");
+  first.open();
+  other.open();
+  await mono.bus.idle();
+  assert.equal(most, 1);
+  // The first directly, the second through its mailbox behind it.
+  assert.equal(mono.directStats("target")?.calls, 1);
+});
