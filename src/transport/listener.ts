@@ -196,7 +196,6 @@ export class LinkListener implements AsyncDisposable {
     let victim: Pending | undefined;
     let victimCount = 0;
     for (const p of this.#pending) {
-      if (p.cut.signal.aborted) continue;
       const count = perSource.get(p.source)!;
       if (
         victim === undefined || count > victimCount ||
@@ -207,13 +206,14 @@ export class LinkListener implements AsyncDisposable {
       }
     }
     if (victim === undefined) return;
+    // Its slot is free now, though telling it why takes a moment more.
+    this.#pending.delete(victim);
     this.stats.cut++;
     victim.cut.abort(
       new TransportError(
         "TRANSPORT_FLOOD",
-        `${this.#pending.size} connections were in their handshake with ` +
-          `'${this.#options.identity}' (limit ${this.#maxPending}); this one was cut to make ` +
-          `room. Retry shortly`,
+        `all ${this.#maxPending} handshake slots of '${this.#options.identity}' were taken; ` +
+          `this connection was cut to make room. Retry shortly`,
         { address: this.transport.address },
       ),
     );
