@@ -118,8 +118,9 @@ export class LinkListener implements AsyncDisposable {
       l.#log.warn("tcp listener without a key is reachable from other machines", {
         address: l.transport.address,
         identity: options.identity,
-        fix: "set a shared key (topology: key, or LinkOptions.key) so that only your processes " +
-          "can link and no one can take over a peer's identity; or listen on 127.0.0.1",
+        fix: "set a shared key (the key option of LinkListener.listen and Link.connect, BusNode " +
+          "or runProcess) so that only your processes can link and no one can take over a " +
+          "peer's identity; or listen on 127.0.0.1",
       });
     }
     l.#acceptLoop = l.#accept();
