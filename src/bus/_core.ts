@@ -97,19 +97,38 @@ interface PublishRoute {
   readonly peers: readonly RemotePeer[];
 }
 
-interface PendingRequest {
-  readonly resolve: (m: AnyMessage) => void;
-  readonly reject: (e: unknown) => void;
-  readonly replyType: MessageType;
-  readonly to: string;
-  readonly typeName: string;
-  readonly timeoutMs: number;
-  /** `performance.now()` past which the request times out; -1 until the first sweep sees it. */
-  deadline: number;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: (() => void) | undefined;
-  /** The link the request went through, if the target is remote. */
-  readonly peer: RemotePeer | undefined;
+/**
+ * A request awaiting its reply. It is also the envelope its message carries to
+ * a local actor, so a local reply finds it without a lookup; requests to a
+ * remote actor are found by id (`#remote`). Every pending request is in one
+ * linked list, for the sweep, `detach` and `close`.
+ */
+class PendingRequest extends Envelope {
+  /**
+   * `performance.now()` past which the request times out; `Infinity` until
+   * the first sweep sees it (a double from the start: a small integer here,
+   * later replaced by a double, would change the objects' shape on the hot path).
+   */
+  deadline = Infinity;
+  /** Replied, failed or timed out. */
+  done = false;
+  prev: PendingRequest | undefined = undefined;
+  next: PendingRequest | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  constructor(
+    id: number,
+    readonly resolve: (m: AnyMessage) => void,
+    readonly reject: (e: unknown) => void,
+    readonly replyType: MessageType,
+    readonly to: string,
+    readonly typeName: string,
+    readonly timeoutMs: number,
+    readonly signal: AbortSignal | undefined,
+    /** The link the request went through, if the target is remote. */
+    readonly via: RemotePeer | undefined,
+  ) {
+    super(id, undefined);
+  }
 }
 
 /** Settings of a core. */
@@ -157,7 +176,11 @@ export class BusCore implements CellHost {
   #streakRuns = 0;
   #waitingForTurn = false;
   #yieldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  readonly #pending = new Map<number, PendingRequest>();
+  /** Pending requests, newest first (see {@linkcode PendingRequest}). */
+  #pendingHead: PendingRequest | undefined = undefined;
+  #pendingCount = 0;
+  /** Pending requests to remote actors, by id: their replies come back by id. */
+  readonly #remote = new Map<number, PendingRequest>();
   /**
    * Request ids start at a random point, so that a reply meant for an
    * earlier run of this process (resent by a peer after a crash) almost
@@ -194,7 +217,7 @@ export class BusCore implements CellHost {
   }
 
   get pendingRequests(): number {
-    return this.#pending.size;
+    return this.#pendingCount;
   }
 
   // ---- actors ---------------------------------------------------------------
@@ -686,35 +709,43 @@ export class BusCore implements CellHost {
     const id = this.#nextRequestId;
     this.#nextRequestId = id === MAX_REQUEST_ID ? 1 : id + 1;
     const { promise, resolve, reject } = Promise.withResolvers<AnyMessage>();
-    const onAbort = signal === undefined ? undefined : () =>
-      this.settle(
-        id,
-        new BusError("BUS_ABORTED", `request ${type.name} to '${to}' aborted`, {
-          actor: to,
-          messageType: type.name,
-          cause: signal.reason,
-        }),
-      );
-    this.#pending.set(id, {
+    const via = this.cells.has(to) ? undefined : this.#remoteNames.get(to);
+    const p = new PendingRequest(
+      id,
       resolve,
       reject,
       replyType,
       to,
-      typeName: type.name,
+      type.name,
       timeoutMs,
-      deadline: -1,
       signal,
-      onAbort,
-      peer: this.cells.has(to) ? undefined : this.#remoteNames.get(to),
-    });
-    if (onAbort !== undefined) signal!.addEventListener("abort", onAbort, { once: true });
+      via,
+    );
+    const head = this.#pendingHead;
+    if (head !== undefined) head.prev = p;
+    p.next = head;
+    this.#pendingHead = p;
+    this.#pendingCount++;
+    if (via !== undefined) this.#remote.set(id, p);
+    if (signal !== undefined) {
+      p.onAbort = () =>
+        this.#fail(
+          p,
+          new BusError("BUS_ABORTED", `request ${type.name} to '${to}' aborted`, {
+            actor: to,
+            messageType: type.name,
+            cause: signal.reason,
+          }),
+        );
+      signal.addEventListener("abort", p.onAbort, { once: true });
+    }
     const every = sweepInterval(timeoutMs);
     if (every < this.#sweepMs) this.#armSweep(every);
     try {
-      const r = this.sendWith(to, type, message, new Envelope(id, undefined));
-      if (r !== undefined) r.catch((error) => this.settle(id, error));
+      const r = this.sendWith(to, type, message, p);
+      if (r !== undefined) r.catch((error) => this.#fail(p, error));
     } catch (error) {
-      this.settle(id, error);
+      this.#fail(p, error);
     }
     return promise;
   }
@@ -730,39 +761,59 @@ export class BusCore implements CellHost {
     this.#sweepMs = Infinity;
     const now = performance.now();
     let every = Infinity;
-    for (const [id, p] of this.#pending) {
+    for (let p = this.#pendingHead; p !== undefined;) {
+      const next = p.next;
       // A request sent since the last sweep starts its clock now.
-      if (p.deadline < 0) p.deadline = now + p.timeoutMs;
+      if (p.deadline === Infinity) p.deadline = now + p.timeoutMs;
       if (p.deadline <= now) {
-        this.settle(id, new RequestTimeoutError(p.to, p.typeName, p.timeoutMs));
+        this.#fail(p, new RequestTimeoutError(p.to, p.typeName, p.timeoutMs));
       } else {
         every = Math.min(every, sweepInterval(p.timeoutMs));
       }
+      p = next;
     }
     if (every !== Infinity) this.#armSweep(every);
   };
 
-  /** Rejects pending request `id` with `error`; false when it was not pending. */
-  settle(id: number, error: unknown): boolean {
-    const p = this.#take(id);
-    if (p === undefined) return false;
+  /** Rejects pending request `p` with `error`; false when it was no longer pending. */
+  #fail(p: PendingRequest, error: unknown): boolean {
+    if (!this.#take(p)) return false;
     p.reject(error);
     return true;
   }
 
-  #take(id: number): PendingRequest | undefined {
-    const p = this.#pending.get(id);
-    if (p === undefined) return undefined;
-    this.#pending.delete(id);
+  /** Takes `p` out of the pending requests; false when it was already out. */
+  #take(p: PendingRequest): boolean {
+    if (p.done) return false;
+    p.done = true;
+    const { prev, next } = p;
+    if (prev === undefined) this.#pendingHead = next;
+    else prev.next = next;
+    if (next !== undefined) next.prev = prev;
+    p.prev = undefined;
+    p.next = undefined;
+    this.#pendingCount--;
+    if (p.via !== undefined) this.#remote.delete(p.id);
     if (p.onAbort !== undefined) p.signal!.removeEventListener("abort", p.onAbort);
-    return p;
+    return true;
   }
 
-  /** Completes pending request `id` with a reply. */
+  /** Completes pending request `id` (sent to a remote actor) with a reply. */
   complete(id: number, type: MessageType, message: AnyMessage): boolean {
-    const p = this.#take(id);
+    const p = this.#remote.get(id);
     if (p === undefined) {
       this.logger.debug("reply to a request no longer pending", { id, messageType: type.name });
+      return false;
+    }
+    return this.#complete(p, type, message);
+  }
+
+  #complete(p: PendingRequest, type: MessageType, message: AnyMessage): boolean {
+    if (!this.#take(p)) {
+      this.logger.debug("reply to a request no longer pending", {
+        id: p.id,
+        messageType: type.name,
+      });
       return false;
     }
     if (type !== p.replyType) {
@@ -786,7 +837,12 @@ export class BusCore implements CellHost {
       this.#toPeer(peer, () => peer.reply(envelope.id, type, message));
       return;
     }
-    this.complete(envelope.id, type, this.faithful ? this.roundTrip(type, message) : message);
+    // A local request's envelope is its pending request.
+    this.#complete(
+      envelope as PendingRequest,
+      type,
+      this.faithful ? this.roundTrip(type, message) : message,
+    );
   }
 
   failRequest(envelope: Envelope, error: BusError): void {
@@ -795,7 +851,7 @@ export class BusCore implements CellHost {
       this.#toPeer(peer, () => peer.fail(envelope.id, error.code, error.message));
       return;
     }
-    this.settle(envelope.id, error);
+    this.#fail(envelope as PendingRequest, error);
   }
 
   /**
@@ -831,16 +887,18 @@ export class BusCore implements CellHost {
   /** Removes a peer's routes; requests that went through it fail with `BUS_NO_ROUTE`. */
   detach(peer: RemotePeer): void {
     this.#detach(peer);
-    for (const [id, p] of this.#pending) {
-      if (p.peer === peer) {
-        this.settle(
-          id,
+    for (let p = this.#pendingHead; p !== undefined;) {
+      const next = p.next;
+      if (p.via === peer) {
+        this.#fail(
+          p,
           new BusError("BUS_NO_ROUTE", `link to '${peer.id}' closed before the reply came`, {
             actor: p.to,
             messageType: p.typeName,
           }),
         );
       }
+      p = next;
     }
   }
 
@@ -881,7 +939,8 @@ export class BusCore implements CellHost {
 
   deliverFailure(requestId: number, code: string, message: string): boolean {
     const known = KNOWN_CODES.has(code) ? code as BusErrorCode : "BUS_HANDLER_FAILED";
-    return this.settle(requestId, new BusError(known, message));
+    const p = this.#remote.get(requestId);
+    return p !== undefined && this.#fail(p, new BusError(known, message));
   }
 
   // ---- shutdown ---------------------------------------------------------------
@@ -902,9 +961,12 @@ export class BusCore implements CellHost {
     let discarded = 0;
     for (const cell of cells) discarded += cell.stats().discarded;
     this.#discardedTotal += discarded;
-    const abandoned = this.#pending.size;
-    for (const id of [...this.#pending.keys()]) {
-      this.settle(id, new BusError("BUS_CLOSED", "the bus closed before the reply came"));
+    const abandoned = this.#pendingCount;
+    while (this.#pendingHead !== undefined) {
+      this.#fail(
+        this.#pendingHead,
+        new BusError("BUS_CLOSED", "the bus closed before the reply came"),
+      );
     }
     if (this.#yieldTimer !== undefined) clearTimeout(this.#yieldTimer);
     this.#yieldTimer = undefined;
