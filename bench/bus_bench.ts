@@ -26,7 +26,9 @@ const SUBSCRIBERS = 3;
 const messages = sampleSwaps();
 
 function check(tallies: readonly Tally[], expected: number): void {
-  for (const t of tallies) if (t.count !== expected) throw new Error(`lost messages: ${t.count}`);
+  for (const t of tallies) {
+    if (t.count !== expected) throw new Error(`lost messages: ${t.count}`);
+  }
 }
 
 // ---- baseline: one promise per message per subscriber -----------------------
@@ -48,7 +50,8 @@ const channels = promiseTallies.map((t) => new PromiseChannel(t));
 // ---- floor: bounded rings drained in batches on one microtask ---------------
 
 class RingFloor {
-  readonly #ring: (V2Swap | undefined)[] = new Array<V2Swap | undefined>(1024).fill(undefined);
+  readonly #ring: (V2Swap | undefined)[] = new Array<V2Swap | undefined>(1024)
+    .fill(undefined);
   #head = 0;
   #size = 0;
   readonly tally: Tally;
@@ -115,13 +118,21 @@ Deno.bench({
     for (let i = 0; i < MESSAGES; i++) {
       const swap = messages[i & 63]!;
       let full = false;
-      for (let s = 0; s < SUBSCRIBERS; s++) if (!rings[s]!.push(swap)) full = true;
+      for (let s = 0; s < SUBSCRIBERS; s++) {
+        if (!rings[s]!.push(swap)) full = true;
+      }
       if (full || (i & 1023) === 1023) {
-        await new Promise<void>((resolve) => queueMicrotask(() => drainAll(resolve)));
-        if (full) { for (let s = 0; s < SUBSCRIBERS; s++) rings[s]!.push(swap); }
+        await new Promise<void>((resolve) =>
+          queueMicrotask(() => drainAll(resolve))
+        );
+        if (full) {
+          for (let s = 0; s < SUBSCRIBERS; s++) rings[s]!.push(swap);
+        }
       }
     }
-    await new Promise<void>((resolve) => queueMicrotask(() => drainAll(resolve)));
+    await new Promise<void>((resolve) =>
+      queueMicrotask(() => drainAll(resolve))
+    );
     check(floorTallies, MESSAGES);
   },
 });
@@ -144,14 +155,34 @@ Deno.bench({
 
 // ---- request/reply ------------------------------------------------------------
 
-const Quote = defineMessage({ id: 900, name: "Quote", fields: { pool: field.u32() } });
+const Quote = defineMessage({
+  id: 900,
+  name: "Quote",
+  fields: { pool: field.u32() },
+});
 const Price = defineMessage({
   id: 901,
   name: "Price",
   fields: { pool: field.u32(), px: field.f64() },
 });
+/**
+ * The price is `(pool + 0.25) * 1.5`, always fractional. It was `pool * 1.5`,
+ * a small integer for even pools and a fraction for odd ones: V8 (Maglev)
+ * then deoptimized the handler, inlined in the bus's drain loop, over and over
+ * (341 "reason: Smi" deopts in one run of this file, each 0.2 to 6 ms), and the
+ * row measured recompilation rather than the bus (3 to 4 times slower per
+ * round trip). The floor computes the same price.
+ */
+function price(pool: number): number {
+  return (pool + 0.25) * 1.5;
+}
 bus.spawn("pricer", {
-  handlers: [on(Quote, (q, ctx) => ctx.reply(Price, { pool: q.pool, px: q.pool * 1.5 }))],
+  handlers: [
+    on(
+      Quote,
+      (q, ctx) => ctx.reply(Price, { pool: q.pool, px: price(q.pool) }),
+    ),
+  ],
 }, { subscribe: [] });
 
 const busLatency = new LatencyRecorder();
@@ -166,10 +197,10 @@ Deno.bench({
     const t0 = performance.now();
     const { promise, resolve } = Promise.withResolvers<number>();
     const pool = seq++;
-    queueMicrotask(() => resolve(pool * 1.5));
+    queueMicrotask(() => resolve(price(pool)));
     const px = await promise;
     floorLatency.record((performance.now() - t0) * 1e6);
-    if (px !== pool * 1.5) throw new Error("bad reply");
+    if (px !== price(pool)) throw new Error("bad reply");
   },
 });
 
@@ -179,7 +210,9 @@ Deno.bench({
   async fn() {
     const t0 = performance.now();
     const pool = seq++ & 0xffff;
-    const price = await bus.request("pricer", Quote, { pool }, { reply: Price });
+    const price = await bus.request("pricer", Quote, { pool }, {
+      reply: Price,
+    });
     busLatency.record((performance.now() - t0) * 1e6);
     if (price.pool !== pool) throw new Error("bad reply");
   },
@@ -188,7 +221,9 @@ Deno.bench({
 globalThis.addEventListener("unload", () => {
   const fmt = (r: LatencyRecorder) => {
     const s = r.summary();
-    return `p50 ${(s.p50 / 1000).toFixed(2)} µs, p99 ${(s.p99 / 1000).toFixed(2)} µs, ` +
+    return `p50 ${(s.p50 / 1000).toFixed(2)} µs, p99 ${
+      (s.p99 / 1000).toFixed(2)
+    } µs, ` +
       `avg ${(s.avg / 1000).toFixed(2)} µs over ${s.count}`;
   };
   // A bench's report, not library code.
