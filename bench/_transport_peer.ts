@@ -24,8 +24,7 @@ import { UnixTransport } from "../src/transport/unix.ts";
 const [mode, kind, address, batchText] = Deno.args;
 const batch = Number(batchText ?? "1");
 const FRAME = 144;
-const say = (line: string) =>
-  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+const say = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 
 const stdinClosed = (async () => {
   const buf = new Uint8Array(16);
@@ -143,9 +142,7 @@ if (mode === "raw-decode-sink") {
   });
   const bound = listener.transport.address;
   say(
-    `ready ${
-      kind === "unix" ? bound : bound.slice(bound.lastIndexOf(":") + 1)
-    }`,
+    `ready ${kind === "unix" ? bound : bound.slice(bound.lastIndexOf(":") + 1)}`,
   );
   await stdinClosed;
   await listener.close();

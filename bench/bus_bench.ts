@@ -26,9 +26,7 @@ const SUBSCRIBERS = 3;
 const messages = sampleSwaps();
 
 function check(tallies: readonly Tally[], expected: number): void {
-  for (const t of tallies) {
-    if (t.count !== expected) throw new Error(`lost messages: ${t.count}`);
-  }
+  for (const t of tallies) if (t.count !== expected) throw new Error(`lost messages: ${t.count}`);
 }
 
 // ---- baseline: one promise per message per subscriber -----------------------
@@ -50,8 +48,7 @@ const channels = promiseTallies.map((t) => new PromiseChannel(t));
 // ---- floor: bounded rings drained in batches on one microtask ---------------
 
 class RingFloor {
-  readonly #ring: (V2Swap | undefined)[] = new Array<V2Swap | undefined>(1024)
-    .fill(undefined);
+  readonly #ring: (V2Swap | undefined)[] = new Array<V2Swap | undefined>(1024).fill(undefined);
   #head = 0;
   #size = 0;
   readonly tally: Tally;
@@ -118,21 +115,13 @@ Deno.bench({
     for (let i = 0; i < MESSAGES; i++) {
       const swap = messages[i & 63]!;
       let full = false;
-      for (let s = 0; s < SUBSCRIBERS; s++) {
-        if (!rings[s]!.push(swap)) full = true;
-      }
+      for (let s = 0; s < SUBSCRIBERS; s++) if (!rings[s]!.push(swap)) full = true;
       if (full || (i & 1023) === 1023) {
-        await new Promise<void>((resolve) =>
-          queueMicrotask(() => drainAll(resolve))
-        );
-        if (full) {
-          for (let s = 0; s < SUBSCRIBERS; s++) rings[s]!.push(swap);
-        }
+        await new Promise<void>((resolve) => queueMicrotask(() => drainAll(resolve)));
+        if (full) { for (let s = 0; s < SUBSCRIBERS; s++) rings[s]!.push(swap); }
       }
     }
-    await new Promise<void>((resolve) =>
-      queueMicrotask(() => drainAll(resolve))
-    );
+    await new Promise<void>((resolve) => queueMicrotask(() => drainAll(resolve)));
     check(floorTallies, MESSAGES);
   },
 });
@@ -155,11 +144,7 @@ Deno.bench({
 
 // ---- request/reply ------------------------------------------------------------
 
-const Quote = defineMessage({
-  id: 900,
-  name: "Quote",
-  fields: { pool: field.u32() },
-});
+const Quote = defineMessage({ id: 900, name: "Quote", fields: { pool: field.u32() } });
 const Price = defineMessage({
   id: 901,
   name: "Price",
@@ -173,16 +158,11 @@ const Price = defineMessage({
  * row measured recompilation rather than the bus (3 to 4 times slower per
  * round trip). The floor computes the same price.
  */
-function price(pool: number): number {
+function quotePrice(pool: number): number {
   return (pool + 0.25) * 1.5;
 }
 bus.spawn("pricer", {
-  handlers: [
-    on(
-      Quote,
-      (q, ctx) => ctx.reply(Price, { pool: q.pool, px: price(q.pool) }),
-    ),
-  ],
+  handlers: [on(Quote, (q, ctx) => ctx.reply(Price, { pool: q.pool, px: quotePrice(q.pool) }))],
 }, { subscribe: [] });
 
 const busLatency = new LatencyRecorder();
@@ -197,10 +177,10 @@ Deno.bench({
     const t0 = performance.now();
     const { promise, resolve } = Promise.withResolvers<number>();
     const pool = seq++;
-    queueMicrotask(() => resolve(price(pool)));
+    queueMicrotask(() => resolve(quotePrice(pool)));
     const px = await promise;
     floorLatency.record((performance.now() - t0) * 1e6);
-    if (px !== price(pool)) throw new Error("bad reply");
+    if (px !== quotePrice(pool)) throw new Error("bad reply");
   },
 });
 
@@ -210,9 +190,7 @@ Deno.bench({
   async fn() {
     const t0 = performance.now();
     const pool = seq++ & 0xffff;
-    const price = await bus.request("pricer", Quote, { pool }, {
-      reply: Price,
-    });
+    const price = await bus.request("pricer", Quote, { pool }, { reply: Price });
     busLatency.record((performance.now() - t0) * 1e6);
     if (price.pool !== pool) throw new Error("bad reply");
   },
@@ -221,9 +199,7 @@ Deno.bench({
 globalThis.addEventListener("unload", () => {
   const fmt = (r: LatencyRecorder) => {
     const s = r.summary();
-    return `p50 ${(s.p50 / 1000).toFixed(2)} µs, p99 ${
-      (s.p99 / 1000).toFixed(2)
-    } µs, ` +
+    return `p50 ${(s.p50 / 1000).toFixed(2)} µs, p99 ${(s.p99 / 1000).toFixed(2)} µs, ` +
       `avg ${(s.avg / 1000).toFixed(2)} µs over ${s.count}`;
   };
   // A bench's report, not library code.

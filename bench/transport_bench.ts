@@ -385,11 +385,9 @@ globalThis.addEventListener("unload", () => {
       const rawRate = raw.messages / raw.ms * 1000;
       const linkRate = link.messages / link.ms * 1000;
       lines.push(
-        `stream ${kind}: raw floor ${
-          (rawRate / 1e6).toFixed(2)
-        } M msg/s, link ${(linkRate / 1e6).toFixed(2)} M msg/s (${
-          (linkRate / rawRate).toFixed(2)
-        }x floor)`,
+        `stream ${kind}: raw floor ${(rawRate / 1e6).toFixed(2)} M msg/s, link ${
+          (linkRate / 1e6).toFixed(2)
+        } M msg/s (${(linkRate / rawRate).toFixed(2)}x floor)`,
       );
     }
     const codec = streams.get(`codec ${kind}`);
@@ -410,9 +408,9 @@ globalThis.addEventListener("unload", () => {
     const ns = trips.get(`nats ${kind}`)?.sort((a, b) => a - b);
     if (ns) {
       lines.push(
-        `round trip ${kind}: NATS p50 ${
-          (percentile(ns, 0.5) * 1000).toFixed(1)
-        } µs p99 ${(percentile(ns, 0.99) * 1000).toFixed(1)} µs`,
+        `round trip ${kind}: NATS p50 ${(percentile(ns, 0.5) * 1000).toFixed(1)} µs p99 ${
+          (percentile(ns, 0.99) * 1000).toFixed(1)
+        } µs`,
       );
     }
     const rs = trips.get(`raw ${kind}`)?.sort((a, b) => a - b);
@@ -423,12 +421,8 @@ globalThis.addEventListener("unload", () => {
         `round trip ${kind}: raw p50 ${us(percentile(rs, 0.5))} µs p99 ${
           us(percentile(rs, 0.99))
         } µs; ` +
-          `link p50 ${us(percentile(ls, 0.5))} µs p99 ${
-            us(percentile(ls, 0.99))
-          } µs ` +
-          `(p50 ${
-            (percentile(ls, 0.5) / percentile(rs, 0.5)).toFixed(2)
-          }x floor)`,
+          `link p50 ${us(percentile(ls, 0.5))} µs p99 ${us(percentile(ls, 0.99))} µs ` +
+          `(p50 ${(percentile(ls, 0.5) / percentile(rs, 0.5)).toFixed(2)}x floor)`,
       );
     }
   }
