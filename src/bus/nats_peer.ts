@@ -27,9 +27,14 @@
  * announces its last numbers, which counts what was lost at the tail too.
  * Order per sender and receiver is NATS's own (one connection each).
  *
- * Backpressure: bytes handed to the client and not yet confirmed by a server
- * (a flush round trip) are bounded by `maxPendingBytes`; past it the overflow
- * policy applies (`wait` parks senders in order; `drop-newest` and
+ * Backpressure: NATS cannot make a sender wait for a slow receiver, so each
+ * direction between two groups runs on credit, as links do: a sender has at
+ * most `window` messages a receiving group's bus has not yet accepted (a
+ * publish takes credit from every group subscribed to it), and receivers
+ * return credit in batches on the sender's inbox (envelope kind 5, no
+ * frame). Out of credit, or past `maxPendingBytes` bytes handed to the
+ * client and not yet confirmed by a server (a flush round trip), the
+ * overflow policy applies (`wait` parks senders in order; `drop-newest` and
  * `drop-oldest` drop the new message, since bytes handed to the client
  * cannot be recalled; `error` throws `TRANSPORT_BUFFER_FULL`). Inbound, a
  * full mailbox holds later messages in a bounded queue; past it they are
@@ -77,7 +82,12 @@ export interface NatsPeerOptions {
   overflow?: OverflowPolicy;
   /** Outbound messages parked under `wait`; one more throws `TRANSPORT_BUFFER_FULL`. Default: 4096. */
   maxParked?: number;
-  /** Inbound messages held behind a full mailbox (or while held). Default: 4096. */
+  /**
+   * Messages a sender may have in flight to one group that its bus has not
+   * yet accepted. Default: 1024.
+   */
+  window?: number;
+  /** Inbound messages held behind a full mailbox (or while held). Default: 3 × window × peers. */
   inboundCapacity?: number;
   /** Hold inbound delivery (replies excepted) until {@linkcode NatsPeer.release}. Default: false. */
   held?: boolean;
@@ -119,7 +129,9 @@ const KIND_SEND = 1;
 const KIND_REQUEST = 2;
 const KIND_REPLY = 3;
 const KIND_PUBLISH = 4;
-const KIND_NAMES = ["", "send", "request", "reply", "publish"] as const;
+const KIND_CREDIT = 5;
+const KIND_SYNC = 6;
+const KIND_NAMES = ["", "send", "request", "reply", "publish", "credit", "sync"] as const;
 /** Bytes before the frame in every payload. */
 export const NATS_ENVELOPE_SIZE = 12;
 const SLAB_SIZE = 64 * 1024;
@@ -141,6 +153,8 @@ interface Hello {
   b?: number;
   /** last sequence number per subject (at the end of a run) */
   n?: Record<string, number>;
+  /** 1: the group's connection came back; peers tell it their last numbers */
+  c?: number;
 }
 
 interface RemoteGroup {
@@ -151,10 +165,17 @@ interface RemoteGroup {
   readonly seq: Map<string, number>;
   /** Their final numbers arrived. */
   tallied: boolean;
+  /** Messages this side may still send them before they return credit. */
+  credit: number;
+  /** Messages of theirs accepted here and not yet credited back. */
+  owed: number;
+  /** Their inbox subject. */
+  readonly inbox: string;
 }
 
 interface Parked {
   s: { subject: string; seq: number };
+  targets: readonly RemoteGroup[];
   kind: number;
   correlation: number;
   type: MessageType;
@@ -165,6 +186,7 @@ interface Parked {
 }
 
 interface Inbound {
+  from: RemoteGroup;
   view: MessageView<Fields>;
   kind: number;
   to: string;
@@ -199,7 +221,13 @@ export class NatsPeer implements RemotePeer {
   readonly #overflow: OverflowPolicy;
   readonly #maxParked: number;
   readonly #inboundCapacity: number;
+  readonly #window: number;
+  readonly #creditBatch: number;
   readonly #options: NatsPeerOptions;
+  /** Per published type, the groups it reaches (rebuilt when routes change). */
+  #typeTargets = new Map<MessageType, RemoteGroup[]>();
+  /** Per actor, the group hosting it. */
+  #actorTargets = new Map<string, RemoteGroup[]>();
   /** Peer groups by name and by inbox subject. */
   readonly #groups = new Map<string, RemoteGroup>();
   readonly #byInbox = new Map<string, RemoteGroup>();
@@ -258,7 +286,10 @@ export class NatsPeer implements RemotePeer {
     this.#flushAt = Math.max(1, Math.floor(this.#maxPending / 4));
     this.#overflow = options.overflow ?? "wait";
     this.#maxParked = options.maxParked ?? 4096;
-    this.#inboundCapacity = options.inboundCapacity ?? 4096;
+    this.#window = options.window ?? 1024;
+    this.#creditBatch = Math.max(1, Math.floor(this.#window / 4));
+    this.#inboundCapacity = options.inboundCapacity ??
+      3 * this.#window * Math.max(1, options.peers.length);
     this.#held = options.held ?? false;
     for (const name of options.peers) {
       const g: RemoteGroup = {
@@ -267,9 +298,12 @@ export class NatsPeer implements RemotePeer {
         routes: { actors: [], types: [], topics: [] },
         seq: new Map(),
         tallied: false,
+        credit: this.#window,
+        owed: 0,
+        inbox: `${this.#prefix}.i.${name}`,
       };
       this.#groups.set(name, g);
-      this.#byInbox.set(`${this.#prefix}.i.${name}`, g);
+      this.#byInbox.set(g.inbox, g);
     }
   }
 
@@ -380,6 +414,7 @@ export class NatsPeer implements RemotePeer {
     }
     return this.#write(
       s,
+      this.#actorTargets.get(to) ?? NO_TARGETS,
       requestId === 0 ? KIND_SEND : KIND_REQUEST,
       requestId,
       type,
@@ -390,7 +425,15 @@ export class NatsPeer implements RemotePeer {
 
   /** Carries a published message, once, to every subscribing group. */
   publish(type: MessageType, message: AnyMessage): void | Promise<void> {
-    return this.#write(this.#publishSubject(type), KIND_PUBLISH, 0, type, message, this.#inbox);
+    return this.#write(
+      this.#publishSubject(type),
+      this.#typeTargets.get(type) ?? this.#targetsOf(type),
+      KIND_PUBLISH,
+      0,
+      type,
+      message,
+      this.#inbox,
+    );
   }
 
   /** Carries the reply to request `requestId` (an id this peer gave the local bus). */
@@ -398,8 +441,10 @@ export class NatsPeer implements RemotePeer {
     const r = this.#requests.get(requestId);
     if (r === undefined) return;
     this.#requests.delete(requestId);
+    // Replies are accepted at once by the requester's bus: they take no credit.
     return this.#write(
       this.#replySubject(r.reply),
+      NO_TARGETS,
       KIND_REPLY,
       r.correlation,
       type,
@@ -431,8 +476,18 @@ export class NatsPeer implements RemotePeer {
     return s;
   }
 
+  /** The groups a publish of `type` reaches: subscribed to the type or to its topic. */
+  #targetsOf(type: MessageType): RemoteGroup[] {
+    const out = [...this.#groups.values()].filter((g) =>
+      g.routes.types.includes(type) || g.routes.topics.includes(type.topic)
+    );
+    this.#typeTargets.set(type, out);
+    return out;
+  }
+
   #write(
     s: { subject: string; seq: number },
+    targets: readonly RemoteGroup[],
     kind: number,
     correlation: number,
     type: MessageType,
@@ -449,7 +504,11 @@ export class NatsPeer implements RemotePeer {
         },
       );
     }
-    if (this.#parkedHead === this.#parked.length && this.#unconfirmed < this.#maxPending) {
+    if (
+      this.#parkedHead === this.#parked.length && this.#unconfirmed < this.#maxPending &&
+      hasCredit(targets)
+    ) {
+      takeCredit(targets);
       this.#publish(s, kind, correlation, type, message, reply);
       return;
     }
@@ -462,7 +521,8 @@ export class NatsPeer implements RemotePeer {
         throw new TransportError(
           "TRANSPORT_BUFFER_FULL",
           `the NATS client holds ${this.#unconfirmed} bytes no server confirmed yet ` +
-            `(bound ${this.#maxPending}); ${type.name} not sent`,
+            `(bound ${this.#maxPending}), or a receiving group has ${this.#window} messages ` +
+            `it has not accepted; ${type.name} not sent`,
           { peer: this.id, messageType: type.name },
         );
     }
@@ -478,6 +538,7 @@ export class NatsPeer implements RemotePeer {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#parked.push({
       s,
+      targets,
       kind,
       correlation,
       type,
@@ -565,14 +626,16 @@ export class NatsPeer implements RemotePeer {
     const parked = this.#parked;
     try {
       while (this.#parkedHead < parked.length) {
-        if (this.#unconfirmed >= this.#maxPending) {
-          if (!this.#flushing) this.#confirm();
+        const next = parked[this.#parkedHead]!;
+        if (this.#unconfirmed >= this.#maxPending || !hasCredit(next.targets)) {
+          if (this.#unconfirmed >= this.#maxPending && !this.#flushing) this.#confirm();
           this.#room ??= Promise.withResolvers<void>();
           await this.#room.promise;
           continue;
         }
         const p = parked[this.#parkedHead++]!;
         try {
+          takeCredit(p.targets);
           this.#publish(p.s, p.kind, p.correlation, p.type, p.message, p.reply);
           p.resolve();
         } catch (e) {
@@ -604,10 +667,33 @@ export class NatsPeer implements RemotePeer {
     const dv = new DataView(data.buffer, data.byteOffset, NATS_ENVELOPE_SIZE);
     const kind = dv.getUint8(0);
     const correlation = dv.getUint32(4, true);
+    if (kind === KIND_CREDIT) {
+      from.credit += correlation;
+      const room = this.#room;
+      this.#room = undefined;
+      room?.resolve();
+      return;
+    }
+    if (kind === KIND_SYNC) {
+      try {
+        const last = JSON.parse(
+          new TextDecoder().decode(data.subarray(NATS_ENVELOPE_SIZE)),
+        ) as Record<string, number>;
+        this.#catchUp(from, last);
+      } catch (e) {
+        this.#log.warn("a NATS sync message could not be read", { peer: from.name, error: e });
+      }
+      return;
+    }
     const seq = dv.getUint32(8, true);
     const last = from.seq.get(subject) ?? 0;
     if (seq <= last) return; // a repeat (never in core NATS; safe to ignore)
-    if (seq !== last + 1) this.#lose(from.name, subject, seq - last - 1);
+    if (seq !== last + 1) {
+      const gap = seq - last - 1;
+      this.#lose(from.name, subject, gap);
+      // What never arrived was paid for with credit: give it back.
+      if (subject !== this.#inbox) this.#accepted(from, gap);
+    }
     from.seq.set(subject, seq);
     this.#received++;
     let view: MessageView<Fields>;
@@ -633,11 +719,39 @@ export class NatsPeer implements RemotePeer {
       this.#requests.set(correlationHere, { reply, correlation });
     }
     if (this.#blocked || (this.#held && kind !== KIND_REPLY)) {
-      this.#queue(view, kind, to, correlationHere);
+      this.#queue(from, view, kind, to, correlationHere);
       return;
     }
-    this.#deliver(view, kind, to, correlationHere);
+    this.#deliver(from, view, kind, to, correlationHere);
   };
+
+  /** `n` messages of `from` were accepted (or dropped, or lost): credit them back in batches. */
+  #accepted(from: RemoteGroup, n: number): void {
+    from.owed += n;
+    if (from.owed < this.#creditBatch || this.#closed) return;
+    const owed = from.owed;
+    from.owed = 0;
+    const payload = this.#envelopeOnly(KIND_CREDIT, owed);
+    try {
+      this.#wire.publish(from.inbox, payload, this.#inbox);
+    } catch (e) {
+      this.#log.warn("credit could not be returned over NATS", { peer: from.name, error: e });
+    }
+  }
+
+  #envelopeOnly(kind: number, correlation: number): Uint8Array {
+    if (this.#slab.length - this.#at < NATS_ENVELOPE_SIZE) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#dv = new DataView(this.#slab.buffer);
+      this.#at = 0;
+    }
+    const at = this.#at;
+    this.#dv.setUint32(at, kind, true);
+    this.#dv.setUint32(at + 4, correlation, true);
+    this.#dv.setUint32(at + 8, 0, true);
+    this.#at = at + NATS_ENVELOPE_SIZE;
+    return this.#slab.subarray(at, this.#at);
+  }
 
   #lose(group: string, subject: string, n: number): void {
     this.#lost += n;
@@ -648,9 +762,16 @@ export class NatsPeer implements RemotePeer {
     });
   }
 
-  #queue(view: MessageView<Fields>, kind: number, to: string, correlation: number): void {
+  #queue(
+    from: RemoteGroup,
+    view: MessageView<Fields>,
+    kind: number,
+    to: string,
+    correlation: number,
+  ): void {
     if (this.#inbound.length - this.#inboundHead >= this.#inboundCapacity) {
       this.#inboundDropped++;
+      if (kind !== KIND_REPLY) this.#accepted(from, 1);
       this.#log.warn("inbound queue full: message from NATS dropped", {
         to,
         messageType: view.type.name,
@@ -665,10 +786,16 @@ export class NatsPeer implements RemotePeer {
       }
       return;
     }
-    this.#inbound.push({ view, kind, to, correlation });
+    this.#inbound.push({ from, view, kind, to, correlation });
   }
 
-  #deliver(view: MessageView<Fields>, kind: number, to: string, correlation: number): void {
+  #deliver(
+    from: RemoteGroup,
+    view: MessageView<Fields>,
+    kind: number,
+    to: string,
+    correlation: number,
+  ): void {
     let r: void | Promise<void> = undefined;
     try {
       switch (kind) {
@@ -692,12 +819,19 @@ export class NatsPeer implements RemotePeer {
     } catch (e) {
       this.#refuse(e, view, kind, to);
     }
-    if (r === undefined) return;
+    if (r === undefined) {
+      if (kind !== KIND_REPLY) this.#accepted(from, 1);
+      return;
+    }
     this.#blocked = true;
     r.then(
-      () => this.#resume(),
+      () => {
+        this.#accepted(from, 1);
+        this.#resume();
+      },
       (e) => {
         this.#refuse(e, view, kind, to);
+        this.#accepted(from, 1);
         this.#resume();
       },
     );
@@ -710,7 +844,7 @@ export class NatsPeer implements RemotePeer {
       const m = q[this.#inboundHead]!;
       if (this.#held && m.kind !== KIND_REPLY) break;
       q[this.#inboundHead++] = undefined as unknown as Inbound;
-      this.#deliver(m.view, m.kind, m.to, m.correlation);
+      this.#deliver(m.from, m.view, m.kind, m.to, m.correlation);
     }
     if (this.#inboundHead === q.length) {
       q.length = 0;
@@ -768,6 +902,8 @@ export class NatsPeer implements RemotePeer {
       g.instance = h.i;
       g.seq.clear();
       g.tallied = false;
+      g.credit = this.#window;
+      g.owed = 0;
       if (h.r !== 1) this.#hello(1);
       if (restarted) {
         this.#peerRestarts++;
@@ -776,6 +912,7 @@ export class NatsPeer implements RemotePeer {
     }
     g.routes = announcementToRoutes({ actors: h.a, topics: h.t }, this.#registry);
     this.#reattach();
+    if (h.c === 1) this.#sync(g);
   }
 
   #reattach(): void {
@@ -788,6 +925,15 @@ export class NatsPeer implements RemotePeer {
       for (const t of g.routes.topics) topics.add(t);
     }
     this.#union = { actors: [...actors], types: [...types], topics: [...topics] };
+    this.#typeTargets = new Map();
+    this.#actorTargets = new Map();
+    for (const g of this.#groups.values()) {
+      for (const a of g.routes.actors) this.#actorTargets.set(a, [g]);
+    }
+    // Parked messages may wait for a group that is gone or back: look again.
+    const room = this.#room;
+    this.#room = undefined;
+    room?.resolve();
     this.#attached = true;
     this.#bus.attach(this, this.#union);
     this.#options.onRoutes?.();
@@ -797,15 +943,58 @@ export class NatsPeer implements RemotePeer {
   #tally(g: RemoteGroup, last: Record<string, number>): void {
     if (g.tallied) return;
     g.tallied = true;
+    this.#catchUp(g, last);
+    for (const w of [...this.#tallyWaiters]) w();
+  }
+
+  /**
+   * A group's last numbers per subject, sent after everything it had sent
+   * before: what has not arrived by now never will (one connection keeps
+   * order). Counts it lost and returns its credit.
+   */
+  #catchUp(g: RemoteGroup, last: Record<string, number>): void {
     for (const [subject, n] of Object.entries(last)) {
       if (!this.#receives(subject)) continue;
       const seen = g.seq.get(subject) ?? 0;
       if (n > seen) {
         this.#lose(g.name, subject, n - seen);
         g.seq.set(subject, n);
+        if (subject !== this.#inbox) this.#accepted(g, n - seen);
       }
     }
-    for (const w of [...this.#tallyWaiters]) w();
+  }
+
+  /** This side's last number per subject. */
+  #lastNumbers(): Record<string, number> {
+    const n: Record<string, number> = {};
+    for (const s of this.#sendSubjects.values()) n[s.subject] = s.seq;
+    for (const s of this.#publishSubjects.values()) if (s.seq > 0) n[s.subject] = s.seq;
+    return n;
+  }
+
+  /** Tells group `g` this side's last numbers (after what was sent before). */
+  #sync(g: RemoteGroup): void {
+    const json = new TextEncoder().encode(JSON.stringify(this.#lastNumbers()));
+    const out = new Uint8Array(NATS_ENVELOPE_SIZE + json.length);
+    out[0] = KIND_SYNC;
+    out.set(json, NATS_ENVELOPE_SIZE);
+    try {
+      this.#wire.publish(g.inbox, out, this.#inbox);
+    } catch (e) {
+      this.#log.warn("sync not published", { peer: g.name, error: e });
+    }
+  }
+
+  /**
+   * The connection came back after a loss: messages in flight either way
+   * may be gone. Each side tells the other its last numbers, so losses are
+   * counted and credit spent on them returns (a sender out of credit would
+   * otherwise wait for a receiver that saw nothing to notice).
+   */
+  reconnected(): void {
+    if (!this.#started || this.#closed) return;
+    for (const g of this.#groups.values()) if (g.instance !== undefined) this.#sync(g);
+    this.#hello(1, { c: 1 });
   }
 
   /** Whether this process subscribes to `subject` (its inbox, an actor, a publish subject). */
@@ -823,10 +1012,7 @@ export class NatsPeer implements RemotePeer {
    */
   async tally(timeoutMs: number): Promise<boolean> {
     await this.flushed().catch(() => {});
-    const n: Record<string, number> = {};
-    for (const s of this.#sendSubjects.values()) n[s.subject] = s.seq;
-    for (const s of this.#publishSubjects.values()) if (s.seq > 0) n[s.subject] = s.seq;
-    this.#hello(1, { b: 1, n, a: [], t: [] });
+    this.#hello(1, { b: 1, n: this.#lastNumbers(), a: [], t: [] });
     await this.#wire.flush().catch(() => {});
     const pending = () =>
       [...this.#groups.values()].some((g) => g.instance !== undefined && !g.tallied);
@@ -872,6 +1058,17 @@ export class NatsPeer implements RemotePeer {
     if (this.#attached) this.#bus.detach(this);
     this.#attached = false;
   }
+}
+
+const NO_TARGETS: readonly RemoteGroup[] = [];
+
+function hasCredit(targets: readonly RemoteGroup[]): boolean {
+  for (let i = 0; i < targets.length; i++) if (targets[i]!.credit <= 0) return false;
+  return true;
+}
+
+function takeCredit(targets: readonly RemoteGroup[]): void {
+  for (let i = 0; i < targets.length; i++) targets[i]!.credit--;
 }
 
 /** A topic as one or more subject tokens: characters NATS gives meaning to become `_`. */

@@ -66,6 +66,13 @@ export interface BusNodeNats {
   address?: string;
   /** The connection's own counters, for reports. Default: none. */
   counters?: () => { reconnects: number; slowConsumers: number };
+  /**
+   * Subscribes to the connection's events (a `NatsTransport`'s `onEvent`):
+   * after a reconnect, both sides exchange their last numbers so losses are
+   * counted at once. Default: none (losses are counted at the next message
+   * or at the end).
+   */
+  events?: (listener: (e: { readonly type: string }) => void) => () => void;
   /** Bytes published and not yet confirmed by a server. Default: 8 MiB. */
   maxPendingBytes?: number;
   /** What a full client buffer does. Default: the links' policy (`wait`). */
@@ -247,6 +254,7 @@ export class BusNode implements AsyncDisposable {
   #lastPeer: LinkPeer | undefined;
   #nats: NatsPeer | undefined;
   #natsOptions: BusNodeNats | undefined;
+  #stopNatsEvents: () => void = () => {};
 
   private constructor(options: BusNodeOptions) {
     this.#bus = options.bus;
@@ -281,6 +289,11 @@ export class BusNode implements AsyncDisposable {
           ),
         onRoutes: () => this.#checkWaiters(),
       });
+      const peer = this.#nats;
+      const off = nats.events?.((e) => {
+        if (e.type === "reconnect") peer.reconnected();
+      });
+      if (off !== undefined) this.#stopNatsEvents = off;
     }
     const handler: LinkHandler = {
       message: (view, route, link) => this.#peerOf(link).receive(view, route),
@@ -545,6 +558,7 @@ export class BusNode implements AsyncDisposable {
     }
     await Promise.all(this.#listeners.map((l) => l.close()));
     for (const peer of this.#peers.values()) peer.closed();
+    this.#stopNatsEvents();
     this.#nats?.close();
   }
 

@@ -352,6 +352,7 @@ export async function runProcess(
             subjectPrefix: natsSettings.subjectPrefix,
             address: natsWire.address,
             counters: () => natsWire.stats(),
+            events: (listener) => natsWire.onEvent(listener),
           },
         }),
         registry: appRegistry(app),

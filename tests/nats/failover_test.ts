@@ -54,7 +54,13 @@ Deno.test({
         bus,
         identity,
         registry: new Registry([Num, Tick]),
-        nats: { wire, peers: [peer], subjectPrefix: prefix, counters: () => wire.stats() },
+        nats: {
+          wire,
+          peers: [peer],
+          subjectPrefix: prefix,
+          counters: () => wire.stats(),
+          events: (l) => wire.onEvent(l),
+        },
       });
     const nodeA = await node(busA, "a", "b", natsA);
     const nodeB = await node(busB, "b", "a", natsB);
