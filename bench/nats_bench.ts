@@ -1,0 +1,377 @@
+/**
+ * NATS benchmarks, 144-byte V2Swap frames, sender (this process) and
+ * receivers (child processes running `_nats_bus_peer.ts` or `_nats_peer.ts`)
+ * in separate processes, one `nats-server` on 127.0.0.1 started here:
+ *
+ * - `nats round trip`: a request and its reply. Baseline: raw
+ *   `@nats-io/transport-node` `request` answered by `_nats_peer.ts` (the
+ *   floor of this tier); Mycelium over NATS (`bus.request` to an actor in the
+ *   other process); Mycelium over its own TCP link.
+ * - `nats stream`: N swaps until the receiver's handler saw the last.
+ *   Baseline: raw nats.js publishing one pre-encoded frame (no encode cost);
+ *   Mycelium over NATS (`bus.publish`, encoded per message); Mycelium TCP link.
+ * - `fan-out 3`: N swaps published to 3 subscriber processes. Baseline:
+ *   three point-to-point TCP links (the bus writes each swap three times);
+ *   Mycelium over NATS (one publish; the server fans out).
+ *
+ * Skipped, with a note, when `nats-server` is not installed. At the end the
+ * file prints its own table with ratios measured in the same run.
+ *
+ * Run: `cd bench && deno bench --allow-read --allow-write --allow-net --allow-run --allow-env nats_bench.ts`
+ *
+ * @module
+ */
+import { connect } from "@nats-io/transport-node";
+import { on } from "../src/actor/mod.ts";
+import { MessageBus } from "../src/bus/message_bus.ts";
+import { Registry } from "../src/codec/mod.ts";
+import { V2Swap } from "../src/cli/_bench_workload.ts";
+import { BusNode } from "../src/runtime/bus_node.ts";
+import { NatsTransport } from "../src/transport/nats.ts";
+import { NULL_LOGGER } from "../src/logger.ts";
+import { TcpTransport } from "../src/transport/tcp.ts";
+import { Done } from "./_nats_bench_messages.ts";
+
+const N = 100_000;
+const STREAM_RUNS = 8;
+const TRIPS = 3000;
+const STREAM_WARMUP = 2;
+const TRIP_WARMUP = 300;
+const BUS_PEER = new URL("./_nats_bus_peer.ts", import.meta.url).pathname;
+const RAW_PEER = new URL("./_nats_peer.ts", import.meta.url).pathname;
+const children: Deno.ChildProcess[] = [];
+const cleanup: (() => Promise<void>)[] = [];
+
+const swap = {
+  poolAddress: new Uint8Array(20).fill(0x11),
+  token0: new Uint8Array(20).fill(0x22),
+  token1: new Uint8Array(20).fill(0x33),
+  amountIn: new Uint8Array(32).fill(0x44),
+  amountOut: new Uint8Array(32).fill(0x55),
+  timestampNs: 1_700_000_000_000_000_000n,
+};
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts a child; resolves with the words of the line it printed first. */
+async function child(args: string[]): Promise<string[]> {
+  const c = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-net", "--allow-env", ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  children.push(c);
+  const reader = c.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${args[0]} exited`);
+    text += value;
+  }
+  reader.releaseLock();
+  return text.trim().split(" ");
+}
+
+const streams = new Map<string, number[]>();
+const trips = new Map<string, number[]>();
+const calls = new Map<string, number>();
+
+function measured(name: string, warmup: number): boolean {
+  const n = (calls.get(name) ?? 0) + 1;
+  calls.set(name, n);
+  return n > warmup;
+}
+
+function keep(
+  table: Map<string, number[]>,
+  name: string,
+  ms: number,
+  warmup: number,
+): void {
+  if (!measured(name, warmup)) return;
+  let s = table.get(name);
+  if (s === undefined) table.set(name, s = []);
+  s.push(ms);
+}
+
+/** The bench side of a Mycelium deployment: a bus with a `bench` actor counting `Done`. */
+async function benchBus(
+  kind: "nats" | "tcp",
+  peers: string[],
+  natsUrl: string,
+  prefix: string,
+) {
+  const bus = new MessageBus();
+  let want = 0;
+  let waiter: PromiseWithResolvers<void> | undefined;
+  bus.spawn("bench", {
+    handlers: [
+      on(Done, () => {
+        if (--want === 0) waiter?.resolve();
+      }),
+    ],
+  });
+  const registry = new Registry([V2Swap, Done]);
+  let nats: NatsTransport | undefined;
+  let node: BusNode;
+  if (kind === "nats") {
+    nats = await NatsTransport.connect({ servers: [natsUrl] });
+    for (const p of peers) {
+      await child([BUS_PEER, "nats", p, natsUrl, String(N), prefix]);
+    }
+    node = await BusNode.start({
+      bus,
+      identity: "bench",
+      registry,
+      nats: { wire: nats, peers, subjectPrefix: prefix },
+    });
+  } else {
+    const dial = [];
+    for (const p of peers) {
+      const [, port] = await child([
+        BUS_PEER,
+        "tcp",
+        p,
+        "-",
+        String(N),
+        prefix,
+      ]);
+      dial.push({
+        identity: p,
+        transport: new TcpTransport({ port: Number(port) }),
+      });
+    }
+    node = await BusNode.start({
+      bus,
+      identity: "bench",
+      registry,
+      logger: NULL_LOGGER,
+      dial,
+    });
+  }
+  await node.ready(peers.flatMap((p) => [`echo_${p}`, `sink_${p}`]), {
+    timeoutMs: 10_000,
+  });
+  cleanup.push(async () => {
+    await bus.close({ deadlineMs: 0 });
+    await node.close({ drainMs: 0 });
+    await nats?.close();
+  });
+  return {
+    bus,
+    /** Publishes N swaps; resolves when every subscriber has seen them. */
+    async stream(): Promise<void> {
+      want = peers.length;
+      waiter = Promise.withResolvers<void>();
+      for (let i = 0; i < N; i++) {
+        const r = bus.publish(V2Swap, swap);
+        if (r !== undefined) await r;
+      }
+      await waiter.promise;
+    },
+  };
+}
+
+let server: Deno.ChildProcess | undefined;
+const port = freePort();
+try {
+  server = new Deno.Command("nats-server", {
+    args: ["-a", "127.0.0.1", "-p", String(port)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+} catch {
+  // deno-lint-ignore no-console
+  console.log(
+    "nats-server not found: NATS benchmarks skipped (apt-get install -y nats-server)",
+  );
+}
+
+if (server !== undefined) {
+  const url = `nats://127.0.0.1:${port}`;
+  let nc: Awaited<ReturnType<typeof connect>> | undefined;
+  for (let i = 0; nc === undefined; i++) {
+    try {
+      nc = await connect({ servers: url });
+    } catch (e) {
+      if (i > 100) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  const raw = nc;
+  await child([RAW_PEER, String(port), String(N)]);
+  cleanup.push(() => raw.close());
+  const frame = V2Swap.toBytes(swap);
+  let rawDone: PromiseWithResolvers<void> | undefined;
+  raw.subscribe("swaps.done", { callback: () => rawDone?.resolve() });
+  await raw.flush();
+
+  const overNats = await benchBus("nats", ["p1"], url, "bench1");
+  const overTcp = await benchBus("tcp", ["t1"], url, "");
+  const fanNats = await benchBus("nats", ["f1", "f2", "f3"], url, "bench3");
+  const fanTcp = await benchBus("tcp", ["u1", "u2", "u3"], url, "");
+
+  // --- round trips ---------------------------------------------------------------
+  Deno.bench({
+    name: "raw nats.js request/reply (floor)",
+    group: "nats round trip",
+    baseline: true,
+    n: TRIPS,
+    warmup: TRIP_WARMUP,
+    async fn() {
+      const t0 = performance.now();
+      await raw.request("echo", frame, { timeout: 5000 });
+      keep(trips, "raw nats", performance.now() - t0, TRIP_WARMUP);
+    },
+  });
+  const trip = (name: string, bus: MessageBus, to: string) =>
+    Deno.bench({
+      name,
+      group: "nats round trip",
+      n: TRIPS,
+      warmup: TRIP_WARMUP,
+      async fn() {
+        const t0 = performance.now();
+        await bus.request(to, V2Swap, swap, { reply: V2Swap, timeoutMs: 5000 });
+        keep(trips, name, performance.now() - t0, TRIP_WARMUP);
+      },
+    });
+  trip("Mycelium over NATS, request/reply", overNats.bus, "echo_p1");
+  trip("Mycelium TCP link, request/reply", overTcp.bus, "echo_t1");
+
+  // --- streams ---------------------------------------------------------------------
+  Deno.bench({
+    name: "raw nats.js publish → subscriber process (floor)",
+    group: "nats stream",
+    baseline: true,
+    n: STREAM_RUNS,
+    warmup: STREAM_WARMUP,
+    async fn(b) {
+      b.start();
+      const t0 = performance.now();
+      rawDone = Promise.withResolvers<void>();
+      for (let i = 0; i < N; i++) {
+        raw.publish("swaps", frame);
+        if ((i & 4095) === 4095) await raw.flush();
+      }
+      await rawDone.promise;
+      keep(streams, "raw nats", performance.now() - t0, STREAM_WARMUP);
+      b.end();
+    },
+  });
+  const stream = (
+    name: string,
+    group: string,
+    run: () => Promise<void>,
+    baseline = false,
+  ) =>
+    Deno.bench({
+      name,
+      group,
+      baseline,
+      n: STREAM_RUNS,
+      warmup: STREAM_WARMUP,
+      async fn(b) {
+        b.start();
+        const t0 = performance.now();
+        await run();
+        keep(streams, name, performance.now() - t0, STREAM_WARMUP);
+        b.end();
+      },
+    });
+  stream(
+    "Mycelium over NATS, publish → subscriber process",
+    "nats stream",
+    overNats.stream,
+  );
+  stream(
+    "Mycelium TCP link, publish → subscriber process",
+    "nats stream",
+    overTcp.stream,
+  );
+  stream(
+    "three TCP links, publish → 3 subscriber processes",
+    "fan-out 3",
+    fanTcp.stream,
+    true,
+  );
+  stream(
+    "Mycelium over NATS, publish → 3 subscriber processes",
+    "fan-out 3",
+    fanNats.stream,
+  );
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ??
+    NaN;
+}
+
+globalThis.addEventListener("unload", () => {
+  if (server === undefined) return;
+  const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
+  const lines = [
+    "",
+    "nats summary (same run; 144-byte V2Swap; receivers in other processes)",
+  ];
+  const rawTrip = trips.get("raw nats")?.sort((a, b) => a - b);
+  for (const [name, s] of trips) {
+    s.sort((a, b) => a - b);
+    const ratio = rawTrip === undefined
+      ? ""
+      : ` (${
+        (percentile(s, 0.5) / percentile(rawTrip, 0.5)).toFixed(2)
+      }x raw nats.js p50)`;
+    lines.push(
+      `round trip  ${name}: p50 ${us(percentile(s, 0.5))} p99 ${
+        us(percentile(s, 0.99))
+      }${ratio}`,
+    );
+  }
+  const median = (s: number[]) =>
+    [...s].sort((a, b) => a - b)[Math.floor(s.length / 2)]!;
+  const rate = (name: string, deliveries: number) => {
+    const s = streams.get(name);
+    return s === undefined ? undefined : (N * deliveries) / median(s) * 1000;
+  };
+  const rawRate = rate("raw nats", 1);
+  for (const name of streams.keys()) {
+    const fan = name.includes("3 subscriber");
+    const r = rate(name, fan ? 3 : 1)!;
+    const vs = fan
+      ? (() => {
+        const tcp = rate(
+          "three TCP links, publish → 3 subscriber processes",
+          3,
+        );
+        return tcp === undefined
+          ? ""
+          : ` (${(r / tcp).toFixed(2)}x three TCP links per delivery)`;
+      })()
+      : rawRate === undefined
+      ? ""
+      : ` (${(r / rawRate).toFixed(2)}x raw nats.js rate)`;
+    lines.push(
+      `stream      ${name}: ${(r / 1e6).toFixed(3)} M deliveries/s${vs}`,
+    );
+  }
+  // deno-lint-ignore no-console
+  console.log(lines.join("\n"));
+  for (const c of children) {
+    try {
+      c.stdin.close();
+    } catch { /* closed */ }
+  }
+  try {
+    server.kill("SIGTERM");
+  } catch { /* gone */ }
+});
+
+// Deno runs the benchmarks after this module's top level; connections close at unload.
+void cleanup;
