@@ -12,7 +12,10 @@ import type { Logger } from "../logger.ts";
 export interface RequestOptions<R extends Fields = Fields> {
   /** The message type of the reply; a reply of another type fails the request. */
   reply: MessageType<R>;
-  /** Give up after this many milliseconds. Default: 5000. */
+  /**
+   * Give up after this many milliseconds (checked by a shared sweep, so the
+   * failure comes at most about 3 %, or 2 ms, later). Default: 5000.
+   */
   timeoutMs?: number;
   /** Give up when this signal aborts (in addition to the timeout). */
   signal?: AbortSignal;

@@ -327,8 +327,10 @@ export interface AcceptedLinkContext {
  *
  * Outbound messages are encoded straight into a write slab
  * (`type.encode(msg, slab, offset)`) and coalesced: the link writes whatever
- * accumulated since its last write finished, up to a slab (256 KiB) per write,
- * starting on the microtask after the first message. Frames stay in the buffer
+ * accumulated since its last write finished, up to 64 KiB per write, starting
+ * on the microtask after the first message. Under policy `wait`, a producer
+ * that gets 1 MiB ahead of the socket is told `full` until the next write
+ * completes, so encoding and writing take turns. Frames stay in the buffer
  * until the peer acknowledges them, so when a connection breaks, everything it
  * did not confirm is written again on the next one, in order: a message is
  * delivered, or counted as dropped by the chosen overflow policy, or counted
