@@ -133,7 +133,7 @@ export class PolygonCollector implements Actor {
 export class MarketRelay implements Actor {
   readonly handlers = [
     on(V2Swap, (swap, ctx) => ctx.publish(V2Swap, swap)),
-    on(StreamEnd, (end, ctx) => ctx.publish(StreamEnd, end)),
+    on(StreamEnd, (end, ctx) => ctx.send(ACTOR.strategy, StreamEnd, end)),
   ];
 }
 

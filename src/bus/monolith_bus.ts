@@ -547,13 +547,18 @@ export class MonolithBus implements AsyncDisposable {
     const values: unknown[] = [];
     const n = route.sync.length;
     route.sync.forEach((m, i) => {
-      names.push(`f${i}`, `c${i}`, `n${i}`, `b${i}`);
-      values.push(m.handlers.get(route.type), m.ctx, m.counts, m.cell!.mailbox);
+      names.push(`f${i}`, `c${i}`, `n${i}`, `b${i}`, `q${i}`);
+      values.push(m.handlers.get(route.type), m.ctx, m.counts, m.cell!.mailbox, m.cell);
     });
     // Fast path: no direct call up the stack and every sync target quiet (not running a
     // handler, nothing queued): straight-line calls in one try region, as hand-written
     // calls would be.
-    const quiet = [`d[0] === 0`];
+    // Else, when no route's fast path runs up the stack (an actor busy elsewhere, say the
+    // sender's own caller), the same calls if each target is quiet on its own.
+    const alone = route.sync.map((_, i) =>
+      `n${i}[${BUSY}] === 0 && b${i}.size === 0 && q${i}.waiting === 0`
+    );
+    const quiet = [`d[0] === 0 || (d[1] === 0 && ${alone.join(" && ")})`];
     const calls: string[] = [];
     route.sync.forEach((_, i) => {
       calls.push(

@@ -77,7 +77,9 @@ Deno.test("the trading app in one process writes exactly the audit trail of the 
   assert.equal(byName.size, 7);
   assert.equal(byName.get(ACTOR.relay)?.handled, 3_001, "every swap plus the end marker");
   assert.equal(byName.get(ACTOR.metrics)?.handled, 3_000 + want.signals);
-  // The fixed route: the relay's swaps reach the strategy and the metrics by direct calls.
+  // The market-data path by direct calls: collector to relay, relay to strategy and metrics.
+  assert.equal(byName.get(ACTOR.collector)?.delivery, "direct");
+  assert.equal(byName.get(ACTOR.relay)?.delivery, "direct");
   assert.equal(byName.get(ACTOR.strategy)?.delivery, "direct");
   assert.equal(byName.get(ACTOR.metrics)?.delivery, "direct");
   assert.equal(byName.get(ACTOR.executor)?.delivery, "mailbox");
