@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- a script whose output is its result
 /**
  * Soak benchmark (not a CI test): one Unix link carrying messages at a fixed
  * rate for a long time, to show that memory and latency stay flat.

@@ -1,3 +1,4 @@
+import { ErrorFrame } from "./_control.ts";
 import { handshake, importKey, newBootId, type PeerHello, sendError } from "./_handshake.ts";
 import { Link, type LinkOptions, toTransportError } from "./link.ts";
 import { silentLogger, type TransportLogger } from "./logger.ts";
@@ -87,6 +88,8 @@ export class LinkListener implements AsyncDisposable {
   readonly #pending = new Set<Pending>();
   #closed = false;
   #acceptLoop: Promise<void> = Promise.resolve();
+  #floodError: TransportError | undefined;
+  #floodFrame: Uint8Array = new Uint8Array(0);
   #logWindowStart = 0;
   #logLines = 0;
   #unlogged = 0;
@@ -210,14 +213,28 @@ export class LinkListener implements AsyncDisposable {
     // Its slot is free now, though telling it why takes a moment more.
     this.#pending.delete(victim);
     this.stats.cut++;
-    victim.cut.abort(
-      new TransportError(
+    victim.cut.abort(this.#flood());
+  }
+
+  /**
+   * The one error (and Error frame) of every cut connection: made once, since
+   * a flood may cut thousands a second.
+   */
+  #flood(): TransportError {
+    if (this.#floodError === undefined) {
+      this.#floodError = new TransportError(
         "TRANSPORT_FLOOD",
         `all ${this.#maxPending} handshake slots of '${this.#options.identity}' were taken; ` +
           `this connection was cut to make room. Retry shortly`,
         { address: this.transport.address },
-      ),
-    );
+      );
+      this.#floodFrame = ErrorFrame.toBytes({
+        code: this.#floodError.code,
+        message: this.#floodError.message,
+        messageType: "",
+      });
+    }
+    return this.#floodError;
   }
 
   #logRefused(error: TransportError): void {
@@ -303,6 +320,19 @@ export class LinkListener implements AsyncDisposable {
     } catch (e) {
       this.stats.refused++;
       const error = toTransportError(e, "");
+      if (error === this.#floodError) {
+        this.#logRefused(error);
+        if (pending.stage === 0 && this.transport.address.startsWith("tls+")) {
+          // Its TLS handshake may not even have begun: give the frame a bounded moment.
+          await tell(stream, error);
+          closeQuietly(stream);
+        } else {
+          // Told without waiting: the frame fits any socket buffer.
+          const close = () => closeQuietly(stream);
+          stream.write(this.#floodFrame).then(close, close);
+        }
+        return;
+      }
       if (!this.#closed) {
         this.#logRefused(error);
         const told = error.code === "TRANSPORT_AUTH" || error.code === "TRANSPORT_CLOSED" ||
