@@ -2,7 +2,8 @@
  * The receiving process of `nats_bench.ts`: a Mycelium bus joined to the
  * bench process over NATS or a TCP link.
  *
- * Usage: `_nats_bus_peer.ts <nats|tcp> <identity> <nats url | -> <batch> <prefix>`.
+ * Usage: `_nats_bus_peer.ts <nats|tcp> <identity> <nats url | -> <batch> <prefix> [groups]`
+ * (groups: every group of the deployment, comma-separated).
  * Hosts `echo_<identity>` (answers each V2Swap request with the same swap)
  * and `sink_<identity>` (subscribed to V2Swap publishes; sends `Done` to the
  * bench's `bench` actor once per `batch`). With `tcp` it listens on a free
@@ -21,12 +22,13 @@ import { TcpTransport } from "../src/transport/tcp.ts";
 import { V2Swap } from "../src/cli/_bench_workload.ts";
 import { Done } from "./_nats_bench_messages.ts";
 
-const [kind, identity, url, batchText, prefix] = Deno.args as [
+const [kind, identity, url, batchText, prefix, groups = ""] = Deno.args as [
   string,
   string,
   string,
   string,
   string,
+  string?,
 ];
 const batch = Number(batchText);
 const bus = new MessageBus();
@@ -55,7 +57,12 @@ if (kind === "nats") {
     bus,
     identity,
     registry,
-    nats: { wire: nats, peers: ["bench"], subjectPrefix: prefix },
+    nats: {
+      wire: nats,
+      peers: ["bench"],
+      groups: groups.split(","),
+      subjectPrefix: prefix,
+    },
   });
 } else {
   node = await BusNode.start({

@@ -122,14 +122,20 @@ async function benchBus(
   let node: BusNode;
   if (kind === "nats") {
     nats = await NatsTransport.connect({ servers: [natsUrl] });
+    const groups = ["bench", ...peers].join(",");
     for (const p of peers) {
-      await child([BUS_PEER, "nats", p, natsUrl, String(N), prefix]);
+      await child([BUS_PEER, "nats", p, natsUrl, String(N), prefix, groups]);
     }
     node = await BusNode.start({
       bus,
       identity: "bench",
       registry,
-      nats: { wire: nats, peers, subjectPrefix: prefix },
+      nats: {
+        wire: nats,
+        peers,
+        groups: ["bench", ...peers],
+        subjectPrefix: prefix,
+      },
     });
   } else {
     const dial = [];

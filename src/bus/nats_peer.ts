@@ -16,8 +16,8 @@
  *   fingerprints of its message types, announced when it starts, when its
  *   routes change, in answer to a new instance of a peer, and at its end.
  *
- * Payload: a 12-byte envelope (u8 kind, 3 bytes zero, u32 correlation, u32
- * sequence, little-endian) and the message as one Mycelium frame, the same
+ * Payload: a 12-byte envelope (u8 kind, u8 zero, u16 sender tag or 0, u32
+ * correlation, u32 sequence, little-endian) and the message as one Mycelium frame, the same
  * frame links carry, so the same codec and schema fingerprints apply: a peer
  * whose types differ is refused with `TRANSPORT_SCHEMA_MISMATCH`.
  *
@@ -42,7 +42,13 @@
  *
  * @module
  */
-import { CodecError, type Fields, type MessageType, type MessageView } from "../codec/mod.ts";
+import {
+  CodecError,
+  type Fields,
+  HEADER_SIZE,
+  type MessageType,
+  type MessageView,
+} from "../codec/mod.ts";
 import type { Registry } from "../codec/mod.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { OverflowPolicy } from "../overflow_policy.ts";
@@ -58,12 +64,19 @@ export interface NatsWire {
   /** Publishes `data` (kept by reference until written) on `subject`. */
   publish(subject: string, data: Uint8Array, reply?: string): void;
   /** Subscribes; returns the unsubscribe function. */
-  subscribe(
-    subject: string,
-    handler: (data: Uint8Array, subject: string, reply: string) => void,
-  ): () => void;
+  subscribe(subject: string, handler: (message: NatsWireMessage) => void): () => void;
   /** Resolves when a server has processed everything published before. */
   flush(): Promise<void>;
+}
+
+/** A received message; `subject` and `reply` may be decoded only when read. */
+export interface NatsWireMessage {
+  /** The payload. */
+  readonly data: Uint8Array;
+  /** Its subject. */
+  readonly subject: string;
+  /** Its reply subject, if any. */
+  readonly reply?: string | undefined;
 }
 
 /** Options of {@linkcode NatsPeer}. */
@@ -72,6 +85,13 @@ export interface NatsPeerOptions {
   identity: string;
   /** The groups reached through NATS (messages from any other sender are ignored). */
   peers: readonly string[];
+  /**
+   * Every group of the deployment, the same list in every process: each
+   * message then names its sender by its place in the sorted list (envelope
+   * bytes 2–3), so receivers need not decode the reply subject. Default:
+   * none (senders are told by their reply subject).
+   */
+  groups?: readonly string[];
   /** Subject prefix of the deployment. Default: `mycelium`. */
   subjectPrefix?: string;
   /** Where refused, dropped and lost messages are reported. Default: nowhere. */
@@ -84,7 +104,7 @@ export interface NatsPeerOptions {
   maxParked?: number;
   /**
    * Messages a sender may have in flight to one group that its bus has not
-   * yet accepted. Default: 1024.
+   * yet accepted. Default: 4096.
    */
   window?: number;
   /** Inbound messages held behind a full mailbox (or while held). Default: 3 × window × peers. */
@@ -231,6 +251,9 @@ export class NatsPeer implements RemotePeer {
   /** Peer groups by name and by inbox subject. */
   readonly #groups = new Map<string, RemoteGroup>();
   readonly #byInbox = new Map<string, RemoteGroup>();
+  /** By sender tag: the group, `null` for a group not reached through NATS. */
+  readonly #byTag: (RemoteGroup | null)[] = [];
+  readonly #tag: number;
   #union: PeerRoutes = { actors: [], types: [], topics: [] };
   #attached = false;
   #started = false;
@@ -286,7 +309,7 @@ export class NatsPeer implements RemotePeer {
     this.#flushAt = Math.max(1, Math.floor(this.#maxPending / 4));
     this.#overflow = options.overflow ?? "wait";
     this.#maxParked = options.maxParked ?? 4096;
-    this.#window = options.window ?? 1024;
+    this.#window = options.window ?? 4096;
     this.#creditBatch = Math.max(1, Math.floor(this.#window / 4));
     this.#inboundCapacity = options.inboundCapacity ??
       3 * this.#window * Math.max(1, options.peers.length);
@@ -304,6 +327,11 @@ export class NatsPeer implements RemotePeer {
       };
       this.#groups.set(name, g);
       this.#byInbox.set(g.inbox, g);
+    }
+    const all = options.groups === undefined ? [] : [...new Set(options.groups)].sort();
+    this.#tag = all.length < 0xffff ? all.indexOf(options.identity) + 1 : 0;
+    if (this.#tag > 0) {
+      all.forEach((name, i) => this.#byTag[i + 1] = this.#groups.get(name) ?? null);
     }
   }
 
@@ -343,10 +371,11 @@ export class NatsPeer implements RemotePeer {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#subs.set(this.#inbox, this.#wire.subscribe(this.#inbox, this.#onMessage));
+    const inbox = this.#inbox;
+    this.#subs.set(inbox, this.#wire.subscribe(inbox, (m) => this.#onMessage(m, inbox)));
     this.#subs.set(
       `${this.#prefix}.hello`,
-      this.#wire.subscribe(`${this.#prefix}.hello`, (data) => this.#onHello(data)),
+      this.#wire.subscribe(`${this.#prefix}.hello`, (m) => this.#onHello(m.data)),
     );
     this.routesChanged();
   }
@@ -370,7 +399,11 @@ export class NatsPeer implements RemotePeer {
     }
     for (const subject of want) {
       if (!this.#subs.has(subject)) {
-        this.#subs.set(subject, this.#wire.subscribe(subject, this.#onMessage));
+        // An exact subject is known here; a wildcard's is read from the message.
+        const handler = subject.endsWith("*")
+          ? (m: NatsWireMessage) => this.#onMessage(m, m.subject)
+          : (m: NatsWireMessage) => this.#onMessage(m, subject);
+        this.#subs.set(subject, this.#wire.subscribe(subject, handler));
       }
     }
     const a = routesToAnnouncement(routes);
@@ -561,7 +594,8 @@ export class NatsPeer implements RemotePeer {
   ): void {
     const seq = ++s.seq;
     const payload = this.#encode(kind, correlation, seq, type, message);
-    this.#wire.publish(s.subject, payload, reply);
+    // With sender tags the envelope names the sender: no reply subject to write and parse.
+    this.#wire.publish(s.subject, payload, this.#tag === 0 ? reply : undefined);
     this.#sent++;
     this.#bytes += payload.length;
     this.#unconfirmed += payload.length;
@@ -579,11 +613,13 @@ export class NatsPeer implements RemotePeer {
     for (;;) {
       const at = this.#at;
       const slab = this.#slab;
-      if (slab.length - at > NATS_ENVELOPE_SIZE) {
+      const room = slab.length - at - NATS_ENVELOPE_SIZE;
+      // A fixed-size frame that cannot fit needs no failed attempt (and no error built).
+      if (room > 0 && (type.variable || room >= HEADER_SIZE + type.fixedSize)) {
         try {
           const end = type.encode(message, slab, at + NATS_ENVELOPE_SIZE);
           const dv = this.#dv;
-          dv.setUint32(at, kind, true);
+          dv.setUint32(at, kind | (this.#tag << 16), true);
           dv.setUint32(at + 4, correlation, true);
           dv.setUint32(at + 8, seq, true);
           this.#at = end;
@@ -660,13 +696,17 @@ export class NatsPeer implements RemotePeer {
 
   // ---- inbound -----------------------------------------------------------------
 
-  #onMessage = (data: Uint8Array, subject: string, reply: string): void => {
-    const from = this.#byInbox.get(reply);
-    // Not a group reached through NATS (a link carries its messages), or noise.
-    if (from === undefined || data.length < NATS_ENVELOPE_SIZE) return;
-    const dv = new DataView(data.buffer, data.byteOffset, NATS_ENVELOPE_SIZE);
-    const kind = dv.getUint8(0);
-    const correlation = dv.getUint32(4, true);
+  #onMessage(m: NatsWireMessage, subject: string): void {
+    const data = m.data;
+    if (data.length < NATS_ENVELOPE_SIZE) return;
+    const tag = data[2]! | (data[3]! << 8);
+    const byTag = tag === 0 ? undefined : this.#byTag[tag];
+    // null: a group a link reaches (its messages come that way), or one of another deployment.
+    if (byTag === null) return;
+    const from = byTag ?? this.#byInbox.get(m.reply ?? "");
+    if (from === undefined) return;
+    const kind = data[0]!;
+    const correlation = (data[4]! | (data[5]! << 8) | (data[6]! << 16) | (data[7]! << 24)) >>> 0;
     if (kind === KIND_CREDIT) {
       from.credit += correlation;
       const room = this.#room;
@@ -685,7 +725,7 @@ export class NatsPeer implements RemotePeer {
       }
       return;
     }
-    const seq = dv.getUint32(8, true);
+    const seq = (data[8]! | (data[9]! << 8) | (data[10]! << 16) | (data[11]! << 24)) >>> 0;
     const last = from.seq.get(subject) ?? 0;
     if (seq <= last) return; // a repeat (never in core NATS; safe to ignore)
     if (seq !== last + 1) {
@@ -716,14 +756,14 @@ export class NatsPeer implements RemotePeer {
     if (kind === KIND_REQUEST) {
       correlationHere = ++this.#nextRequest;
       if (this.#nextRequest >= 0xffff_ffff) this.#nextRequest = 0;
-      this.#requests.set(correlationHere, { reply, correlation });
+      this.#requests.set(correlationHere, { reply: from.inbox, correlation });
     }
     if (this.#blocked || (this.#held && kind !== KIND_REPLY)) {
       this.#queue(from, view, kind, to, correlationHere);
       return;
     }
     this.#deliver(from, view, kind, to, correlationHere);
-  };
+  }
 
   /** `n` messages of `from` were accepted (or dropped, or lost): credit them back in batches. */
   #accepted(from: RemoteGroup, n: number): void {
@@ -746,7 +786,7 @@ export class NatsPeer implements RemotePeer {
       this.#at = 0;
     }
     const at = this.#at;
-    this.#dv.setUint32(at, kind, true);
+    this.#dv.setUint32(at, kind | (this.#tag << 16), true);
     this.#dv.setUint32(at + 4, correlation, true);
     this.#dv.setUint32(at + 8, 0, true);
     this.#at = at + NATS_ENVELOPE_SIZE;
@@ -977,6 +1017,8 @@ export class NatsPeer implements RemotePeer {
     const json = new TextEncoder().encode(JSON.stringify(this.#lastNumbers()));
     const out = new Uint8Array(NATS_ENVELOPE_SIZE + json.length);
     out[0] = KIND_SYNC;
+    out[2] = this.#tag & 0xff;
+    out[3] = this.#tag >> 8;
     out.set(json, NATS_ENVELOPE_SIZE);
     try {
       this.#wire.publish(g.inbox, out, this.#inbox);

@@ -60,6 +60,8 @@ export interface BusNodeNats {
   wire: NatsWire;
   /** The groups reached through it (sorted or not). */
   peers: readonly string[];
+  /** Every group of the deployment, the same list in every process (see `NatsPeerOptions.groups`). */
+  groups?: readonly string[];
   /** Subject prefix of the deployment. Default: `mycelium`. */
   subjectPrefix?: string;
   /** The servers, for reports. Default: `nats`. */
@@ -270,6 +272,7 @@ export class BusNode implements AsyncDisposable {
       this.#nats = new NatsPeer(this.#bus, nats.wire, this.#registry, {
         identity: this.#identity,
         peers: nats.peers,
+        ...(nats.groups === undefined ? {} : { groups: nats.groups }),
         logger: this.#log,
         held: this.#held,
         ...(nats.subjectPrefix === undefined ? {} : { subjectPrefix: nats.subjectPrefix }),

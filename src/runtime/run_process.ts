@@ -349,6 +349,7 @@ export async function runProcess(
           nats: {
             wire: natsWire,
             peers: plan.nats,
+            groups: [...topology.groups.keys()],
             subjectPrefix: natsSettings.subjectPrefix,
             address: natsWire.address,
             counters: () => natsWire.stats(),

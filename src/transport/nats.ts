@@ -36,8 +36,21 @@ export interface NatsTransportOptions {
   reconnectWaitMs?: number;
 }
 
-/** A message as a subscription hands it on: its payload and reply subject. */
-export type NatsHandler = (data: Uint8Array, subject: string, reply: string) => void;
+/**
+ * A message as a subscription hands it on. `subject` and `reply` are decoded
+ * from bytes when first read: read them only when needed.
+ */
+export interface NatsMessage {
+  /** The payload (a view into the client's read buffer, never rewritten). */
+  readonly data: Uint8Array;
+  /** The subject it was published on. */
+  readonly subject: string;
+  /** The reply subject its publisher gave, if any. */
+  readonly reply?: string | undefined;
+}
+
+/** Called for each message of a subscription. */
+export type NatsHandler = (message: NatsMessage) => void;
 
 /** What happened to the connection: the events the runtime counts. */
 export type NatsEvent =
@@ -66,7 +79,7 @@ interface Client {
   publish(subject: string, data: Uint8Array, options?: { reply?: string }): void;
   subscribe(
     subject: string,
-    options: { callback: (err: Error | null, msg: ClientMsg) => void; slow?: number },
+    options: { callback: (err: Error | null, msg: NatsMessage) => void; slow?: number },
   ): { unsubscribe(): void };
   flush(): Promise<void>;
   drain(): Promise<void>;
@@ -75,12 +88,6 @@ interface Client {
   getServer(): string;
   status(): AsyncIterable<{ type: string; server?: string; pending?: number; sub?: unknown }>;
   stats(): { outMsgs: number; inMsgs: number };
-}
-
-interface ClientMsg {
-  readonly subject: string;
-  readonly reply?: string;
-  readonly data: Uint8Array;
 }
 
 /**
@@ -105,6 +112,8 @@ export class NatsTransport implements AsyncDisposable {
   #slowConsumers = 0;
   #closing: Promise<void> | undefined;
   #watch: Promise<void>;
+  /** The options of the last reply subject published with (one object, not one per message). */
+  #replyOptions: { reply?: string } = {};
 
   private constructor(client: Client, servers: string, log: Logger) {
     this.#client = client;
@@ -210,7 +219,12 @@ export class NatsTransport implements AsyncDisposable {
       });
     }
     try {
-      this.#client.publish(subject, data, reply === undefined ? undefined : { reply });
+      let options: { reply?: string } | undefined;
+      if (reply !== undefined) {
+        options = this.#replyOptions;
+        if (options.reply !== reply) options = this.#replyOptions = { reply };
+      }
+      this.#client.publish(subject, data, options);
     } catch (e) {
       throw new TransportError(
         this.#client.isClosed() ? "TRANSPORT_CLOSED" : "TRANSPORT_PROTOCOL",
@@ -233,7 +247,7 @@ export class NatsTransport implements AsyncDisposable {
           this.#log.warn("NATS subscription error", { subject, error: err });
           return;
         }
-        handler(msg.data, msg.subject, msg.reply ?? "");
+        handler(msg);
       },
     });
     return () => {
