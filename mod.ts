@@ -67,6 +67,7 @@ export type {
 } from "./src/codec/mod.ts";
 export {
   DEFAULT_BASE_PORT,
+  DEFAULT_NATS_SUBJECT_PREFIX,
   DEFAULT_TRANSPORT_COSTS,
   DEPLOYMENTS,
   formatLatency,
@@ -89,6 +90,9 @@ export type {
   DeclaredRoute,
   Deployment,
   LoadTopologyOptions,
+  NatsAuth,
+  NatsSettings,
+  NatsTls,
   ParseTopologyOptions,
   PerformanceBudgets,
   ProcessGroup,
@@ -289,6 +293,7 @@ export {
 export type {
   ActorReport,
   BusNodeCloseOptions,
+  BusNodeNats,
   BusNodeOptions,
   DeliveryTimes,
   DialTarget,
@@ -309,3 +314,18 @@ export type {
 } from "./src/runtime/mod.ts";
 export { LinkPeer } from "./src/bus/link_peer.ts";
 export type { LinkPeerOptions, LinkPeerStats } from "./src/bus/link_peer.ts";
+export { NATS_ENVELOPE_SIZE, NatsPeer } from "./src/bus/nats_peer.ts";
+export type {
+  NatsPeerOptions,
+  NatsPeerStats,
+  NatsWire,
+  NatsWireMessage,
+} from "./src/bus/nats_peer.ts";
+export { NatsTransport } from "./src/transport/nats.ts";
+export type {
+  NatsEvent,
+  NatsHandler,
+  NatsMessage,
+  NatsTransportOptions,
+  NatsTransportStats,
+} from "./src/transport/nats.ts";

@@ -9,6 +9,7 @@
 export { BusNode } from "./bus_node.ts";
 export type {
   BusNodeCloseOptions,
+  BusNodeNats,
   BusNodeOptions,
   DialTarget,
   LinkReport,
