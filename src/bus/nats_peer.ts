@@ -23,8 +23,11 @@
  *
  * Delivery: core NATS delivers at most once. Each sender numbers its
  * messages per subject, so a receiver counts every gap as lost
- * (`lost` in {@linkcode NatsPeerStats}); at the end of a run each group
- * announces its last numbers, which counts what was lost at the tail too.
+ * (`lost` in {@linkcode NatsPeerStats}); after a reconnect and at the end
+ * of a run each group tells the others its last numbers, which counts what
+ * was lost at the tail too. What was sent to a group while its process was
+ * down (killed, restarting) is not counted: its new instance starts counting
+ * at the first message it gets on each subject.
  * Order per sender and receiver is NATS's own (one connection each).
  *
  * Backpressure: NATS cannot make a sender wait for a slow receiver, so each
@@ -726,7 +729,9 @@ export class NatsPeer implements RemotePeer {
       return;
     }
     const seq = (data[8]! | (data[9]! << 8) | (data[10]! << 16) | (data[11]! << 24)) >>> 0;
-    const last = from.seq.get(subject) ?? 0;
+    // The first message of a subject sets where this instance starts: a restarted group
+    // cannot tell what its predecessor received from what went missing while it was down.
+    const last = from.seq.get(subject) ?? seq - 1;
     if (seq <= last) return; // a repeat (never in core NATS; safe to ignore)
     if (seq !== last + 1) {
       const gap = seq - last - 1;
