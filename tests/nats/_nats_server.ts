@@ -41,6 +41,8 @@ export interface NatsServer {
   readonly port: number;
   /** Process id. */
   readonly pid: number;
+  /** Client connections it holds now (from its monitoring endpoint). */
+  connections(): Promise<number>;
   /** What it logged so far. */
   log(): string;
   /** Resolves once its log matches `pattern` `count` times. */
@@ -52,7 +54,8 @@ export interface NatsServer {
 /** Starts one nats-server and waits until it accepts clients. */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   const port = options.port ?? freePort();
-  const args = ["-a", "127.0.0.1", "-p", String(port)];
+  const monitor = freePort();
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitor)];
   if (options.token !== undefined) args.push("--auth", options.token);
   if (options.user !== undefined) {
     args.push("--user", options.user.name, "--pass", options.user.password);
@@ -124,6 +127,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     url: `nats://127.0.0.1:${port}`,
     port,
     pid: child.pid,
+    connections: async () => {
+      const r = await fetch(`http://127.0.0.1:${monitor}/varz`);
+      return ((await r.json()) as { connections: number }).connections;
+    },
     log: () => text,
     logged,
     stop: (signal: Deno.Signal = "SIGTERM") => {
