@@ -225,7 +225,8 @@ export class Cell {
     this.#host = host;
     this.#policy = options.supervision ?? DEFAULT_SUPERVISION;
     this.#timing = options.timing;
-    this.#untilSample = options.timing?.sampleEvery ?? 0;
+    // The first delivery is timed, so an actor that gets any has a figure.
+    this.#untilSample = options.timing === undefined ? 0 : 1;
     this.ctx = new CellContext(name, host);
     this.actor = typeof source === "function" ? source() : source;
     const views = options.views ?? false;

@@ -50,7 +50,7 @@ export interface SpawnOptions {
   /** What happens when a handler fails. Default: restart, 3 times in 10 s. */
   supervision?: SupervisionPolicy;
   /**
-   * Times one delivery in `timing.sampleEvery`, from the moment it entered
+   * Times the first delivery and then one in `timing.sampleEvery`, from the moment it entered
    * the mailbox to the start of its handler, into `timing.hop` when nothing
    * was queued ahead of it and `timing.queued` otherwise (see
    * {@linkcode DeliveryTiming}). Two clock reads per sampled delivery, none

@@ -22,10 +22,12 @@ export interface DeliveryTimingOptions {
  *   still running), so the same interval also holds time spent waiting
  *   behind them: what load costs, not the transport.
  *
- * Only one delivery in `sampleEvery` is timed, with two clock reads (at
- * send and at handler start); the others cost none. Percentiles are over
- * the sampled deliveries: a sample of one in eight, taken by position, not
- * by value. A sender's time waiting for room in a full mailbox is not counted.
+ * Only the first delivery and then one in `sampleEvery` are timed, with two
+ * clock reads each (at send and at handler start); the others cost none.
+ * Percentiles are over the sampled deliveries: with the default, one in
+ * eight, taken by position, not by value, so a rare slow delivery may be
+ * missed and a percentile over few samples is rough (the report shows how
+ * many). A sender's time waiting for room in a full mailbox is not counted.
  *
  * @example
  * ```ts
