@@ -297,6 +297,7 @@ export class NatsPeer implements RemotePeer {
   #undelivered = 0;
   #peerRestarts = 0;
   #tallyWaiters = new Set<() => void>();
+  #byeSent = false;
 
   /** Wraps connection `wire` for `bus`. */
   constructor(bus: MessageBus, wire: NatsWire, registry: Registry, options: NatsPeerOptions) {
@@ -1060,6 +1061,7 @@ export class NatsPeer implements RemotePeer {
   async tally(timeoutMs: number): Promise<boolean> {
     await this.flushed().catch(() => {});
     this.#hello(1, { b: 1, n: this.#lastNumbers(), a: [], t: [] });
+    this.#byeSent = true;
     await this.#wire.flush().catch(() => {});
     const pending = () =>
       [...this.#groups.values()].some((g) => g.instance !== undefined && !g.tallied);
@@ -1079,12 +1081,14 @@ export class NatsPeer implements RemotePeer {
   }
 
   /**
-   * Stops: unsubscribes, detaches the peer groups' routes (requests through
+   * Stops: tells the peer groups this one leaves, unsubscribes, detaches the peer groups' routes (requests through
    * them fail with `BUS_NO_ROUTE`), counts what is still parked or held as
    * undelivered. Does not close the connection. Idempotent.
    */
   close(): void {
     if (this.#closed) return;
+    // Peers detach this group's actors (sends to them then fail with BUS_NO_ROUTE, not vanish).
+    if (this.#started && !this.#byeSent) this.#hello(1, { b: 1, a: [], t: [] });
     this.#closed = true;
     for (const unsubscribe of this.#subs.values()) unsubscribe();
     this.#subs.clear();
