@@ -21,6 +21,7 @@ import {
   UnixTransport,
 } from "../transport/mod.ts";
 import type { CliIo } from "./cli_io.ts";
+import { serveNats } from "./_bench_nats.ts";
 
 /** Bytes of one V2Swap frame. */
 export const FRAME_BYTES = 144;
@@ -53,6 +54,8 @@ export interface PeerReady {
 export interface BenchPeerOptions {
   /** Private directory for the socket files (it must exist, mode 0700). */
   dir: string;
+  /** A nats-server to serve the NATS rows through. Default: none. */
+  nats?: string | undefined;
 }
 
 /**
@@ -174,6 +177,7 @@ export async function runBenchPeer(options: BenchPeerOptions, io: CliIo): Promis
   const rawLoops = [acceptRaw(unixRaw, conns), acceptRaw(tcpRaw, conns)];
   let unixLink: LinkListener | undefined;
   let tcpLink: LinkListener | undefined;
+  let closeNats: (() => Promise<void>) | undefined;
   try {
     unixLink = await LinkListener.listen(
       new UnixTransport({ path: `${options.dir}/link.sock` }),
@@ -189,9 +193,11 @@ export async function runBenchPeer(options: BenchPeerOptions, io: CliIo): Promis
         tcpLink: port(tcpLink.transport.address),
       },
     };
+    if (options.nats !== undefined) closeNats = await serveNats(options.nats);
     io.out(JSON.stringify(ready));
     await stopped;
   } finally {
+    await closeNats?.();
     unixRaw.close();
     tcpRaw.close();
     for (const conn of conns) {

@@ -7,7 +7,7 @@
 import { formatTable } from "./format_table.ts";
 
 /** Where a measured path runs. */
-export type BenchPlace = "in process" | "unix" | "tcp";
+export type BenchPlace = "in process" | "unix" | "tcp" | "nats";
 
 /** One measured figure set. `null` marks what a row does not measure. */
 export interface BenchRow {

@@ -19,6 +19,7 @@ import { integer, string } from "npm:@optique/core@1.3.6/valueparser";
 import { onShutdownSignals } from "../supervisor/mod.ts";
 import { measureInProcess } from "./_bench_in_process.ts";
 import { runBenchPeer } from "./_bench_peer.ts";
+import { measureNats, natsServerAvailable } from "./_bench_nats.ts";
 import {
   type BenchReport,
   type BenchRow,
@@ -72,7 +73,7 @@ const benchCmd = command(
   {
     brief: message`Measure this machine's cost per transport; print the comparison table.`,
     description:
-      message`Measures the same process (MonolithBus emit and MessageBus delivery against direct calls; MessageBus request/reply against a promise round trip), another process over a Unix socket link and over a TCP loopback link (round trip of a 144-byte V2Swap and streaming rate, each against the raw socket measured in the same run). Prints a per-transport table, then the round-trip p50 in the same process, on the same machine and over the network. The figures are this machine's, now: on a shared machine, trust the ratios more than the times.`,
+      message`Measures the same process (MonolithBus emit and MessageBus delivery against direct calls; MessageBus request/reply against a promise round trip), another process over a Unix socket link and over a TCP loopback link (round trip of a 144-byte V2Swap and streaming rate, each against the raw socket measured in the same run), and, when nats-server is installed, the same through a NATS server against the raw NATS client. Prints a per-transport table, then the round-trip p50 in the same process, on the same machine and over the network. The figures are this machine's, now: on a shared machine, trust the ratios more than the times.`,
   },
 );
 
@@ -83,6 +84,9 @@ const benchPeerCmd = command(
     dir: option("--dir", string({ metavar: "DIR" }), {
       description: message`Private directory for the socket files.`,
     }),
+    nats: optional(option("--nats", string({ metavar: "URL" }), {
+      description: message`A nats-server to serve the NATS rows through.`,
+    })),
   }),
   {
     hidden: true,
@@ -96,7 +100,7 @@ export const bench = or(benchCmd, benchPeerCmd);
 /** Runs what {@linkcode bench} parsed: the benchmark, or its peer. */
 export async function runBench(parsed: InferValue<typeof bench>, io: CliIo): Promise<number> {
   if (parsed.command === "bench-peer") {
-    return await runBenchPeer({ dir: parsed.dir }, io);
+    return await runBenchPeer({ dir: parsed.dir, nats: parsed.nats }, io);
   }
   return await benchCommand(parsed, io);
 }
@@ -143,6 +147,23 @@ export async function measureBench(
     signal: shutdown.signal,
   });
   const rows = [...inProcess, ...sockets.rows];
+  // NATS rows when nats-server is installed (the peer is this program in another process).
+  if (natsServerAvailable()) {
+    progress("nats, peer in another process");
+    const dir = await Deno.makeTempDir({ prefix: "mycelium-bench-nats-" });
+    try {
+      rows.push(
+        ...await measureNats({
+          messages,
+          roundTrips,
+          rounds: quick ? 3 : 5,
+          signal: shutdown.signal,
+        }, dir),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
   return {
     measuredAt,
     machine: {

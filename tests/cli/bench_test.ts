@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { BenchError } from "../../src/cli/bench_command.ts";
 import { EXIT_CODES, exitCodeFor } from "../../src/cli/exit_codes.ts";
+import { NATS_SERVER_AVAILABLE } from "../nats/_nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ALL = ["--allow-read", "--allow-write", "--allow-net", "--allow-run", "--allow-env"];
@@ -81,6 +82,10 @@ const MYCELIUM_ROWS = [
   "tcp-link-stream",
 ];
 
+/** The NATS rows, measured when nats-server is installed (`.ci/run` installs it). */
+const NATS_ROWS = ["nats-raw-rtt", "nats-rtt", "nats-raw-stream", "nats-stream"];
+const WITH_NATS = NATS_SERVER_AVAILABLE;
+
 Deno.test("bench --quick --json measures every transport with real, consistent figures", async () => {
   const r = await bench(["--quick", "--json"]);
   assert.equal(r.code, EXIT_CODES.OK, r.stderr);
@@ -94,11 +99,15 @@ Deno.test("bench --quick --json measures every transport with real, consistent f
   const rows = report.rows as Row[];
   const byId = new Map(rows.map((row) => [row.id, row]));
   assert.equal(byId.size, rows.length, "row ids repeat");
-  assert.deepEqual(rows.map((row) => row.id), MYCELIUM_ROWS, "rows, in order");
+  assert.deepEqual(
+    rows.map((row) => row.id),
+    [...MYCELIUM_ROWS, ...(WITH_NATS ? NATS_ROWS : [])],
+    "rows, in order",
+  );
   assert.deepEqual(
     [...new Set(rows.map((row) => row.place))],
-    ["in process", "unix", "tcp"],
-    "only Mycelium's own transports and their floors are measured",
+    ["in process", "unix", "tcp", ...(WITH_NATS ? ["nats"] : [])],
+    "Mycelium's own transports, NATS when a server can be started, and their floors",
   );
 
   for (const row of rows) {
@@ -140,7 +149,15 @@ Deno.test("bench --quick prints the per-transport table and the comparison table
   assert.equal(r.code, EXIT_CODES.OK, r.stderr);
   assert.deepEqual(r.leftovers, []);
   assert.match(r.stdout, /^where\s+what\s+p50\s+p99\s+msg\/s\s+x floor$/m);
-  for (const what of ["MonolithBus emit", "MessageBus request -> reply", "unix link", "tcp link"]) {
+  for (
+    const what of [
+      "MonolithBus emit",
+      "MessageBus request -> reply",
+      "unix link",
+      "tcp link",
+      ...(WITH_NATS ? ["Mycelium over NATS, V2Swap request -> reply"] : []),
+    ]
+  ) {
     assert.match(r.stdout, new RegExp(`^\\S.*${what}.*\\d`, "m"), `no ${what} row`);
   }
   assert.match(r.stdout, /^Performance comparison \(each cell: measured round-trip p50/m);
@@ -167,12 +184,12 @@ Deno.test("bench --messages below 1000 is a usage error", async () => {
   assert.match(r.stderr, /--messages/);
 });
 
-Deno.test("bench --help describes the in-process, unix and tcp measurements and no NATS", async () => {
+Deno.test("bench --help describes the in-process, unix, tcp and NATS measurements", async () => {
   const r = await bench(["--help"]);
   assert.equal(r.code, EXIT_CODES.OK, r.stderr);
   assert.match(r.stdout, /^Usage: mycelium bench \[--quick\] \[--json\] \[--messages N\]$/m);
   for (const what of ["MonolithBus emit", "Unix socket link", "TCP loopback link"]) {
     assert.ok(r.stdout.includes(what), `the help does not mention ${what}`);
   }
-  assert.doesNotMatch(r.stdout, /nats/i);
+  assert.match(r.stdout, /when nats-server is installed/);
 });
