@@ -36,9 +36,7 @@ for (let i = 0; i < Deno.args.length; i++) {
   if (eq > 0) args[a.slice(2, eq)] = a.slice(eq + 1);
   else args[a.slice(2)] = Deno.args[++i] ?? "";
 }
-const seconds = args.seconds !== undefined
-  ? Number(args.seconds)
-  : Number(args.minutes ?? 10) * 60;
+const seconds = args.seconds !== undefined ? Number(args.seconds) : Number(args.minutes ?? 10) * 60;
 const rate = Number(args.rate ?? 100_000);
 const intervalS = Number(args.interval ?? 30);
 /** Windows ignored before the RSS and p99 references are taken. */
@@ -165,12 +163,8 @@ function report(): void {
   rows.push(row);
   console.log(
     `${String(row.t).padStart(5)} s  sent ${String(row.sent).padStart(9)}  ` +
-      `received ${String(row.received).padStart(9)}  rss ${
-        row.rssMb.toFixed(1).padStart(7)
-      } MB  ` +
-      `heap ${row.heapMb.toFixed(1).padStart(6)} MB  p50 ${
-        row.p50.toFixed(2)
-      } ms  ` +
+      `received ${String(row.received).padStart(9)}  rss ${row.rssMb.toFixed(1).padStart(7)} MB  ` +
+      `heap ${row.heapMb.toFixed(1).padStart(6)} MB  p50 ${row.p50.toFixed(2)} ms  ` +
       `p99 ${row.p99.toFixed(2)} ms  max ${row.max.toFixed(2)} ms`,
   );
 }
@@ -200,25 +194,23 @@ if (steady.length >= 2) {
   const maxRss = Math.max(...steady.map((r) => r.rssMb));
   const p99s = steady.map((r) => r.p99).sort((a, b) => a - b);
   const half = Math.floor(steady.length / 2);
-  const median = (xs: number[]) =>
-    [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const early = median(steady.slice(0, half).map((r) => r.p99));
   const late = median(steady.slice(half).map((r) => r.p99));
+  const rssEarly = median(steady.slice(0, half).map((r) => r.rssMb));
+  const rssLate = median(steady.slice(half).map((r) => r.rssMb));
+  const rssTrend = ((rssLate - rssEarly) / rssEarly) * 100;
   console.log(
     `after warm-up (${warmupWindows} window): rss ${first.rssMb.toFixed(1)} → ${
       last.rssMb.toFixed(1)
-    } MB (${
-      (((last.rssMb - first.rssMb) / first.rssMb) * 100).toFixed(1)
-    } %), ` +
+    } MB (${(((last.rssMb - first.rssMb) / first.rssMb) * 100).toFixed(1)} %), ` +
       `max ${maxRss.toFixed(1)} MB (+${
         (((maxRss - first.rssMb) / first.rssMb) * 100).toFixed(1)
       } %); ` +
-      `p99 per window ${p99s[0]!.toFixed(2)}–${
-        p99s[p99s.length - 1]!.toFixed(2)
-      } ms, ` +
-      `median of first half ${early.toFixed(2)} ms, of second half ${
-        late.toFixed(2)
-      } ms`,
+      `median rss of the first half ${rssEarly.toFixed(1)} MB, of the second half ` +
+      `${rssLate.toFixed(1)} MB (${rssTrend.toFixed(1)} %); ` +
+      `p99 per window ${p99s[0]!.toFixed(2)}–${p99s[p99s.length - 1]!.toFixed(2)} ms, ` +
+      `median of first half ${early.toFixed(2)} ms, of second half ${late.toFixed(2)} ms`,
   );
 }
 console.log(

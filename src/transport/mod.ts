@@ -82,7 +82,7 @@ export { UnixTransport } from "./unix.ts";
 export type { UnixTransportOptions } from "./unix.ts";
 export { TcpTransport } from "./tcp.ts";
 export type { TcpTransportOptions, TlsOptions } from "./tcp.ts";
-export { Link, WRITE_RESULT } from "./link.ts";
+export { Link, RECONNECT_DEFAULTS, WRITE_RESULT } from "./link.ts";
 export type {
   Announcement,
   ConnectOptions,
