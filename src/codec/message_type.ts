@@ -233,6 +233,18 @@ export class MessageType<F extends Fields = Fields> {
   }
 
   /**
+   * Encodes at offset `p` of `u8`, with `dv` a DataView over exactly `u8`;
+   * returns the frame's end. Skips the offset check and the DataView lookup
+   * of {@linkcode encode}: for callers that keep one view per buffer (a link's
+   * write slabs). Values are validated as by `encode`.
+   * Internal fast path.
+   * @internal
+   */
+  _encode(message: unknown, u8: Uint8Array, dv: DataView, p: number): number {
+    return this.#code.encode(message, u8, dv, p);
+  }
+
+  /**
    * Decodes or views a frame whose header was already checked (by a
    * {@linkcode Registry} or `FrameSplitter`); `end` is the frame's end.
    * Internal fast path.

@@ -51,7 +51,11 @@ export class Outbox {
   readonly max: number;
   readonly #slabSize: number;
   #slab: Uint8Array;
+  /** A DataView over exactly the current slab (encoders take one). */
+  #slabView: DataView;
   #at = 0;
+  /** The newest pending segment, if any (commits extend it). */
+  #tail: Segment | undefined;
   #pending: Segment[] = [];
   #inflight: Segment[] = [];
   #resend = 0;
@@ -66,6 +70,7 @@ export class Outbox {
     this.max = max;
     this.#slabSize = slabSize;
     this.#slab = new Uint8Array(slabSize);
+    this.#slabView = new DataView(this.#slab.buffer);
   }
 
   /** Bytes held (pending and unacknowledged). */
@@ -99,9 +104,15 @@ export class Outbox {
       this.#slab = need <= this.#slabSize
         ? this.#spare.pop() ?? new Uint8Array(this.#slabSize)
         : new Uint8Array(need);
+      this.#slabView = new DataView(this.#slab.buffer);
       this.#at = 0;
     }
     return this.#slab;
+  }
+
+  /** A DataView over exactly the slab {@linkcode slab} returned last. */
+  get view(): DataView {
+    return this.#slabView;
   }
 
   /** Where the next frame goes in the current slab. */
@@ -112,7 +123,7 @@ export class Outbox {
   /** Records frames encoded at [at, end) of the current slab. */
   commit(end: number, frames: number): void {
     const start = this.#at;
-    const tail = this.#pending[this.#pending.length - 1];
+    const tail = this.#tail;
     if (
       tail !== undefined && tail.buf === this.#slab && tail.end === start &&
       end - tail.start <= WRITE_MAX
@@ -121,7 +132,9 @@ export class Outbox {
       tail.frames += frames;
       tail.messages++;
     } else {
-      this.#pending.push(new Segment(this.#slab, start, end, frames, 1, 0));
+      const seg = new Segment(this.#slab, start, end, frames, 1, 0);
+      this.#pending.push(seg);
+      this.#tail = seg;
     }
     this.#retained += end - start;
     this.#pendingBytes += end - start;
@@ -153,6 +166,7 @@ export class Outbox {
     }
     const seg = this.#pending.shift();
     if (seg === undefined) return undefined;
+    if (seg === this.#tail) this.#tail = undefined;
     this.#pendingBytes -= seg.end - seg.start;
     this.framesWritten += seg.frames;
     this.bytesWritten += seg.end - seg.start;
@@ -243,7 +257,10 @@ export class Outbox {
     seg.start = p;
     seg.frames -= frames;
     seg.messages--;
-    if (seg.start === seg.end) this.#pending.shift();
+    if (seg.start === seg.end) {
+      this.#pending.shift();
+      if (seg === this.#tail) this.#tail = undefined;
+    }
     return true;
   }
 
@@ -252,6 +269,7 @@ export class Outbox {
     this.#settle();
     const lost = this.#messages;
     this.#pending = [];
+    this.#tail = undefined;
     this.#inflight = [];
     this.#resend = 0;
     this.#retained = 0;

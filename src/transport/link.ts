@@ -609,7 +609,7 @@ export class Link implements AsyncDisposable {
     const slab = outbox.slab(need);
     let at = outbox.at;
     if (route !== undefined) at = this.#encodeEnvelope(route, slab, at, type);
-    const end = type.encode(message, slab, at);
+    const end = type._encode(message, slab, outbox.view, at);
     let flags = route === undefined ? 0 : FLAG_ROUTED;
     if (!this.#ackRequested && outbox.retained > outbox.max / 4) {
       this.#ackRequested = true;
