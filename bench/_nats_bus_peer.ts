@@ -73,9 +73,7 @@ if (kind === "nats") {
     listen: [new TcpTransport({ hostname: "127.0.0.1", port: 0 })],
   });
 }
-const port = kind === "tcp"
-  ? node.transports[0]!.address.split(":").pop()
-  : "-";
+const port = kind === "tcp" ? node.transports[0]!.address.split(":").pop() : "-";
 Deno.stdout.writeSync(new TextEncoder().encode(`ready ${port} ${sum}\n`));
 const buf = new Uint8Array(16);
 while (await Deno.stdin.read(buf) !== null) { /* wait */ }

@@ -331,17 +331,12 @@ globalThis.addEventListener("unload", () => {
     s.sort((a, b) => a - b);
     const ratio = rawTrip === undefined
       ? ""
-      : ` (${
-        (percentile(s, 0.5) / percentile(rawTrip, 0.5)).toFixed(2)
-      }x raw nats.js p50)`;
+      : ` (${(percentile(s, 0.5) / percentile(rawTrip, 0.5)).toFixed(2)}x raw nats.js p50)`;
     lines.push(
-      `round trip  ${name}: p50 ${us(percentile(s, 0.5))} p99 ${
-        us(percentile(s, 0.99))
-      }${ratio}`,
+      `round trip  ${name}: p50 ${us(percentile(s, 0.5))} p99 ${us(percentile(s, 0.99))}${ratio}`,
     );
   }
-  const median = (s: number[]) =>
-    [...s].sort((a, b) => a - b)[Math.floor(s.length / 2)]!;
+  const median = (s: number[]) => [...s].sort((a, b) => a - b)[Math.floor(s.length / 2)]!;
   const rate = (name: string, deliveries: number) => {
     const s = streams.get(name);
     return s === undefined ? undefined : (N * deliveries) / median(s) * 1000;
@@ -356,9 +351,7 @@ globalThis.addEventListener("unload", () => {
           "three TCP links, publish → 3 subscriber processes",
           3,
         );
-        return tcp === undefined
-          ? ""
-          : ` (${(r / tcp).toFixed(2)}x three TCP links per delivery)`;
+        return tcp === undefined ? "" : ` (${(r / tcp).toFixed(2)}x three TCP links per delivery)`;
       })()
       : rawRate === undefined
       ? ""
