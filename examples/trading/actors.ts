@@ -201,8 +201,11 @@ export class OrderExecutor implements Actor {
         this.fills++;
         this.pnlMicro += execution.pnlMicro;
       } else this.refused++;
-      await ctx.send(ACTOR.audit, ArbitrageSignal, signal);
-      await ctx.publish(OrderExecution, execution);
+      // Await only a send that has to wait for room: `await undefined` still costs a turn.
+      const sent = ctx.send(ACTOR.audit, ArbitrageSignal, signal);
+      if (sent !== undefined) await sent;
+      const published = ctx.publish(OrderExecution, execution);
+      if (published !== undefined) await published;
     }),
     on(StreamEnd, (end, ctx) => {
       this.forwardedEnd = { swaps: end.swaps, signals: end.signals };
