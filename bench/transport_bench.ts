@@ -13,7 +13,10 @@
  *   64 KiB buffer written when full, and a receiver that cuts frames by
  *   their header and reads the field the link's handler reads. The link
  *   does more than that floor (a view per message, acknowledgements,
- *   bounds); the pre-encoded floor does less than any transport can.
+ *   bounds); the pre-encoded floor does less than any transport can. Two
+ *   link rows: the handler reads a zero-copy view (what a bus subscriber
+ *   gets with `views`), and the handler gets a plain object (`toObject()`,
+ *   what the bus hands every other handler, decoded once per process).
  * - `round trip <kind>`: one message out, its echo back. Baseline: raw socket
  *   ping-pong of one 144-byte frame.
  *
@@ -192,41 +195,56 @@ for (const kind of ["unix", "tcp"] as const) {
       }
       if (at > 0) await writeAll(codecSink, codecChunk.subarray(0, at));
       await codecSink.read(one);
+      if (one[0] !== 0) throw new Error("raw-decode-sink read a wrong timestampNs");
       record(`codec ${kind}`, performance.now() - t0);
       b.end();
     },
   });
 
-  let sinkDone: PromiseWithResolvers<void> | undefined;
-  const sink = await Link.connect(
-    kind === "unix"
-      ? new UnixTransport({ path: await peer("link-sink", kind, N) })
-      : new TcpTransport({ port: Number(await peer("link-sink", kind, N)) }),
-    {
-      registry,
-      identity: `bench-sender-${kind}`,
-      logger: silentLogger,
-      handler: { message: () => sinkDone?.resolve() },
-    },
-  );
-  Deno.bench({
-    name: `Mycelium ${kind} link, V2Swap end to end`,
-    group: `stream ${kind}`,
-    n: 12,
-    warmup: STREAM_WARMUP,
-    async fn(b) {
-      b.start();
-      const t0 = performance.now();
-      sinkDone = Promise.withResolvers<void>();
-      for (let i = 0; i < N;) {
-        if (sink.write(V2Swap, swap) === WRITE_RESULT.full) await sink.room();
-        else i++;
-      }
-      await sinkDone.promise;
-      record(`link ${kind}`, performance.now() - t0);
-      b.end();
-    },
-  });
+  // The peer answers once per N with the count of messages whose field was wrong (0).
+  for (
+    const [mode, label, title] of [
+      ["link-sink", "link", "V2Swap end to end (handler reads views)"],
+      ["link-sink-plain", "link plain", "V2Swap end to end, handler gets plain objects"],
+    ] as const
+  ) {
+    let sinkDone: PromiseWithResolvers<void> | undefined;
+    const sink = await Link.connect(
+      kind === "unix"
+        ? new UnixTransport({ path: await peer(mode, kind, N) })
+        : new TcpTransport({ port: Number(await peer(mode, kind, N)) }),
+      {
+        registry,
+        identity: `bench-sender-${kind}`,
+        logger: silentLogger,
+        handler: {
+          message(view) {
+            if (V2Swap.isView(view) && view.timestampNs !== 0n) {
+              sinkDone?.reject(new Error(`${mode}: ${view.timestampNs} messages read wrong`));
+            } else sinkDone?.resolve();
+          },
+        },
+      },
+    );
+    Deno.bench({
+      name: `Mycelium ${kind} link, ${title}`,
+      group: `stream ${kind}`,
+      n: 12,
+      warmup: STREAM_WARMUP,
+      async fn(b) {
+        b.start();
+        const t0 = performance.now();
+        sinkDone = Promise.withResolvers<void>();
+        for (let i = 0; i < N;) {
+          if (sink.write(V2Swap, swap) === WRITE_RESULT.full) await sink.room();
+          else i++;
+        }
+        await sinkDone.promise;
+        record(`${label} ${kind}`, performance.now() - t0);
+        b.end();
+      },
+    });
+  }
 
   // --- round trip -------------------------------------------------------------
   const rawEcho = await rawConn(kind, await peer("raw-echo", kind, 1));
@@ -388,6 +406,16 @@ globalThis.addEventListener("unload", () => {
         `stream ${kind}: raw floor ${(rawRate / 1e6).toFixed(2)} M msg/s, link ${
           (linkRate / 1e6).toFixed(2)
         } M msg/s (${(linkRate / rawRate).toFixed(2)}x floor)`,
+      );
+    }
+    const plain = streams.get(`link plain ${kind}`);
+    if (raw && plain) {
+      const rawRate = raw.messages / raw.ms * 1000;
+      const rate = plain.messages / plain.ms * 1000;
+      lines.push(
+        `stream ${kind}: link, handler gets plain objects ${(rate / 1e6).toFixed(2)} M msg/s (${
+          (rate / rawRate).toFixed(2)
+        }x floor)`,
       );
     }
     const codec = streams.get(`codec ${kind}`);
