@@ -13,8 +13,11 @@ export interface LinkListenerOptions extends LinkOptions {
    * like a peer is cut instead (with an Error frame `TRANSPORT_FLOOD`) — from
    * the remote address holding the most slots (TCP), the least advanced
    * (silent before trickling, trickling before a whole Hello, a Hello from an
-   * unknown identity before a known one), the oldest first. A flood of idle
-   * or slow connections so only ever cuts its own. Default: 64.
+   * unknown identity before a known one), the oldest first. A connection
+   * younger than 25 ms is never cut (its Hello may be on its way); while only
+   * such young ones hold the slots, up to four times this many are let in,
+   * and newcomers beyond that are turned away with `TRANSPORT_FLOOD`. A flood
+   * of idle or slow connections so only ever cuts its own. Default: 64.
    */
   maxPendingHandshakes?: number;
   /**
@@ -35,8 +38,23 @@ interface Pending {
    * new identity, 3 a Hello from an identity this listener already serves.
    */
   stage: number;
+  /** When it was accepted (`performance.now()`). */
+  readonly at: number;
   readonly cut: AbortController;
 }
+
+/**
+ * A connection is not cut for this long after it was accepted, in ms: the
+ * time a peer's Hello, sent at once, needs to arrive and be read even while a
+ * storm of new connections keeps the listener busy.
+ */
+const GRACE_MS = 25;
+
+/**
+ * Connections in their grace time may exceed `maxPendingHandshakes` up to
+ * this many times it; past that, newcomers are turned away (`TRANSPORT_FLOOD`).
+ */
+const GRACE_FACTOR = 4;
 
 /** Lines of "connection refused" logged per second at most; the rest are counted. */
 const REFUSED_LINES_PER_SECOND = 10;
@@ -49,7 +67,7 @@ export interface ListenerStats {
   authenticated: number;
   /** Connections refused or failed before completing the handshake (cut ones included). */
   refused: number;
-  /** Of those, connections cut to make room for newer ones (`TRANSPORT_FLOOD`). */
+  /** Of those, connections cut to make room for newer ones, or turned away (`TRANSPORT_FLOOD`). */
   cut: number;
 }
 
@@ -173,13 +191,29 @@ export class LinkListener implements AsyncDisposable {
         continue;
       }
       this.stats.accepted++;
+      const now = performance.now();
       const pending: Pending = {
         stream,
         source: this.transport.kind === "tcp" ? sourceOf(stream) : "",
         stage: 0,
+        at: now,
         cut: new AbortController(),
       };
-      if (this.#pending.size >= this.#maxPending) this.#cutOne(pending.source);
+      if (
+        this.#pending.size >= this.#maxPending && !this.#cutOne(pending.source, now) &&
+        this.#pending.size >= this.#maxPending * GRACE_FACTOR
+      ) {
+        // Every slot holds a connection still in its grace time: a storm. Turn this one away.
+        this.stats.refused++;
+        this.stats.cut++;
+        this.#logRefused(this.#flood());
+        if (this.transport.address.startsWith("tls+")) closeQuietly(stream);
+        else {
+          const close = () => closeQuietly(stream);
+          stream.write(this.#floodFrame).then(close, close);
+        }
+        continue;
+      }
       this.#pending.add(pending);
       const p = this.#handshake(pending).finally(() => {
         this.#pending.delete(pending);
@@ -191,15 +225,16 @@ export class LinkListener implements AsyncDisposable {
 
   /**
    * Makes room for a connection from `source`: cuts, among the connections in
-   * their handshake, one from the source holding the most of them, the least
-   * advanced, the oldest.
+   * their handshake past their grace time, one from the source holding the
+   * most of them, the least advanced, the oldest. Returns whether it cut one.
    */
-  #cutOne(source: string): void {
+  #cutOne(source: string, now: number): boolean {
     const perSource = new Map<string, number>([[source, 1]]);
     for (const p of this.#pending) perSource.set(p.source, (perSource.get(p.source) ?? 0) + 1);
     let victim: Pending | undefined;
     let victimCount = 0;
     for (const p of this.#pending) {
+      if (now - p.at < GRACE_MS) continue;
       const count = perSource.get(p.source)!;
       if (
         victim === undefined || count > victimCount ||
@@ -209,11 +244,12 @@ export class LinkListener implements AsyncDisposable {
         victimCount = count;
       }
     }
-    if (victim === undefined) return;
+    if (victim === undefined) return false;
     // Its slot is free now, though telling it why takes a moment more.
     this.#pending.delete(victim);
     this.stats.cut++;
     victim.cut.abort(this.#flood());
+    return true;
   }
 
   /**

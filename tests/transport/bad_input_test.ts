@@ -243,9 +243,13 @@ for (const kind of KINDS) {
     await using s = await setup(kind, { maxPendingHandshakes: 2, handshakeTimeoutMs: 300 });
     const idle: ByteStream[] = [];
     for (let i = 0; i < 6; i++) idle.push(await s.listener.transport.dial());
-    await s.log.waitFor(() => s.log.codes().filter((c) => c === "TRANSPORT_FLOOD").length >= 4);
-    await s.log.waitFor(() => s.log.codes().filter((c) => c === "TRANSPORT_TIMEOUT").length >= 2);
-    assert.equal(s.log.codes().filter((c) => c === "TRANSPORT_FLOOD").length, 4);
+    // Each idle connection ends cut to make room (how many depends on how fast they came:
+    // none younger than 25 ms is cut) or timed out; every one of them ends.
+    const ended = () =>
+      s.log.codes().filter((c) => c === "TRANSPORT_FLOOD" || c === "TRANSPORT_TIMEOUT").length;
+    await s.log.waitFor(() => ended() >= 6);
+    assert.equal(ended(), 6);
+    assert.ok(s.log.codes().filter((c) => c === "TRANSPORT_FLOOD").length <= 4);
     await Promise.all(idle.map(drain));
     await s.stillWorks();
   });
