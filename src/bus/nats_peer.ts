@@ -158,6 +158,12 @@ const KIND_NAMES = ["", "send", "request", "reply", "publish", "credit", "sync"]
 /** Bytes before the frame in every payload. */
 export const NATS_ENVELOPE_SIZE = 12;
 const SLAB_SIZE = 64 * 1024;
+/**
+ * A batch closes once it holds this many bytes: frames published in one
+ * task to one subject travel as one NATS message (the client and servers
+ * pay per message, so a stream or a fan-out costs far less per frame).
+ */
+const BATCH_BYTES = 32 * 1024;
 
 interface Hello {
   /** group */
@@ -214,6 +220,8 @@ interface Inbound {
   kind: number;
   to: string;
   correlation: number;
+  /** A JetStream message: acknowledged (instead of credited) once the bus accepted it. */
+  ack: (() => void) | undefined;
 }
 
 /**
@@ -271,6 +279,17 @@ export class NatsPeer implements RemotePeer {
   readonly #sendSubjects = new Map<string, { subject: string; seq: number }>();
   readonly #publishSubjects = new Map<MessageType, { subject: string; seq: number }>();
   #unconfirmed = 0;
+  /** The subject of the open batch (frames from `#batchAt` to `#at` of the slab), if any. */
+  #batch: { subject: string; seq: number } | undefined;
+  #batchAt = 0;
+  #batchFrames = 0;
+  #batchReply: string | undefined;
+  #batchSoon = false;
+  /** Publishes the open batch at the end of the current task (one closure for all). */
+  readonly #closeSoon = () => {
+    this.#batchSoon = false;
+    this.#closeBatch();
+  };
   #flushing = false;
   #room: PromiseWithResolvers<void> | undefined;
   #parked: Parked[] = [];
@@ -418,6 +437,8 @@ export class NatsPeer implements RemotePeer {
   }
 
   #hello(answer: number, extra: Partial<Hello> = {}): void {
+    // After what was sent before it (a farewell's last numbers count what it missed).
+    this.#closeBatch();
     const a = routesToAnnouncement(this.#bus.hostedRoutes());
     const hello: Hello = {
       g: this.#identity,
@@ -596,24 +617,64 @@ export class NatsPeer implements RemotePeer {
     message: AnyMessage,
     reply: string,
   ): void {
-    const seq = ++s.seq;
-    const payload = this.#encode(kind, correlation, seq, type, message);
-    // With sender tags the envelope names the sender: no reply subject to write and parse.
-    this.#wire.publish(s.subject, payload, this.#tag === 0 ? reply : undefined);
+    // One batch per subject at a time: a sender's frames keep their order across subjects.
+    if (this.#batch !== s && this.#batch !== undefined) this.#closeBatch();
+    const seq = s.seq + 1;
+    const size = this.#encode(kind, correlation, seq, type, message);
+    s.seq = seq;
+    if (this.#batch === undefined) {
+      this.#batch = s;
+      this.#batchAt = this.#at - size;
+      this.#batchReply = reply;
+    }
+    this.#batchFrames++;
     this.#sent++;
-    this.#bytes += payload.length;
-    this.#unconfirmed += payload.length;
+    this.#bytes += size;
+    this.#unconfirmed += size;
+    if (this.#at - this.#batchAt >= BATCH_BYTES) this.#closeBatch();
+    else if (!this.#batchSoon) {
+      this.#batchSoon = true;
+      queueMicrotask(this.#closeSoon);
+    }
     if (this.#unconfirmed >= this.#flushAt && !this.#flushing) this.#confirm();
   }
 
-  /** The envelope and frame, in the current slab (a new one when it is full). */
+  /**
+   * Publishes the open batch: its frames, each behind its envelope, as one
+   * NATS message. A connection that refuses it loses them (counted as
+   * dropped here; the receivers count the gap as lost).
+   */
+  #closeBatch(): void {
+    const s = this.#batch;
+    if (s === undefined) return;
+    this.#batch = undefined;
+    const frames = this.#batchFrames;
+    this.#batchFrames = 0;
+    try {
+      // With sender tags the envelope names the sender: no reply subject to write and parse.
+      this.#wire.publish(
+        s.subject,
+        this.#slab.subarray(this.#batchAt, this.#at),
+        this.#tag === 0 ? this.#batchReply : undefined,
+      );
+    } catch (e) {
+      this.#dropped += frames;
+      this.#log.warn("messages not published over NATS", {
+        subject: s.subject,
+        messages: frames,
+        error: e,
+      });
+    }
+  }
+
+  /** Writes the envelope and frame at the end of the slab (a new one when it is full); returns their size. */
   #encode(
     kind: number,
     correlation: number,
     seq: number,
     type: MessageType,
     message: AnyMessage,
-  ): Uint8Array {
+  ): number {
     for (;;) {
       const at = this.#at;
       const slab = this.#slab;
@@ -627,11 +688,13 @@ export class NatsPeer implements RemotePeer {
           dv.setUint32(at + 4, correlation, true);
           dv.setUint32(at + 8, seq, true);
           this.#at = end;
-          return slab.subarray(at, end);
+          return end - at;
         } catch (e) {
           if (!(e instanceof CodecError && e.code === "CODEC_BUFFER_TOO_SMALL")) throw e;
         }
       }
+      // A batch lies in one slab: publish the open one first.
+      this.#closeBatch();
       // The client still holds the old slab's bytes until it writes them: never reuse it.
       const size = Math.max(SLAB_SIZE, NATS_ENVELOPE_SIZE + type.encodedSize(message));
       this.#slab = new Uint8Array(size);
@@ -642,6 +705,7 @@ export class NatsPeer implements RemotePeer {
 
   /** Asks a server to confirm what was published; frees that much room when it does. */
   #confirm(): void {
+    this.#closeBatch();
     this.#flushing = true;
     const covered = this.#unconfirmed;
     this.#wire.flush().then(
@@ -695,6 +759,7 @@ export class NatsPeer implements RemotePeer {
   /** Resolves when nothing is parked and a server confirmed everything published. */
   async flushed(): Promise<void> {
     while (this.#pump !== undefined) await this.#pump;
+    this.#closeBatch();
     await this.#wire.flush();
   }
 
@@ -729,46 +794,61 @@ export class NatsPeer implements RemotePeer {
       }
       return;
     }
-    const seq = (data[8]! | (data[9]! << 8) | (data[10]! << 16) | (data[11]! << 24)) >>> 0;
+    // One frame or a batch of them, each behind its own envelope, numbered one after another.
     // The first message of a subject sets where this instance starts: a restarted group
     // cannot tell what its predecessor received from what went missing while it was down.
-    const last = from.seq.get(subject) ?? seq - 1;
-    if (seq <= last) return; // a repeat (never in core NATS; safe to ignore)
-    if (seq !== last + 1) {
-      const gap = seq - last - 1;
-      this.#lose(from.name, subject, gap);
-      // What never arrived was paid for with credit: give it back.
-      if (subject !== this.#inbox) this.#accepted(from, gap);
+    let last = from.seq.get(subject) ?? -1;
+    let to: string | undefined;
+    let at = 0;
+    const length = data.length;
+    while (at + NATS_ENVELOPE_SIZE + HEADER_SIZE <= length) {
+      const kind = data[at]!;
+      const correlation = (data[at + 4]! | (data[at + 5]! << 8) | (data[at + 6]! << 16) |
+        (data[at + 7]! << 24)) >>> 0;
+      const seq = (data[at + 8]! | (data[at + 9]! << 8) | (data[at + 10]! << 16) |
+        (data[at + 11]! << 24)) >>> 0;
+      const p = at + NATS_ENVELOPE_SIZE;
+      // The frame's body length (header bytes 8-11) says where the next envelope starts.
+      at = p + HEADER_SIZE + ((data[p + 8]! | (data[p + 9]! << 8) | (data[p + 10]! << 16) |
+        (data[p + 11]! << 24)) >>> 0);
+      if (last === -1) last = seq - 1;
+      if (seq <= last) continue; // a repeat (never in core NATS; safe to ignore)
+      if (seq !== last + 1) {
+        const gap = seq - last - 1;
+        this.#lose(from.name, subject, gap);
+        // What never arrived was paid for with credit: give it back.
+        if (subject !== this.#inbox) this.#accepted(from, gap);
+      }
+      last = seq;
+      from.seq.set(subject, seq);
+      this.#received++;
+      let view: MessageView<Fields>;
+      try {
+        view = this.#registry.view(data, p);
+      } catch (e) {
+        this.#refused++;
+        this.#log.warn("a message from NATS could not be read", {
+          peer: from.name,
+          subject,
+          error: e,
+        });
+        continue;
+      }
+      if (kind === KIND_SEND || kind === KIND_REQUEST) {
+        to ??= subject.slice(this.#prefix.length + 3);
+      }
+      let correlationHere = correlation;
+      if (kind === KIND_REQUEST) {
+        correlationHere = ++this.#nextRequest;
+        if (this.#nextRequest >= 0xffff_ffff) this.#nextRequest = 0;
+        this.#requests.set(correlationHere, { reply: from.inbox, correlation });
+      }
+      if (this.#blocked || (this.#held && kind !== KIND_REPLY)) {
+        this.#queue(from, view, kind, to ?? "", correlationHere);
+      } else {
+        this.#deliver(from, view, kind, to ?? "", correlationHere);
+      }
     }
-    from.seq.set(subject, seq);
-    this.#received++;
-    let view: MessageView<Fields>;
-    try {
-      view = this.#registry.view(data.subarray(NATS_ENVELOPE_SIZE));
-    } catch (e) {
-      this.#refused++;
-      this.#log.warn("a message from NATS could not be read", {
-        peer: from.name,
-        subject,
-        error: e,
-      });
-      return;
-    }
-    let to = "";
-    if (kind === KIND_SEND || kind === KIND_REQUEST) {
-      to = subject.slice(this.#prefix.length + 3);
-    }
-    let correlationHere = correlation;
-    if (kind === KIND_REQUEST) {
-      correlationHere = ++this.#nextRequest;
-      if (this.#nextRequest >= 0xffff_ffff) this.#nextRequest = 0;
-      this.#requests.set(correlationHere, { reply: from.inbox, correlation });
-    }
-    if (this.#blocked || (this.#held && kind !== KIND_REPLY)) {
-      this.#queue(from, view, kind, to, correlationHere);
-      return;
-    }
-    this.#deliver(from, view, kind, to, correlationHere);
   }
 
   /** `n` messages of `from` were accepted (or dropped, or lost): credit them back in batches. */
@@ -785,18 +865,13 @@ export class NatsPeer implements RemotePeer {
     }
   }
 
+  /** An envelope alone, in bytes of its own (the slab may hold an open batch). */
   #envelopeOnly(kind: number, correlation: number): Uint8Array {
-    if (this.#slab.length - this.#at < NATS_ENVELOPE_SIZE) {
-      this.#slab = new Uint8Array(SLAB_SIZE);
-      this.#dv = new DataView(this.#slab.buffer);
-      this.#at = 0;
-    }
-    const at = this.#at;
-    this.#dv.setUint32(at, kind | (this.#tag << 16), true);
-    this.#dv.setUint32(at + 4, correlation, true);
-    this.#dv.setUint32(at + 8, 0, true);
-    this.#at = at + NATS_ENVELOPE_SIZE;
-    return this.#slab.subarray(at, this.#at);
+    const out = new Uint8Array(NATS_ENVELOPE_SIZE);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, kind | (this.#tag << 16), true);
+    dv.setUint32(4, correlation, true);
+    return out;
   }
 
   #lose(group: string, subject: string, n: number): void {
@@ -814,8 +889,10 @@ export class NatsPeer implements RemotePeer {
     kind: number,
     to: string,
     correlation: number,
+    ack?: () => void,
   ): void {
-    if (this.#inbound.length - this.#inboundHead >= this.#inboundCapacity) {
+    // JetStream messages are bounded by their consumer's unacknowledged limit: never dropped.
+    if (ack === undefined && this.#inbound.length - this.#inboundHead >= this.#inboundCapacity) {
       this.#inboundDropped++;
       if (kind !== KIND_REPLY) this.#accepted(from, 1);
       this.#log.warn("inbound queue full: message from NATS dropped", {
@@ -832,7 +909,7 @@ export class NatsPeer implements RemotePeer {
       }
       return;
     }
-    this.#inbound.push({ from, view, kind, to, correlation });
+    this.#inbound.push({ from, view, kind, to, correlation, ack });
   }
 
   #deliver(
@@ -841,6 +918,7 @@ export class NatsPeer implements RemotePeer {
     kind: number,
     to: string,
     correlation: number,
+    ack?: () => void,
   ): void {
     let r: void | Promise<void> = undefined;
     try {
@@ -866,18 +944,21 @@ export class NatsPeer implements RemotePeer {
       this.#refuse(e, view, kind, to);
     }
     if (r === undefined) {
-      if (kind !== KIND_REPLY) this.#accepted(from, 1);
+      if (ack !== undefined) ack();
+      else if (kind !== KIND_REPLY) this.#accepted(from, 1);
       return;
     }
     this.#blocked = true;
     r.then(
       () => {
-        this.#accepted(from, 1);
+        if (ack !== undefined) ack();
+        else this.#accepted(from, 1);
         this.#resume();
       },
       (e) => {
         this.#refuse(e, view, kind, to);
-        this.#accepted(from, 1);
+        if (ack !== undefined) ack();
+        else this.#accepted(from, 1);
         this.#resume();
       },
     );
@@ -890,7 +971,7 @@ export class NatsPeer implements RemotePeer {
       const m = q[this.#inboundHead]!;
       if (this.#held && m.kind !== KIND_REPLY) break;
       q[this.#inboundHead++] = undefined as unknown as Inbound;
-      this.#deliver(m.from, m.view, m.kind, m.to, m.correlation);
+      this.#deliver(m.from, m.view, m.kind, m.to, m.correlation, m.ack);
     }
     if (this.#inboundHead === q.length) {
       q.length = 0;
@@ -1020,6 +1101,7 @@ export class NatsPeer implements RemotePeer {
 
   /** Tells group `g` this side's last numbers (after what was sent before). */
   #sync(g: RemoteGroup): void {
+    this.#closeBatch();
     const json = new TextEncoder().encode(JSON.stringify(this.#lastNumbers()));
     const out = new Uint8Array(NATS_ENVELOPE_SIZE + json.length);
     out[0] = KIND_SYNC;
