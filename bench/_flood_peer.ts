@@ -19,8 +19,7 @@ const [kind, address, silentText, slowText, reopenText] = Deno.args;
 const silent = Number(silentText ?? "1000");
 const slowloris = Number(slowText ?? "70");
 const reopenMs = Number(reopenText ?? "0");
-const say = (line: string) =>
-  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+const say = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 
 let stopping = false;
 let opened = 0;

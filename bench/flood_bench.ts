@@ -234,8 +234,7 @@ for (const kind of ["unix", "tcp"] as const) {
     fn: streamRow(false),
   });
   Deno.bench({
-    name:
-      `${kind}: stream under ${SILENT} silent + ${SLOWLORIS} slowloris connections`,
+    name: `${kind}: stream under ${SILENT} silent + ${SLOWLORIS} slowloris connections`,
     group: `stream ${kind}`,
     n: STREAM_N,
     warmup: STREAM_WARMUP,
@@ -273,12 +272,8 @@ globalThis.addEventListener("unload", () => {
       const sign = change >= 0 ? "+" : "";
       const verdict = change >= -10 ? "met" : "missed";
       out.push(
-        `${kind}  stream  no flood ${
-          (quiet / 1e6).toFixed(2)
-        } M msg/s, under flood ` +
-          `${(flood / 1e6).toFixed(2)} M msg/s (${sign}${
-            change.toFixed(1)
-          } %; target at most ` +
+        `${kind}  stream  no flood ${(quiet / 1e6).toFixed(2)} M msg/s, under flood ` +
+          `${(flood / 1e6).toFixed(2)} M msg/s (${sign}${change.toFixed(1)} %; target at most ` +
           `10 % slower: ${verdict}; ${q.runs} and ${f.runs} runs)`,
       );
     }
@@ -291,9 +286,7 @@ globalThis.addEventListener("unload", () => {
         `${kind}  link    ${flood ? "under flood" : "no flood   "} p50 ${
           sorted[Math.floor(sorted.length / 2)]!.toFixed(2)
         } ms, max ${max.toFixed(2)} ms over ${sorted.length} peers` +
-          (flood
-            ? ` (target max < 1000 ms: ${max < 1000 ? "met" : "missed"})`
-            : ""),
+          (flood ? ` (target max < 1000 ms: ${max < 1000 ? "met" : "missed"})` : ""),
       );
     }
   }
