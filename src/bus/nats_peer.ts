@@ -53,6 +53,7 @@ import {
   type MessageView,
 } from "../codec/mod.ts";
 import type { Registry } from "../codec/mod.ts";
+import { checkHeader, requireBytes, viewOf } from "../codec/wire.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { OverflowPolicy } from "../overflow_policy.ts";
 import { checkSchemas, typeLines } from "../transport/_handshake.ts";
@@ -107,7 +108,8 @@ export interface NatsPeerOptions {
   maxParked?: number;
   /**
    * Messages a sender may have in flight to one group that its bus has not
-   * yet accepted. Default: 4096.
+   * yet accepted. Default: 16384 (credit returns through a server: a smaller
+   * window leaves a stream waiting for it on a busy machine).
    */
   window?: number;
   /** Inbound messages held behind a full mailbox (or while held). Default: 3 × window × peers. */
@@ -157,13 +159,13 @@ const KIND_SYNC = 6;
 const KIND_NAMES = ["", "send", "request", "reply", "publish", "credit", "sync"] as const;
 /** Bytes before the frame in every payload. */
 export const NATS_ENVELOPE_SIZE = 12;
-const SLAB_SIZE = 64 * 1024;
+const SLAB_SIZE = 256 * 1024;
 /**
  * A batch closes once it holds this many bytes: frames published in one
  * task to one subject travel as one NATS message (the client and servers
  * pay per message, so a stream or a fan-out costs far less per frame).
  */
-const BATCH_BYTES = 32 * 1024;
+const BATCH_BYTES = 16 * 1024;
 
 interface Hello {
   /** group */
@@ -332,7 +334,7 @@ export class NatsPeer implements RemotePeer {
     this.#flushAt = Math.max(1, Math.floor(this.#maxPending / 4));
     this.#overflow = options.overflow ?? "wait";
     this.#maxParked = options.maxParked ?? 4096;
-    this.#window = options.window ?? 4096;
+    this.#window = options.window ?? 16384;
     this.#creditBatch = Math.max(1, Math.floor(this.#window / 4));
     this.#inboundCapacity = options.inboundCapacity ??
       3 * this.#window * Math.max(1, options.peers.length);
@@ -801,6 +803,7 @@ export class NatsPeer implements RemotePeer {
     let to: string | undefined;
     let at = 0;
     const length = data.length;
+    const dv = viewOf(data);
     while (at + NATS_ENVELOPE_SIZE + HEADER_SIZE <= length) {
       const kind = data[at]!;
       const correlation = (data[at + 4]! | (data[at + 5]! << 8) | (data[at + 6]! << 16) |
@@ -823,8 +826,12 @@ export class NatsPeer implements RemotePeer {
       from.seq.set(subject, seq);
       this.#received++;
       let view: MessageView<Fields>;
+      let framed = false;
       try {
-        view = this.#registry.view(data, p);
+        // What Registry.view checks, once per frame (the header, and that it ends in the payload).
+        requireBytes(p, checkHeader(data, dv, p, this.#registry.maxFrameSize), length, "frame");
+        framed = true;
+        view = this.#registry.viewChecked(data, dv, p);
       } catch (e) {
         this.#refused++;
         this.#log.warn("a message from NATS could not be read", {
@@ -832,7 +839,9 @@ export class NatsPeer implements RemotePeer {
           subject,
           error: e,
         });
-        continue;
+        // A bad header leaves no trustworthy boundary for the frames after it.
+        if (framed) continue;
+        return;
       }
       if (kind === KIND_SEND || kind === KIND_REQUEST) {
         to ??= subject.slice(this.#prefix.length + 3);
