@@ -91,6 +91,8 @@ export type {
   Deployment,
   LoadTopologyOptions,
   NatsAuth,
+  NatsDelivery,
+  NatsJetStreamSettings,
   NatsSettings,
   NatsTls,
   ParseTopologyOptions,
@@ -316,12 +318,21 @@ export { LinkPeer } from "./src/bus/link_peer.ts";
 export type { LinkPeerOptions, LinkPeerStats } from "./src/bus/link_peer.ts";
 export { NATS_ENVELOPE_SIZE, NatsPeer } from "./src/bus/nats_peer.ts";
 export type {
+  NatsJetStreamWire,
+  NatsJetStreamWireMessage,
+  NatsPeerJetStream,
   NatsPeerOptions,
   NatsPeerStats,
   NatsWire,
   NatsWireMessage,
 } from "./src/bus/nats_peer.ts";
 export { NatsTransport } from "./src/transport/nats.ts";
+export { NatsJetStream } from "./src/transport/nats_jetstream.ts";
+export type {
+  NatsConsumeOptions,
+  NatsJetStreamMessage,
+  NatsJetStreamOptions,
+} from "./src/transport/nats_jetstream.ts";
 export type {
   NatsEvent,
   NatsHandler,

@@ -62,6 +62,29 @@ import { BusError } from "./bus_error.ts";
 import { announcementToRoutes, RequestFailed, routesToAnnouncement } from "./link_peer.ts";
 import type { MessageBus } from "./message_bus.ts";
 import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
+import {
+  JetStreamDedup,
+  JetStreamPublisher,
+  type NatsJetStreamWire,
+  type NatsJetStreamWireMessage,
+} from "./_nats_jetstream.ts";
+
+export type { NatsJetStreamWire, NatsJetStreamWireMessage };
+
+/** JetStream delivery for some groups (see {@linkcode NatsPeerOptions.jetstream}). */
+export interface NatsPeerJetStream {
+  /** The JetStream side of the connection (a `NatsJetStream`). */
+  wire: NatsJetStreamWire;
+  /**
+   * The groups whose sends and publishes travel through JetStream (this
+   * one among them or not); requests and replies stay on core NATS.
+   */
+  groups: readonly string[];
+  /** Publishes the servers have not acknowledged yet, at most. Default: 1024. */
+  window?: number;
+  /** Messages this group's consumer hands out before it acknowledges them. Default: 1024. */
+  maxAckPending?: number;
+}
 
 /** The parts of a NATS connection a {@linkcode NatsPeer} uses (`NatsTransport` has them). */
 export interface NatsWire {
@@ -122,6 +145,13 @@ export interface NatsPeerOptions {
   onRefused?: (error: TransportError) => void;
   /** What this process hosts changed in a way peers must hear (routes of a peer attached). */
   onRoutes?: () => void;
+  /**
+   * Groups reached through JetStream: what is sent or published to them is
+   * stored by the cluster with a message id and acknowledged by the
+   * receiving group once its bus accepted it (needs `groups`, which names
+   * senders). Default: none (core NATS, at most once).
+   */
+  jetstream?: NatsPeerJetStream;
 }
 
 /** Counters of a {@linkcode NatsPeer}. */
@@ -148,6 +178,10 @@ export interface NatsPeerStats {
   readonly peerRestarts: number;
   /** Inbound messages queued now. */
   readonly inboundQueued: number;
+  /** JetStream publishes retried (not acknowledged in time; stored once by message id). */
+  readonly retried: number;
+  /** JetStream redeliveries of messages handled already: acknowledged, not handled again. */
+  readonly redelivered: number;
 }
 
 const KIND_SEND = 1;
@@ -202,6 +236,8 @@ interface RemoteGroup {
   owed: number;
   /** Their inbox subject. */
   readonly inbox: string;
+  /** Sends and publishes to them travel through JetStream. */
+  readonly js: boolean;
 }
 
 interface Parked {
@@ -320,6 +356,17 @@ export class NatsPeer implements RemotePeer {
   #tallyWaiters = new Set<() => void>();
   #byeSent = false;
 
+  // JetStream (undefined without it).
+  #js: NatsPeerJetStream | undefined;
+  #jsPublisher: JetStreamPublisher | undefined;
+  /** This group receives its sends and publishes through JetStream. */
+  #jsHere = false;
+  readonly #jsDedup = new JetStreamDedup();
+  readonly #jsSubjects = new Map<string, { subject: string; seq: number }>();
+  /** Per published type, the subscribing groups on core NATS and on JetStream. */
+  #jsSplit = new Map<MessageType, { core: RemoteGroup[]; js: RemoteGroup[] }>();
+  #jsStop: (() => void) | undefined;
+
   /** Wraps connection `wire` for `bus`. */
   constructor(bus: MessageBus, wire: NatsWire, registry: Registry, options: NatsPeerOptions) {
     this.#bus = bus;
@@ -349,6 +396,7 @@ export class NatsPeer implements RemotePeer {
         credit: this.#window,
         owed: 0,
         inbox: `${this.#prefix}.i.${name}`,
+        js: options.jetstream?.groups.includes(name) ?? false,
       };
       this.#groups.set(name, g);
       this.#byInbox.set(g.inbox, g);
@@ -357,6 +405,17 @@ export class NatsPeer implements RemotePeer {
     this.#tag = all.length < 0xffff ? all.indexOf(options.identity) + 1 : 0;
     if (this.#tag > 0) {
       all.forEach((name, i) => this.#byTag[i + 1] = this.#groups.get(name) ?? null);
+    }
+    const js = options.jetstream;
+    if (js !== undefined) {
+      this.#js = js;
+      this.#jsHere = js.groups.includes(this.#identity);
+      this.#jsPublisher = new JetStreamPublisher(
+        js.wire,
+        js.window ?? 1024,
+        this.#maxParked,
+        this.#log,
+      );
     }
   }
 
@@ -389,6 +448,8 @@ export class NatsPeer implements RemotePeer {
       undelivered: this.#undelivered,
       peerRestarts: this.#peerRestarts,
       inboundQueued: this.#inbound.length - this.#inboundHead,
+      retried: this.#jsPublisher?.stats().retries ?? 0,
+      redelivered: this.#jsDedup.stats().duplicates,
     };
   }
 
@@ -402,6 +463,7 @@ export class NatsPeer implements RemotePeer {
       `${this.#prefix}.hello`,
       this.#wire.subscribe(`${this.#prefix}.hello`, (m) => this.#onHello(m.data)),
     );
+    if (this.#jsHere) this.#consume();
     this.routesChanged();
   }
 
@@ -412,9 +474,12 @@ export class NatsPeer implements RemotePeer {
     const want = new Set<string>([this.#inbox, `${this.#prefix}.hello`]);
     for (const a of routes.actors) want.add(`${this.#prefix}.a.${a}`);
     const topics = new Set(routes.topics.map(subjectToken));
-    for (const t of topics) want.add(`${this.#prefix}.p.${t}.*`);
-    for (const type of routes.types) {
-      if (!topics.has(subjectToken(type.topic))) want.add(this.#publishSubject(type).subject);
+    // A JetStream group gets its publishes from its consumer.
+    if (!this.#jsHere) {
+      for (const t of topics) want.add(`${this.#prefix}.p.${t}.*`);
+      for (const type of routes.types) {
+        if (!topics.has(subjectToken(type.topic))) want.add(this.#publishSubject(type).subject);
+      }
     }
     for (const [subject, unsubscribe] of this.#subs) {
       if (!want.has(subject)) {
@@ -467,6 +532,10 @@ export class NatsPeer implements RemotePeer {
     message: AnyMessage,
     requestId: number,
   ): void | Promise<void> {
+    if (this.#js !== undefined && requestId === 0) {
+      const g = this.#actorTargets.get(to)?.[0];
+      if (g?.js) return this.#jsWrite(g, `a.${to}`, KIND_SEND, type, message);
+    }
     let s = this.#sendSubjects.get(to);
     if (s === undefined) {
       s = { subject: `${this.#prefix}.a.${to}`, seq: 0 };
@@ -485,6 +554,7 @@ export class NatsPeer implements RemotePeer {
 
   /** Carries a published message, once, to every subscribing group. */
   publish(type: MessageType, message: AnyMessage): void | Promise<void> {
+    if (this.#js !== undefined) return this.#jsPublish(type, message);
     return this.#write(
       this.#publishSubject(type),
       this.#typeTargets.get(type) ?? this.#targetsOf(type),
@@ -761,8 +831,146 @@ export class NatsPeer implements RemotePeer {
   /** Resolves when nothing is parked and a server confirmed everything published. */
   async flushed(): Promise<void> {
     while (this.#pump !== undefined) await this.#pump;
+    await this.#jsPublisher?.settled();
     this.#closeBatch();
     await this.#wire.flush();
+  }
+
+  // ---- JetStream ---------------------------------------------------------------
+
+  /** A publish: once on core NATS for the groups there, once per JetStream group. */
+  #jsPublish(type: MessageType, message: AnyMessage): void | Promise<void> {
+    let split = this.#jsSplit.get(type);
+    if (split === undefined) {
+      const all = this.#typeTargets.get(type) ?? this.#targetsOf(type);
+      split = { core: all.filter((g) => !g.js), js: all.filter((g) => g.js) };
+      this.#jsSplit.set(type, split);
+    }
+    let waits: Promise<void>[] | undefined;
+    if (split.core.length > 0 || split.js.length === 0) {
+      const r = this.#write(
+        this.#publishSubject(type),
+        split.core,
+        KIND_PUBLISH,
+        0,
+        type,
+        message,
+        this.#inbox,
+      );
+      if (r !== undefined) (waits ??= []).push(r);
+    }
+    const suffix = `p.${subjectToken(type.topic)}.${type.name}`;
+    for (const g of split.js) {
+      const r = this.#jsWrite(g, suffix, KIND_PUBLISH, type, message);
+      if (r !== undefined) (waits ??= []).push(r);
+    }
+    if (waits === undefined) return;
+    return Promise.all(waits).then(() => {});
+  }
+
+  /**
+   * Stores a message for group `g` on `P.j.<group>.<suffix>`, numbered per
+   * subject, under an id naming this instance, the subject and the number:
+   * a retried publish is stored once, and the receiver skips a redelivery.
+   */
+  #jsWrite(
+    g: RemoteGroup,
+    suffix: string,
+    kind: number,
+    type: MessageType,
+    message: AnyMessage,
+  ): void | Promise<void> {
+    if (this.#closed) {
+      throw new TransportError(
+        "TRANSPORT_CLOSED",
+        `the NATS peer of '${this.#identity}' is closed`,
+        { peer: this.id, messageType: type.name },
+      );
+    }
+    const subject = `${this.#prefix}.j.${g.name}.${suffix}`;
+    let s = this.#jsSubjects.get(subject);
+    if (s === undefined) {
+      s = { subject, seq: 0 };
+      this.#jsSubjects.set(subject, s);
+    }
+    const seq = ++s.seq;
+    // Bytes of its own: they stay referenced until the servers acknowledge them (retries resend them).
+    const data = new Uint8Array(NATS_ENVELOPE_SIZE + type.encodedSize(message));
+    type.encode(message, data, NATS_ENVELOPE_SIZE);
+    const dv = new DataView(data.buffer);
+    dv.setUint32(0, kind | (this.#tag << 16), true);
+    dv.setUint32(8, seq, true);
+    this.#sent++;
+    this.#bytes += data.length;
+    return this.#jsPublisher!.publish(subject, data, `${this.#instance}:${subject}:${seq}`);
+  }
+
+  /**
+   * Consumes this group's durable consumer. It is made afresh: what the
+   * group's previous instance took and never acknowledged comes first, in
+   * the order stored (a kept consumer would hand it out again only after
+   * its acknowledgement deadline, behind newer messages).
+   */
+  #consume(): void {
+    const js = this.#js!;
+    const filter = `${this.#prefix}.j.${this.#identity}.>`;
+    js.wire.consume(filter, this.#identity, (m) => this.#onJetStream(m), {
+      fresh: true,
+      ...(js.maxAckPending === undefined ? {} : { maxAckPending: js.maxAckPending }),
+    }).then(
+      (stop) => {
+        if (this.#closed) stop();
+        else this.#jsStop = stop;
+      },
+      (e) => {
+        this.#log.error("the JetStream consumer of this group could not start", {
+          group: this.#identity,
+          error: e,
+        });
+        if (e instanceof TransportError) this.#options.onRefused?.(e);
+      },
+    );
+  }
+
+  #onJetStream(m: NatsJetStreamWireMessage): void {
+    const data = m.data;
+    const tag = data.length < NATS_ENVELOPE_SIZE ? 0 : data[2]! | (data[3]! << 8);
+    const from = tag === 0 ? undefined : this.#byTag[tag];
+    if (from === undefined || from === null || this.#closed) {
+      // Not a group of this deployment reached through NATS (or closing): nothing to do here.
+      if (!this.#closed) m.ack();
+      return;
+    }
+    const kind = data[0]!;
+    const seq = (data[8]! | (data[9]! << 8) | (data[10]! << 16) | (data[11]! << 24)) >>> 0;
+    const id = m.msgId ?? "";
+    const cut = id.lastIndexOf(":");
+    const key = cut > 0 ? id.slice(0, cut) : `${tag}:${m.subject}`;
+    if (!this.#jsDedup.admit(key, seq, m.redelivered)) {
+      m.ack();
+      return;
+    }
+    this.#received++;
+    let view: MessageView<Fields>;
+    try {
+      view = this.#registry.view(data.subarray(NATS_ENVELOPE_SIZE));
+    } catch (e) {
+      this.#refused++;
+      this.#log.warn("a message from JetStream could not be read", {
+        peer: from.name,
+        subject: m.subject,
+        error: e,
+      });
+      m.ack();
+      return;
+    }
+    // P.j.<group>.a.<actor> or P.j.<group>.p.<topic>.<Type>
+    const to = kind === KIND_SEND
+      ? m.subject.slice(this.#prefix.length + this.#identity.length + 6)
+      : "";
+    const ack = () => m.ack();
+    if (this.#blocked || this.#held) this.#queue(from, view, kind, to, 0, ack);
+    else this.#deliver(from, view, kind, to, 0, ack);
   }
 
   // ---- inbound -----------------------------------------------------------------
@@ -1062,6 +1270,7 @@ export class NatsPeer implements RemotePeer {
     }
     this.#union = { actors: [...actors], types: [...types], topics: [...topics] };
     this.#typeTargets = new Map();
+    this.#jsSplit = new Map();
     this.#actorTargets = new Map();
     for (const g of this.#groups.values()) {
       for (const a of g.routes.actors) this.#actorTargets.set(a, [g]);
@@ -1183,6 +1392,10 @@ export class NatsPeer implements RemotePeer {
     this.#closed = true;
     for (const unsubscribe of this.#subs.values()) unsubscribe();
     this.#subs.clear();
+    this.#jsStop?.();
+    this.#jsStop = undefined;
+    // Never acknowledged: the servers may or may not hold them.
+    this.#undelivered += this.#jsPublisher?.close() ?? 0;
     const parked = this.#parked.length - this.#parkedHead;
     if (parked > 0) this.#undelivered += parked;
     const closedError = new TransportError("TRANSPORT_CLOSED", "the NATS peer closed", {
@@ -1191,8 +1404,12 @@ export class NatsPeer implements RemotePeer {
     const room = this.#room;
     this.#room = undefined;
     room?.reject(closedError);
-    const held = this.#inbound.length - this.#inboundHead;
-    if (held > 0) {
+    // Held JetStream messages were not acknowledged: the group's next consumer gets them.
+    let held = 0;
+    for (let i = this.#inboundHead; i < this.#inbound.length; i++) {
+      if (this.#inbound[i]!.ack === undefined) held++;
+    }
+    if (this.#inbound.length > this.#inboundHead) {
       this.#inboundDropped += held;
       this.#inbound = [];
       this.#inboundHead = 0;

@@ -27,7 +27,7 @@ import {
 import { LinkListener, type LinkListenerOptions } from "../transport/listener.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { TransportLogger } from "../transport/logger.ts";
-import { NatsPeer, type NatsWire } from "../bus/nats_peer.ts";
+import { NatsPeer, type NatsPeerJetStream, type NatsWire } from "../bus/nats_peer.ts";
 import { RuntimeError } from "./runtime_error.ts";
 
 /** A peer process to dial: the identity it must present, and where it listens. */
@@ -79,6 +79,8 @@ export interface BusNodeNats {
   maxPendingBytes?: number;
   /** What a full client buffer does. Default: the links' policy (`wait`). */
   overflow?: OverflowPolicy;
+  /** Groups reached through JetStream (acknowledged, deduplicated). Default: none. */
+  jetstream?: NatsPeerJetStream;
 }
 
 /** Options of {@linkcode BusNode.start}. */
@@ -278,6 +280,7 @@ export class BusNode implements AsyncDisposable {
         ...(nats.subjectPrefix === undefined ? {} : { subjectPrefix: nats.subjectPrefix }),
         ...(nats.maxPendingBytes === undefined ? {} : { maxPendingBytes: nats.maxPendingBytes }),
         ...(overflow === undefined ? {} : { overflow }),
+        ...(nats.jetstream === undefined ? {} : { jetstream: nats.jetstream }),
         onPeerRestart: (group) => this.#restarted(group),
         onRefused: (e) =>
           this.#fail(
@@ -582,7 +585,8 @@ export class BusNode implements AsyncDisposable {
       peerRestarts: p.peerRestarts,
       frames: p.sent,
       bytes: p.bytes,
-      resent: 0,
+      // JetStream publishes sent again after no acknowledgement came (stored once by id).
+      resent: p.retried,
       lost: p.lost,
       slowConsumers: c.slowConsumers,
     };

@@ -342,6 +342,21 @@ export async function runProcess(
         });
       }
       const natsWire = nats;
+      // Groups with delivery: jetstream get their sends and publishes from the deployment's stream.
+      const jsGroups = [...topology.groups.values()]
+        .filter((g) => g.delivery === "jetstream" && plan.nats.concat(group).includes(g.name))
+        .map((g) => g.name);
+      const jsSettings = natsSettings?.jetstream;
+      const jetstream = natsWire === undefined || jsSettings === undefined || jsGroups.length === 0
+        ? undefined
+        : {
+          wire: await natsWire.jetstream({
+            stream: jsSettings.stream,
+            subjects: [`${natsSettings!.subjectPrefix}.j.>`],
+            replicas: jsSettings.replicas,
+          }),
+          groups: jsGroups,
+        };
       node = await BusNode.start({
         bus,
         identity: group,
@@ -354,6 +369,7 @@ export async function runProcess(
             address: natsWire.address,
             counters: () => natsWire.stats(),
             events: (listener) => natsWire.onEvent(listener),
+            ...(jetstream === undefined ? {} : { jetstream }),
           },
         }),
         registry: appRegistry(app),

@@ -19,6 +19,7 @@ import {
   LOCAL_HOST,
   MONOLITH_GROUP,
   type NatsAuth,
+  type NatsDelivery,
   type NatsSettings,
   type ProcessGroup,
   type SourceLocation,
@@ -64,6 +65,7 @@ interface GroupDraft {
   reason: string | undefined;
   endpoint: { host: string; port: number; path: YamlPath } | undefined;
   socket: { path: string; at: YamlPath } | undefined;
+  delivery?: NatsDelivery | undefined;
   at: YamlPath;
 }
 
@@ -238,11 +240,38 @@ export class TopologyBuilder {
         true,
       );
     }
-    return { servers, auth, tls, subjectPrefix: prefix, at: this.#loc(at, true) };
+    const jetstream = n.jetstream === undefined || n.jetstream === false ? undefined : {
+      stream: `MYCELIUM_${prefix.replace(/[.-]/g, "_").toUpperCase()}`,
+      replicas: n.jetstream === true ? 1 : n.jetstream.replicas ?? 1,
+      at: this.#loc([...at, "jetstream"], true),
+    };
+    return {
+      servers,
+      auth,
+      tls,
+      subjectPrefix: prefix,
+      ...(jetstream === undefined ? {} : { jetstream }),
+      at: this.#loc(at, true),
+    };
   }
 
-  /** A group asking for nats needs the cluster the `nats:` section names. */
+  /** A group asking for nats (or JetStream) needs the cluster the `nats:` section names. */
   #natsPins(): void {
+    for (const g of this.#groups.values()) {
+      if (g.delivery !== "jetstream" || this.#nats?.jetstream !== undefined) continue;
+      this.#add(
+        "TOPOLOGY_TRANSPORT_CONFLICT",
+        [...g.at, "delivery"],
+        `group '${g.name}' asks for delivery: jetstream, but ` +
+          (this.#nats === undefined
+            ? "the topology has no nats: section"
+            : "the nats: section has no jetstream:"),
+        this.#nats === undefined
+          ? 'add a top-level section: nats: { servers: ["nats://127.0.0.1:4222"], ' +
+            "jetstream: { replicas: 3 } }"
+          : "add jetstream: { replicas: 3 } under nats: (or remove delivery: jetstream)",
+      );
+    }
     if (this.#nats !== undefined) return;
     for (const g of this.#groups.values()) {
       if (g.transport !== "nats") continue;
@@ -356,6 +385,7 @@ export class TopologyBuilder {
         draft.deployment = "separate_machine";
       }
       draft.reason = g.reason;
+      draft.delivery = g.delivery;
       g.actors.forEach((actor, i) => {
         this.#place(actor, name, [...at, "actors", i], false);
         draft.actors.push(actor);
@@ -393,6 +423,7 @@ export class TopologyBuilder {
       }
       const draft = this.#hosted(name, at, a, "isolated_process", transport);
       if (draft.host !== LOCAL_HOST) draft.deployment = "separate_machine";
+      draft.delivery = a.delivery;
       draft.actors.push(name);
       this.#place(name, name, at, true);
       this.#groups.set(name, draft);
@@ -766,6 +797,7 @@ export class TopologyBuilder {
         reason: g.reason,
         unix,
         tcp,
+        ...(g.delivery === undefined ? {} : { delivery: g.delivery }),
         at: this.#loc(g.at, this.#mode !== "monolith"),
       });
     }

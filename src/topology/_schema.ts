@@ -14,6 +14,9 @@ import { DEPLOYMENTS, TOPOLOGY_MODES } from "./topology.ts";
 export const TRANSPORT_SPELLINGS = ["channel", "unix", "unix_socket", "tcp", "nats"] as const;
 
 const transport = z.enum(TRANSPORT_SPELLINGS);
+/** How messages to a group travel through NATS: at most once, or stored and acknowledged. */
+export const DELIVERIES = ["core", "jetstream"] as const;
+const delivery = z.enum(DELIVERIES);
 const deployment = z.enum(DEPLOYMENTS as [string, ...string[]]);
 const port = z.number().int().min(1).max(65535);
 
@@ -50,6 +53,10 @@ export const natsSchema = z.strictObject({
     }),
   ]).optional(),
   subject_prefix: z.string().optional(),
+  jetstream: z.union([
+    z.boolean(),
+    z.strictObject({ replicas: z.number().int().min(1).max(5).optional() }),
+  ]).optional(),
 });
 
 /** The data of a `nats:` section. */
@@ -81,6 +88,7 @@ export const hybridSchema = z.strictObject({
       host: z.string().optional(),
       endpoint: z.string().optional(),
       socket: z.string().optional(),
+      delivery: delivery.optional(),
     }),
   ),
 });
@@ -95,6 +103,7 @@ export const distributedSchema = z.strictObject({
       endpoint: z.string().optional(),
       host: z.string().optional(),
       socket: z.string().optional(),
+      delivery: delivery.optional(),
     }),
   ),
 });
@@ -142,6 +151,8 @@ function expectedAt(path: YamlPath): string {
       return `one of ${TRANSPORT_SPELLINGS.join(", ")}`;
     case "deployment":
       return `one of ${DEPLOYMENTS.join(", ")}`;
+    case "delivery":
+      return `one of ${DELIVERIES.join(", ")} (jetstream: stored and acknowledged)`;
     case "endpoint":
       return 'host:port in quotes, e.g. endpoint: "executor.internal:8004"';
     case "hosts":
@@ -194,6 +205,10 @@ function natsExpected(path: YamlPath): string {
       return "the path of a credentials file, e.g. creds: secrets/app.creds";
     case "subject_prefix":
       return "subject tokens joined by dots, e.g. subject_prefix: acme.prod";
+    case "jetstream":
+      return "true, or a map, e.g. jetstream: { replicas: 3 }";
+    case "replicas":
+      return "a number of servers from 1 to 5, e.g. replicas: 3";
     default:
       return "text";
   }

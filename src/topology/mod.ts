@@ -31,6 +31,8 @@ export {
   LOCAL_HOST,
   MONOLITH_GROUP,
   type NatsAuth,
+  type NatsDelivery,
+  type NatsJetStreamSettings,
   type NatsSettings,
   type NatsTls,
   type PerformanceBudgets,

@@ -59,9 +59,31 @@ export interface NatsSettings {
    * share a cluster safely. Default: {@linkcode DEFAULT_NATS_SUBJECT_PREFIX}.
    */
   readonly subjectPrefix: string;
+  /**
+   * `jetstream:`: the stream groups with `delivery: jetstream` receive
+   * through, or `undefined` when the section has none.
+   */
+  readonly jetstream?: NatsJetStreamSettings | undefined;
   /** Where the section was written. */
   readonly at: SourceLocation;
 }
+
+/** The `jetstream:` key of the `nats:` section: one stream per deployment. */
+export interface NatsJetStreamSettings {
+  /** The stream's name: `MYCELIUM_` and the subject prefix, dots as `_`, upper case. */
+  readonly stream: string;
+  /** Servers holding a copy of each message. Default: 1. */
+  readonly replicas: number;
+  /** Where it was written. */
+  readonly at: SourceLocation;
+}
+
+/**
+ * How messages to a group travel through NATS: `core` at most once (losses
+ * counted), `jetstream` stored by the cluster, acknowledged by the group
+ * once its bus accepted them, redeliveries handled once.
+ */
+export type NatsDelivery = "core" | "jetstream";
 
 /**
  * Where a process group runs. `same_process` and `isolated_process` both give
@@ -144,6 +166,11 @@ export interface ProcessGroup {
   readonly unix: UnixAddress | undefined;
   /** The TCP endpoint it listens on, when some route reaches it over TCP. */
   readonly tcp: TcpAddress | undefined;
+  /**
+   * `delivery:` of the sends and publishes it receives through NATS
+   * (`core` when not written). Requests and replies stay on core NATS.
+   */
+  readonly delivery?: NatsDelivery | undefined;
   /** Where the group (or the actor that forms it) was written. */
   readonly at: SourceLocation;
 }

@@ -16,6 +16,7 @@
  */
 import type { NatsAuth, NatsTls } from "../topology/topology.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
+import { NatsJetStream, type NatsJetStreamOptions } from "./nats_jetstream.ts";
 import { TransportError } from "./transport_error.ts";
 
 /** Options of {@linkcode NatsTransport.connect}. */
@@ -253,6 +254,17 @@ export class NatsTransport implements AsyncDisposable {
     return () => {
       if (!this.#client.isClosed()) sub.unsubscribe();
     };
+  }
+
+  /**
+   * Opens JetStream on this connection: creates the deployment's stream (or
+   * finds it). The JetStream client is loaded here, only when asked for.
+   *
+   * @throws {TransportError} `TRANSPORT_JETSTREAM` when the servers have no
+   *   JetStream or the stream cannot be created.
+   */
+  jetstream(options: NatsJetStreamOptions): Promise<NatsJetStream> {
+    return NatsJetStream.open(this.#client, { logger: this.#log, ...options }, this.#servers);
   }
 
   /** Resolves when a server has processed everything published before. */

@@ -45,7 +45,9 @@ export type TransportErrorCode =
   /** Another live process already listens on this address. */
   | "TRANSPORT_ADDRESS_IN_USE"
   /** The peer reported an error and closed the link. */
-  | "TRANSPORT_PEER_ERROR";
+  | "TRANSPORT_PEER_ERROR"
+  /** NATS JetStream refused or did not acknowledge: no stream, no JetStream, a publish unanswered. */
+  | "TRANSPORT_JETSTREAM";
 
 /** Options of {@linkcode TransportError}. */
 export interface TransportErrorOptions {

@@ -33,6 +33,16 @@ export interface NatsServerOptions {
   port?: number;
 }
 
+/** What a server's monitoring endpoint says of a stream (`/jsz`). */
+export interface NatsStreamState {
+  /** Messages stored now. */
+  messages: number;
+  /** The last sequence number given: how many messages were ever stored. */
+  lastSeq: number;
+  /** Per consumer: messages handed out and not yet acknowledged. */
+  ackPending: Record<string, number>;
+}
+
 /** A running nats-server. */
 export interface NatsServer {
   /** Client URL, `nats://127.0.0.1:<port>`. */
@@ -45,6 +55,8 @@ export interface NatsServer {
   connections(): Promise<number>;
   /** What it logged so far. */
   log(): string;
+  /** Its JetStream streams (from its monitoring endpoint), by name. */
+  streams(): Promise<Map<string, NatsStreamState>>;
   /** Resolves once its log matches `pattern` `count` times. */
   logged(pattern: RegExp, count?: number, timeoutMs?: number): Promise<void>;
   /** Sends `signal` (default SIGTERM) by pid and waits for the process to end. Idempotent. */
@@ -74,7 +86,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       c.routes.filter((p) => p !== c.port).map((p) => `nats://127.0.0.1:${p}`).join(","),
     );
   }
-  if (options.jetstreamDir !== undefined) args.push("-js", "-sd", options.jetstreamDir);
+  if (options.jetstreamDir !== undefined) {
+    // A JetStream cluster needs a name per server.
+    args.push("-js", "-sd", options.jetstreamDir, "-n", `n${port}`);
+  }
   const child = new Deno.Command("nats-server", {
     args,
     stdin: "null",
@@ -132,6 +147,33 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       return ((await r.json()) as { connections: number }).connections;
     },
     log: () => text,
+    streams: async () => {
+      const r = await fetch(
+        `http://127.0.0.1:${monitor}/jsz?accounts=true&streams=true&consumers=true`,
+      );
+      const j = (await r.json()) as {
+        account_details?: {
+          stream_detail?: {
+            name: string;
+            state: { messages: number; last_seq: number };
+            consumer_detail?: { name: string; num_ack_pending: number }[];
+          }[];
+        }[];
+      };
+      const out = new Map<string, NatsStreamState>();
+      for (const a of j.account_details ?? []) {
+        for (const s of a.stream_detail ?? []) {
+          out.set(s.name, {
+            messages: s.state.messages,
+            lastSeq: s.state.last_seq,
+            ackPending: Object.fromEntries(
+              (s.consumer_detail ?? []).map((c) => [c.name, c.num_ack_pending]),
+            ),
+          });
+        }
+      }
+      return out;
+    },
     logged,
     stop: (signal: Deno.Signal = "SIGTERM") => {
       stopping ??= (async () => {
@@ -177,7 +219,11 @@ export async function startNatsCluster(
   const servers: NatsServer[] = [];
   try {
     for (const port of routes) {
-      servers.push(await startNatsServer({ ...options, cluster: { name, port, routes } }));
+      // Each server keeps its JetStream store in a directory of its own.
+      const own = options.jetstreamDir === undefined
+        ? {}
+        : { jetstreamDir: `${options.jetstreamDir}/${port}` };
+      servers.push(await startNatsServer({ ...options, ...own, cluster: { name, port, routes } }));
     }
     await Promise.all(servers.map((s) => s.logged(/Route connection created/, size - 1)));
   } catch (e) {

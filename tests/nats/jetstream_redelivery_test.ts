@@ -1,0 +1,192 @@
+/**
+ * JetStream delivery in a NatsPeer, without a server: two peers share an
+ * in-memory NATS (core subjects and a stream that hands each message to the
+ * receiving group's consumer). A message the stream hands out again (same
+ * message id, marked redelivered) is acknowledged again and handled once; a
+ * sender's retried publish is stored once.
+ */
+import assert from "node:assert/strict";
+import { on } from "../../src/actor/mod.ts";
+import type { NatsJetStreamWire, NatsJetStreamWireMessage } from "../../src/bus/nats_peer.ts";
+import { NatsPeer, type NatsWire, type NatsWireMessage } from "../../src/bus/nats_peer.ts";
+import { MessageBus } from "../../src/bus/message_bus.ts";
+import { defineMessage, field, Registry } from "../../src/codec/mod.ts";
+import { JetStreamDedup } from "../../src/bus/_nats_jetstream.ts";
+
+const Booked = defineMessage({ id: 701, name: "Booked", fields: { n: field.u32() } });
+const Note = defineMessage({ id: 702, name: "Note", topic: "notes", fields: { n: field.u32() } });
+
+/** Core NATS in memory: exact subjects and a trailing `*` or `>`. */
+class MemoryNats {
+  readonly subs = new Set<{ subject: string; handler: (m: NatsWireMessage) => void }>();
+  wire(): NatsWire {
+    return {
+      publish: (subject, data, reply) => {
+        const copy = data.slice();
+        queueMicrotask(() => {
+          for (const s of [...this.subs]) {
+            if (matches(s.subject, subject)) s.handler({ data: copy, subject, reply });
+          }
+        });
+      },
+      subscribe: (subject, handler) => {
+        const s = { subject, handler };
+        this.subs.add(s);
+        return () => this.subs.delete(s);
+      },
+      flush: () => new Promise((r) => setTimeout(r, 0)),
+    };
+  }
+}
+
+function matches(pattern: string, subject: string): boolean {
+  if (pattern === subject) return true;
+  const p = pattern.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">") return s.length > i;
+    if (i >= s.length || (p[i] !== "*" && p[i] !== s[i])) return false;
+  }
+  return p.length === s.length;
+}
+
+interface Stored {
+  subject: string;
+  data: Uint8Array;
+  msgId: string;
+  acks: number;
+}
+
+/** A stream in memory: stores once per message id, hands messages to the consumer of their filter. */
+class MemoryStream implements NatsJetStreamWire {
+  readonly stored: Stored[] = [];
+  readonly published: string[] = [];
+  /** Fail this many publishes (after storing, as a lost acknowledgement would). */
+  failAcks = 0;
+  #consumers = new Map<string, (m: NatsJetStreamWireMessage) => void>();
+
+  publish(subject: string, data: Uint8Array, msgId: string): Promise<void> {
+    this.published.push(msgId);
+    if (!this.stored.some((s) => s.msgId === msgId)) {
+      const s = { subject, data: data.slice(), msgId, acks: 0 };
+      this.stored.push(s);
+      this.hand(s, false);
+    }
+    if (this.failAcks > 0) {
+      this.failAcks--;
+      return Promise.reject(new Error("no acknowledgement in time"));
+    }
+    return Promise.resolve();
+  }
+
+  consume(filter: string, _durable: string, handler: (m: NatsJetStreamWireMessage) => void) {
+    this.#consumers.set(filter, handler);
+    return Promise.resolve(() => void this.#consumers.delete(filter));
+  }
+
+  /** Hands `s` to the consumer whose filter matches (again, when `redelivered`). */
+  hand(s: Stored, redelivered: boolean): void {
+    for (const [filter, handler] of this.#consumers) {
+      if (!matches(filter, s.subject)) continue;
+      queueMicrotask(() =>
+        handler({
+          data: s.data,
+          subject: s.subject,
+          msgId: s.msgId,
+          redelivered,
+          ack: () => void s.acks++,
+        })
+      );
+    }
+  }
+}
+
+async function twoGroups(
+  stream: MemoryStream,
+  f: (a: MessageBus, handled: number[], notes: number[]) => Promise<void>,
+): Promise<void> {
+  const core = new MemoryNats();
+  const handled: number[] = [];
+  const notes: number[] = [];
+  const buses: MessageBus[] = [];
+  const peers: NatsPeer[] = [];
+  for (const [identity, other] of [["a", "b"], ["b", "a"]] as const) {
+    const bus = new MessageBus();
+    buses.push(bus);
+    if (identity === "b") {
+      bus.spawn("ledger", { handlers: [on(Booked, ({ n }) => void handled.push(n))] });
+      bus.spawn("notes", { handlers: [on(Note, ({ n }) => void notes.push(n))] }, {
+        subscribe: [Note],
+      });
+    }
+    const peer = new NatsPeer(bus, core.wire(), new Registry([Booked, Note]), {
+      identity,
+      peers: [other],
+      groups: ["a", "b"],
+      subjectPrefix: "t",
+      jetstream: { wire: stream, groups: ["b"] },
+    });
+    peers.push(peer);
+    bus.attach(peer, peer.routes);
+    peer.start();
+  }
+  try {
+    // Both announced: a reaches b's actors.
+    while (!peers[0]!.announced.includes("b") || !peers[1]!.announced.includes("a")) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await f(buses[0]!, handled, notes);
+  } finally {
+    for (const p of peers) p.close();
+    for (const b of buses) await b.close({ deadlineMs: 0 });
+  }
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 1));
+  assert.ok(check(), "never happened");
+}
+
+Deno.test("JetStream: a redelivered message (same id) is acknowledged again and handled once", async () => {
+  const stream = new MemoryStream();
+  await twoGroups(stream, async (a, handled) => {
+    for (let n = 1; n <= 3; n++) await a.send("ledger", Booked, { n });
+    await until(() => handled.length === 3 && stream.stored.every((s) => s.acks === 1));
+    assert.deepEqual(stream.stored.map((s) => s.subject), [
+      "t.j.b.a.ledger",
+      "t.j.b.a.ledger",
+      "t.j.b.a.ledger",
+    ]);
+    // The acknowledgement of the second was lost: the stream hands it out again.
+    stream.hand(stream.stored[1]!, true);
+    await until(() => stream.stored[1]!.acks === 2);
+    await a.send("ledger", Booked, { n: 4 });
+    await until(() => handled.length === 4);
+    assert.deepEqual(handled, [1, 2, 3, 4]);
+  });
+});
+
+Deno.test("JetStream: a publish whose acknowledgement was lost is retried with the same id and stored once", async () => {
+  const stream = new MemoryStream();
+  stream.failAcks = 1;
+  await twoGroups(stream, async (a, _handled, notes) => {
+    await a.publish(Note, { n: 1 });
+    await a.publish(Note, { n: 2 });
+    await until(() => notes.length === 2 && stream.published.length === 3);
+    assert.deepEqual(notes, [1, 2]);
+    // Published three times (one retry), stored twice, under the subject of b's stream.
+    assert.equal(stream.stored.length, 2);
+    assert.equal(stream.published.filter((id) => id === stream.stored[0]!.msgId).length, 2);
+    assert.match(stream.stored[0]!.subject, /^t\.j\.b\.p\.notes\.Note$/);
+  });
+});
+
+Deno.test("JetStreamDedup: below the next number, a redelivery is skipped and a first delivery is late", () => {
+  const d = new JetStreamDedup();
+  assert.equal(d.admit("x", 5, true), true); // a new instance starts where the stream is
+  assert.equal(d.admit("x", 6, false), true);
+  assert.equal(d.admit("x", 6, true), false);
+  assert.equal(d.admit("x", 4, false), true);
+  assert.equal(d.admit("y", 6, true), true);
+  assert.deepEqual(d.stats(), { duplicates: 1, late: 1 });
+});

@@ -1,0 +1,145 @@
+/**
+ * JetStream delivery over a real 3-node cluster (JetStream on every node,
+ * stream replicated 3 times): the probe app's sink group receives its sends
+ * and publishes through the stream. A server is SIGKILLed mid-run, or the
+ * sink's forwarding group is: the run completes, every message arrives once
+ * and in order, and nothing is counted dropped.
+ */
+import assert from "node:assert/strict";
+import {
+  NATS_SERVER_AVAILABLE,
+  NATS_SKIP_REASON,
+  type NatsStreamState,
+  startNatsCluster,
+} from "./_nats_server.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const why = NATS_SERVER_AVAILABLE ? "" : ` (skipped: ${NATS_SKIP_REASON})`;
+
+interface Outcome {
+  status: Deno.CommandStatus;
+  out: string;
+  stderr: string;
+  killed: boolean;
+}
+
+/** Runs the probe app over a JetStream cluster; `kill` is called once, when the asker is halfway. */
+async function probeRun(
+  dir: string,
+  urls: readonly string[],
+  kill: (stderr: string) => Promise<void>,
+): Promise<Outcome> {
+  await Deno.writeTextFile(
+    `${dir}/t.yaml`,
+    `topology:
+  mode: hybrid
+  process_groups:
+    front: { actors: [source_a, source_b, asker], host: alpha }
+    books: { actors: [sink], host: beta, delivery: jetstream }
+    answering: { actors: [answerer], host: gamma }
+nats:
+  servers: [${urls.join(", ")}]
+  jetstream: { replicas: 3 }
+`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      `--allow-write=${dir}`,
+      "--allow-net",
+      `--allow-run=${Deno.execPath()}`,
+      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+      "tests/runtime/fixtures/probe_main.ts",
+      "run",
+      `${dir}/t.yaml`,
+      "--socket-dir",
+      `${dir}/s`,
+      "--all-hosts",
+      "--count",
+      "3000",
+      "--asks",
+      "200",
+      "--pace",
+      "400",
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).text();
+  let stderr = "";
+  let killed = false;
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stderr) {
+    stderr += decoder.decode(chunk, { stream: true });
+    if (!killed && stderr.includes("probe halfway")) {
+      killed = true;
+      await kill(stderr);
+    }
+  }
+  return { status: await child.status, out: await stdout, stderr, killed };
+}
+
+function assertExactlyOnce(o: Outcome): void {
+  assert.ok(o.killed, `never halfway:\n${o.stderr}`);
+  assert.equal(o.status.code, 0, `${o.out}\n${o.stderr}`);
+  const line = o.out.split("\n").find((l) => l.startsWith("  probe "));
+  assert.ok(line !== undefined, o.out);
+  // Every Seq and Tick once (a repeat or a gap would be out of order), every answer right.
+  assert.deepEqual(JSON.parse(line.slice("  probe ".length)), {
+    seq: { source_a: 3000, source_b: 3000 },
+    ticks: { source_a: 3000, source_b: 3000 },
+    outOfOrder: 0,
+    answered: 200,
+    wrong: 0,
+  });
+  // The sink handled each of them once: 2 × 3000 Seq, 2 × 3000 Tick and AskerDone.
+  assert.match(o.out, /^sink +books +mailbox +12001 /m);
+}
+
+/**
+ * What the stream says after the run, from a server still running: the
+ * sink group's messages went through it (its last sequence number counts
+ * what was ever stored: a retried publish stored twice would show) and
+ * every one was acknowledged (a work-queue stream keeps only what is not).
+ */
+async function assertStoredOnceAndAcked(
+  servers: readonly { streams(): Promise<Map<string, NatsStreamState>> }[],
+): Promise<void> {
+  let state: NatsStreamState | undefined;
+  for (const s of servers) {
+    state = await s.streams().then((m) => m.get("MYCELIUM_MYCELIUM"), () => undefined);
+    if (state !== undefined) break;
+  }
+  assert.ok(state !== undefined, "no server reports stream MYCELIUM_MYCELIUM");
+  // The app's 12001 and the runtime's end-of-run messages to the group's run monitor.
+  assert.ok(state.lastSeq >= 12001 && state.lastSeq <= 12020, `stored ${state.lastSeq}`);
+  assert.equal(state.messages, 0);
+  assert.deepEqual(state.ackPending, { books: 0 });
+}
+
+Deno.test({
+  name: `NATS JetStream: a SIGKILLed server of the cluster loses nothing and doubles nothing${why}`,
+  ignore: !NATS_SERVER_AVAILABLE,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mycelium_js_server_kill_" });
+    const cluster = await startNatsCluster(3, { jetstreamDir: `${dir}/js` });
+    try {
+      let victim = -1;
+      const o = await probeRun(dir, cluster.urls, async () => {
+        const counts = await Promise.all(cluster.servers.map((s) => s.connections()));
+        victim = counts.indexOf(Math.max(...counts));
+        await cluster.servers[victim]!.stop("SIGKILL");
+      });
+      assertExactlyOnce(o);
+      assert.match(o.out, /^ {2}links +.*; [1-9]\d* reconnects$/m);
+      await assertStoredOnceAndAcked(cluster.servers.filter((_, i) => i !== victim));
+    } finally {
+      await cluster.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
