@@ -14,8 +14,15 @@
  *   three point-to-point TCP links (the bus writes each swap three times);
  *   Mycelium over NATS (one publish; the server fans out).
  *
+ * Mycelium over NATS sends the frames one task publishes to one subject as
+ * one NATS message (up to 16 KiB); the raw baseline publishes one message
+ * per frame, as a user of the client would.
+ *
  * Skipped, with a note, when `nats-server` is not installed. At the end the
- * file prints its own table with ratios measured in the same run.
+ * file prints its own table with ratios measured in the same run and, on
+ * Linux, the CPU time every process of a stream row spent per delivery
+ * (this one, nats-server, the receivers): with fewer cores than processes
+ * a row's rate is bounded by it.
  *
  * Run: `cd bench && deno bench --allow-read --allow-write --allow-net --allow-run --allow-env nats_bench.ts`
  *
@@ -79,6 +86,8 @@ async function child(args: string[]): Promise<string[]> {
 }
 
 const streams = new Map<string, number[]>();
+/** CPU ms of every process (this one, nats-server, the children) per measured stream run. */
+const cpu = new Map<string, number[]>();
 const trips = new Map<string, number[]>();
 const calls = new Map<string, number>();
 
@@ -93,11 +102,34 @@ function keep(
   name: string,
   ms: number,
   warmup: number,
+  cpuMs?: number,
 ): void {
   if (!measured(name, warmup)) return;
   let s = table.get(name);
   if (s === undefined) table.set(name, s = []);
   s.push(ms);
+  if (cpuMs !== undefined) {
+    let c = cpu.get(name);
+    if (c === undefined) cpu.set(name, c = []);
+    c.push(cpuMs);
+  }
+}
+
+/** CPU ms (user + system) of a process, from /proc; NaN where there is none. */
+function cpuOf(pid: number | "self"): number {
+  try {
+    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU ms of this process, nats-server and every child so far. */
+function cpuNow(): number {
+  let ms = cpuOf("self") + (server === undefined ? 0 : cpuOf(server.pid));
+  for (const c of children) ms += cpuOf(c.pid);
+  return ms;
 }
 
 /** The bench side of a Mycelium deployment: a bus with a `bench` actor counting `Done`. */
@@ -260,6 +292,7 @@ if (server !== undefined) {
     warmup: STREAM_WARMUP,
     async fn(b) {
       b.start();
+      const c0 = cpuNow();
       const t0 = performance.now();
       rawDone = Promise.withResolvers<void>();
       for (let i = 0; i < N; i++) {
@@ -267,7 +300,7 @@ if (server !== undefined) {
         if ((i & 4095) === 4095) await raw.flush();
       }
       await rawDone.promise;
-      keep(streams, "raw nats", performance.now() - t0, STREAM_WARMUP);
+      keep(streams, "raw nats", performance.now() - t0, STREAM_WARMUP, cpuNow() - c0);
       b.end();
     },
   });
@@ -285,9 +318,10 @@ if (server !== undefined) {
       warmup: STREAM_WARMUP,
       async fn(b) {
         b.start();
+        const c0 = cpuNow();
         const t0 = performance.now();
         await run();
-        keep(streams, name, performance.now() - t0, STREAM_WARMUP);
+        keep(streams, name, performance.now() - t0, STREAM_WARMUP, cpuNow() - c0);
         b.end();
       },
     });
@@ -356,8 +390,11 @@ globalThis.addEventListener("unload", () => {
       : rawRate === undefined
       ? ""
       : ` (${(r / rawRate).toFixed(2)}x raw nats.js rate)`;
+    const c = cpu.get(name);
+    const perDelivery = c === undefined ? NaN : median(c) * 1000 / (N * (fan ? 3 : 1));
     lines.push(
-      `stream      ${name}: ${(r / 1e6).toFixed(3)} M deliveries/s${vs}`,
+      `stream      ${name}: ${(r / 1e6).toFixed(3)} M deliveries/s${vs}` +
+        (Number.isNaN(perDelivery) ? "" : `, CPU ${perDelivery.toFixed(2)} µs/delivery`),
     );
   }
   // deno-lint-ignore no-console
