@@ -19,7 +19,13 @@
  * Payload: a 12-byte envelope (u8 kind, u8 zero, u16 sender tag or 0, u32
  * correlation, u32 sequence, little-endian) and the message as one Mycelium frame, the same
  * frame links carry, so the same codec and schema fingerprints apply: a peer
- * whose types differ is refused with `TRANSPORT_SCHEMA_MISMATCH`.
+ * whose types differ is refused with `TRANSPORT_SCHEMA_MISMATCH`. The
+ * messages one task sends to one subject travel as one NATS message, up to
+ * 16 KiB of envelope-and-frame pairs back to back (numbered one after
+ * another; a frame's header gives its length): the client and the servers
+ * pay per NATS message, so a stream or a fan-out costs far less per frame.
+ * A batch is published when the task ends, when it is full, or before
+ * anything to another subject (order per sender holds across subjects).
  *
  * Delivery: core NATS delivers at most once. Each sender numbers its
  * messages per subject, so a receiver counts every gap as lost
