@@ -10,12 +10,19 @@ export interface DenoRun {
   stderr: string;
 }
 
-/** Runs `deno ARGS` (this very Deno) in `cwd`, without colours or input, and waits for it. */
-export async function deno(args: readonly string[], cwd: string | URL): Promise<DenoRun> {
+/**
+ * Runs `deno ARGS` (this very Deno) in `cwd`, without colours or input, and
+ * waits for it; `env` adds to the inherited environment.
+ */
+export async function deno(
+  args: readonly string[],
+  cwd: string | URL,
+  env: Record<string, string> = {},
+): Promise<DenoRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [...args],
     cwd,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -34,7 +34,21 @@ import { EXIT_CODES } from "./exit_codes.ts";
 import { checkBudgets, formatBudgets, formatRun } from "./run_summary.ts";
 
 /** Environment variables a group child reads: the config's, and the yaml package's two switches. */
-const CHILD_ENV = ["MYCELIUM_CONFIG", "LOG_TOKENS", "LOG_STREAM"];
+/**
+ * The deployment's link key: every group of a split run proves it to its peers
+ * (HMAC in the link handshake), so a process without it cannot link or take over
+ * an identity. An environment variable rather than a flag or a YAML field, so the
+ * secret is neither in `ps` nor in the repository; children inherit it.
+ */
+export const LINK_KEY_ENV = "MYCELIUM_LINK_KEY";
+
+const CHILD_ENV = ["MYCELIUM_CONFIG", "LOG_TOKENS", "LOG_STREAM", LINK_KEY_ENV];
+
+/** The link key from {@linkcode LINK_KEY_ENV}, if it is set and readable without a prompt. */
+function linkKeyFromEnv(): string | undefined {
+  const state = Deno.permissions.querySync({ name: "env", variable: LINK_KEY_ENV }).state;
+  return state === "granted" ? Deno.env.get(LINK_KEY_ENV) || undefined : undefined;
+}
 
 /** Options of {@linkcode runCommand}. */
 export interface RunCommandOptions {
@@ -198,6 +212,7 @@ async function runOneGroup(
   const group = options.group!;
   using shutdown = onShutdownSignals(undefined, { lifeline: options.supervised === true });
   const params = paramsOf(app, options);
+  const key = linkKeyFromEnv();
   const part = await runProcess(app, {
     topology,
     group,
@@ -208,6 +223,7 @@ async function runOneGroup(
     signal: shutdown.signal,
     logger: stderrLog(io, `${app.name}.${group}`, options.logLevel),
     ...(options.socketDir === undefined ? {} : { socketDir: options.socketDir }),
+    ...(key === undefined ? {} : { key }),
   });
   if (options.supervised === true) {
     io.out(GROUP_REPORT_MARK + processReportToJson(part));

@@ -140,7 +140,8 @@ export class LinkListener implements AsyncDisposable {
         address: l.transport.address,
         identity: options.identity,
         fix: "set a shared key (the key option of LinkListener.listen and Link.connect, BusNode " +
-          "or runProcess) so that only your processes can link and no one can take over a " +
+          "or runProcess; the CLI reads it from MYCELIUM_LINK_KEY) so that only your processes " +
+          "can link and no one can take over a " +
           "peer's identity; or listen on 127.0.0.1",
       });
     }
