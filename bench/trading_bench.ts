@@ -8,9 +8,10 @@
  *   counts) wired by hand-written direct calls, no bus at all. Both write the
  *   same audit bytes (checked once before timing).
  * - Group "trading, split": the same app as three processes (hot path;
- *   executor over a Unix socket; audit and risk over TCP), started by the
- *   CLI's supervisor as child processes, against the monolith run by the same
- *   CLI as a child process (`baseline`). Each iteration includes starting
+ *   executor over a Unix socket; audit over TCP; the risk manager either on
+ *   the audit's host, as config/prod.yaml places it, or beside the executor),
+ *   started by the CLI's supervisor as child processes, against the monolith
+ *   run by the same CLI as a child process (`baseline`). Each iteration includes starting
  *   the processes; the swaps/s each run reported itself (swaps over the run's
  *   elapsed time, startup excluded) are printed at the end.
  *
@@ -150,7 +151,15 @@ function freePorts(n: number): number {
   }
 }
 
-function hybridYaml(): string {
+/**
+ * The split: hot path; executor over a Unix socket; audit over TCP. `riskWith`
+ * places the risk manager: `"compliance"` as config/prod.yaml does (every
+ * order waits for a TCP round trip to another host), or `"execution"` beside
+ * the executor it answers, where a latency-sensitive deployment keeps it.
+ */
+function hybridYaml(riskWith: "compliance" | "execution"): string {
+  const execution = riskWith === "execution" ? "order_executor, risk_manager" : "order_executor";
+  const compliance = riskWith === "compliance" ? "audit_trail, risk_manager" : "audit_trail";
   return `topology:
   mode: hybrid
   socket_dir: ${dir}
@@ -161,10 +170,10 @@ function hybridYaml(): string {
       actors: [polygon_collector, market_relay, arbitrage_strategy, metrics_collector]
       transport: channel
     execution:
-      actors: [order_executor]
+      actors: [${execution}]
       transport: unix_socket
     compliance:
-      actors: [audit_trail, risk_manager]
+      actors: [${compliance}]
       host: compliance
 `;
 }
@@ -187,7 +196,7 @@ async function cliRun(
       "--swaps",
       String(SPLIT_SWAPS),
       "--audit",
-      `${dir}/${row}.log`,
+      `${dir}/${row.replaceAll(/\W+/g, "_")}.log`,
       ...extra,
     ],
     stdout: "piped",
@@ -222,20 +231,22 @@ Deno.bench(`CLI monolith, one process, ${SPLIT_SWAPS} swaps`, {
   warmup: 1,
 }, async () => await cliRun("monolith", monolithYaml, []));
 
-Deno.bench(
-  `CLI hybrid, 3 processes (unix and tcp links), ${SPLIT_SWAPS} swaps`,
-  {
-    group: "trading, split",
-    n: 3,
-    warmup: 1,
-  },
-  async () => {
-    const config = `${dir}/hybrid.yaml`;
-    await Deno.writeTextFile(config, hybridYaml());
-    // The compliance group is on another (mapped) host: this supervisor starts it too.
-    await cliRun("hybrid", config, ["--all-hosts", "--socket-dir", dir]);
-  },
-);
+for (const riskWith of ["compliance", "execution"] as const) {
+  Deno.bench(
+    `CLI hybrid, 3 processes (unix and tcp links), risk with ${riskWith}, ${SPLIT_SWAPS} swaps`,
+    { group: "trading, split", n: 3, warmup: 1 },
+    async () => {
+      const config = `${dir}/hybrid-${riskWith}.yaml`;
+      await Deno.writeTextFile(config, hybridYaml(riskWith));
+      // The compliance group is on another (mapped) host: this supervisor starts it too.
+      await cliRun(`hybrid, risk with ${riskWith}`, config, [
+        "--all-hosts",
+        "--socket-dir",
+        dir,
+      ]);
+    },
+  );
+}
 
 globalThis.addEventListener("unload", () => {
   for (const [row, list] of reported) {
@@ -246,12 +257,12 @@ globalThis.addEventListener("unload", () => {
     );
   }
   const mono = reported.get("monolith");
-  const hybrid = reported.get("hybrid");
-  if (mono !== undefined && hybrid !== undefined) {
-    const med = (l: number[]) => [...l].sort((a, b) => a - b)[Math.floor(l.length / 2)]!;
+  const med = (l: number[]) => [...l].sort((a, b) => a - b)[Math.floor(l.length / 2)]!;
+  for (const [row, list] of reported) {
+    if (mono === undefined || !row.startsWith("hybrid")) continue;
     // deno-lint-ignore no-console
     console.log(
-      `hybrid / monolith (reported swaps/s, medians): ${(med(hybrid) / med(mono)).toFixed(2)}x`,
+      `${row} / monolith (reported swaps/s, medians): ${(med(list) / med(mono)).toFixed(2)}x`,
     );
   }
   Deno.removeSync(dir, { recursive: true });
