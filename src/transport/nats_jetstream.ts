@@ -79,6 +79,8 @@ interface JsClient {
       consume(options: {
         callback: (m: JsMsg) => void;
         max_messages: number;
+        expires: number;
+        idle_heartbeat: number;
       }): Promise<{ stop(): void; close(): Promise<void | Error> }>;
     }>;
   };
@@ -256,6 +258,10 @@ export class NatsJetStream {
     const consumer = await this.#js.consumers.get(this.#stream, durable);
     const messages = await consumer.consume({
       max_messages: Math.max(1, Math.min(maxAckPending, 512)),
+      // A pull held by a server that died is noticed by missed heartbeats and sent again:
+      // short ones keep that to seconds (the defaults, 30 s pulls, left a run waiting ~40 s).
+      expires: 5000,
+      idle_heartbeat: 1000,
       callback: (m) => {
         const msg: NatsJetStreamMessage = {
           data: m.data,
