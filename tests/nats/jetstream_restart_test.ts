@@ -1,0 +1,94 @@
+/**
+ * JetStream and a killed receiving group: over a 3-node JetStream cluster,
+ * a ledger group (delivery: jetstream) that books each entry in its log is
+ * SIGKILLed mid-run and restarted by the supervisor. Entries sent while it
+ * was down waited in the stream, and what it never acknowledged went to its
+ * new instance first: its log holds every entry. Delivery is at least once
+ * per instance: an entry the killed instance booked whose acknowledgement
+ * had not reached a server yet is booked again.
+ */
+import assert from "node:assert/strict";
+import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "./_nats_server.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const COUNT = 3000;
+
+Deno.test({
+  name: `NATS JetStream: a SIGKILLed receiving group is restarted and misses no entry sent to it${
+    NATS_SERVER_AVAILABLE ? "" : ` (skipped: ${NATS_SKIP_REASON})`
+  }`,
+  ignore: !NATS_SERVER_AVAILABLE,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mycelium_js_group_kill_" });
+    const cluster = await startNatsCluster(3, { jetstreamDir: `${dir}/js` });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/t.yaml`,
+        `topology:
+  mode: hybrid
+  process_groups:
+    feed: { actors: [feeder], host: alpha }
+    books: { actors: [ledger], host: beta, delivery: jetstream }
+nats:
+  servers: [${cluster.urls.join(", ")}]
+  jetstream: { replicas: 3 }
+`,
+      );
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-read",
+          `--allow-write=${dir}`,
+          "--allow-net",
+          `--allow-run=${Deno.execPath()}`,
+          "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+          "tests/nats/fixtures/ledger_app.ts",
+          "run",
+          `${dir}/t.yaml`,
+          "--socket-dir",
+          `${dir}/s`,
+          "--all-hosts",
+          "--count",
+          String(COUNT),
+        ],
+        cwd: ROOT,
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      // A run that never ends (entries lost on core NATS) is stopped and fails below.
+      const guard = setTimeout(() => child.kill("SIGTERM"), 60_000);
+      const stdout = new Response(child.stdout).text();
+      let stderr = "";
+      let killed = false;
+      let pid: number | undefined;
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        stderr += decoder.decode(chunk, { stream: true });
+        pid ??= Number(/books: started \(pid (\d+), run 1\)/.exec(stderr)?.[1]) || undefined;
+        if (!killed && pid !== undefined && stderr.includes("feeder halfway")) {
+          Deno.kill(pid, "SIGKILL");
+          killed = true;
+        }
+      }
+      const status = await child.status;
+      clearTimeout(guard);
+      const out = await stdout;
+      assert.ok(killed, `the ledger was never killed:\n${stderr}`);
+      assert.equal(status.code, 0, `${out}\n${stderr}`);
+      assert.match(stderr, /books: restarting/);
+      const booked = [...stderr.matchAll(/booked n=(\d+)/g)].map((m) => Number(m[1]));
+      const missing = [];
+      for (let n = 1; n <= COUNT; n++) if (!booked.includes(n)) missing.push(n);
+      assert.deepEqual(missing, [], stderr);
+      // At least once: what the killed instance booked but whose acknowledgement had not reached
+      // a server is booked again by the new one (at most the consumer's 1024 unacknowledged).
+      const twice = booked.length - new Set(booked).size;
+      assert.ok(twice < 1024, `${twice} entries booked twice`);
+    } finally {
+      await cluster.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
