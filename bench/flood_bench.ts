@@ -38,6 +38,13 @@ const SILENT = 1000;
 const SLOWLORIS = 70;
 /** How soon the attacker reopens a connection the listener cut, in ms (0: at once). */
 const REOPEN_MS = Number(Deno.env.get("FLOOD_REOPEN_MS") ?? "1000");
+/**
+ * Whether the attacker runs at the lowest CPU priority (`FLOOD_NICE=1`): on one machine its own CPU
+ * (and its side of every TCP handshake in the kernel) comes out of the same cores as the stream,
+ * which a flood from other machines would not take; niced, mostly what the flood costs the
+ * receiver's side remains. Default: off (the attacker competes as an equal).
+ */
+const ATTACKER_NICE = Deno.env.get("FLOOD_NICE") === "1";
 const SINK = new URL("./_transport_peer.ts", import.meta.url).pathname;
 const ATTACKER = new URL("./_flood_peer.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "mycelium-flood-" });
@@ -57,9 +64,12 @@ const swap = {
 function spawn(
   file: string,
   args: string[],
+  nice = false,
 ): [Deno.ChildProcess, LineReader] {
-  const child = new Deno.Command(Deno.execPath(), {
+  const command = nice ? "nice" : Deno.execPath();
+  const child = new Deno.Command(command, {
     args: [
+      ...(nice ? ["-n", "19", Deno.execPath()] : []),
       "run",
       "--allow-read",
       "--allow-write",
@@ -112,7 +122,7 @@ class Attack {
       String(SILENT),
       String(SLOWLORIS),
       String(REOPEN_MS),
-    ]);
+    ], ATTACKER_NICE);
     const ready = await lines.line();
     if (ready !== "ready") throw new Error(`attacker: ${ready}`);
     return new Attack(child, lines);
