@@ -21,6 +21,8 @@ const BENCH_ONLY_PACKAGES = [
 
 /** The NATS client: src/transport/nats.ts loads it, only when a topology uses nats. */
 const NATS_CLIENT = "@nats-io/transport-node";
+/** The JetStream API: src/transport/nats_jetstream.ts loads it, only when a group asks for it. */
+const JETSTREAM = "@nats-io/jetstream";
 
 /** The part of `deno info --json` these tests read. */
 interface ModuleGraph {
@@ -85,21 +87,28 @@ Deno.test("cli.ts loads none of the benchmark-only npm packages", async () => {
   assert.deepEqual(mentions, []);
 });
 
-Deno.test("cli.ts reaches the NATS client only through the dynamic import in src/transport/nats.ts", async () => {
-  const graph = await moduleGraph("cli.ts");
-  const imports = graph.modules.flatMap((m) =>
-    (m.dependencies ?? [])
-      .filter((d) => d.specifier.includes(NATS_CLIENT))
-      .map((d) => ({ from: m.specifier, specifier: d.specifier, dynamic: d.isDynamic === true }))
-  );
-  // A monolith (and `deno task start`, which runs with --cached-only) never loads it; the
-  // literal specifier keeps it in what `deno compile` embeds.
-  assert.deepEqual(imports, [{
-    from: new URL("src/transport/nats.ts", ROOT).href,
-    specifier: `npm:${NATS_CLIENT}@3.4.0`,
-    dynamic: true,
-  }]);
-});
+for (
+  const [pkg, file] of [[NATS_CLIENT, "src/transport/nats.ts"], [
+    JETSTREAM,
+    "src/transport/nats_jetstream.ts",
+  ]] as const
+) {
+  Deno.test(`cli.ts reaches ${pkg} only through the dynamic import in ${file}`, async () => {
+    const graph = await moduleGraph("cli.ts");
+    const imports = graph.modules.flatMap((m) =>
+      (m.dependencies ?? [])
+        .filter((d) => d.specifier.includes(pkg))
+        .map((d) => ({ from: m.specifier, specifier: d.specifier, dynamic: d.isDynamic === true }))
+    );
+    // A monolith (and `deno task start`, which runs with --cached-only) never loads it; the
+    // literal specifier keeps it in what `deno compile` embeds.
+    assert.deepEqual(imports, [{
+      from: new URL(file, ROOT).href,
+      specifier: `npm:${pkg}@3.4.0`,
+      dynamic: true,
+    }]);
+  });
+}
 
 /** A user's program: its own message type, a codec round trip, an actor on a MessageBus. */
 function userProgram(mod: string): string {
