@@ -38,3 +38,79 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/** Permissions a split run of an app entry needs, writing nowhere but `dir`. */
+export function splitRunPermissions(dir: string): string[] {
+  return [
+    "--allow-read",
+    `--allow-write=${dir}`,
+    // Unix sockets need net access to their paths too; TCP only reaches loopback here.
+    "--allow-net",
+    `--allow-run=${Deno.execPath()}`,
+    "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM,MYCELIUM_LINK_KEY",
+  ];
+}
+
+/** What to do once during a run, the first time its stderr so far satisfies `when`. */
+export interface StderrHook {
+  when(stderr: string): boolean;
+  then(stderr: string): void | Promise<void>;
+}
+
+/** A run followed through its stderr: what it printed, how it ended, whether the hook ran. */
+export interface FollowedRun extends DenoRun {
+  fired: boolean;
+}
+
+/**
+ * Runs `deno ARGS` in `cwd` like {@linkcode deno}, reading its stderr as it
+ * comes: the first time `hook.when` holds for the stderr so far,
+ * `hook.then` runs (kill a process mid-run, say) while the child goes on.
+ * With `timeoutMs`, a run still going then is sent SIGTERM (and fails
+ * whatever asserts its exit code).
+ */
+export async function denoFollowing(
+  args: readonly string[],
+  cwd: string | URL,
+  hook: StderrHook,
+  timeoutMs?: number,
+): Promise<FollowedRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const guard = timeoutMs === undefined ? undefined : setTimeout(() => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // It ended meanwhile.
+    }
+  }, timeoutMs);
+  const stdout = new Response(child.stdout).text();
+  let stderr = "";
+  let fired = false;
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of child.stderr) {
+      stderr += decoder.decode(chunk, { stream: true });
+      if (!fired && hook.when(stderr)) {
+        fired = true;
+        await hook.then(stderr);
+      }
+    }
+    const status = await child.status;
+    return { code: status.code, stdout: await stdout, stderr, fired };
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
+/** The pid a supervisor logged for `group`'s first run (`GROUP: started (pid N, run 1)`). */
+export function firstPid(stderr: string, group: string): number | undefined {
+  return Number(new RegExp(`${group}: started \\(pid (\\d+), run 1\\)`).exec(stderr)?.[1]) ||
+    undefined;
+}

@@ -3,20 +3,12 @@
  * inherit it), and groups holding different keys do not link.
  */
 import assert from "node:assert/strict";
-import { deno, freePort } from "../_deno.ts";
+import { deno, freePort, splitRunPermissions } from "../_deno.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ENTRY = `${ROOT}examples/quickstart/main.ts`;
 
-function perms(dir: string): string[] {
-  return [
-    "--allow-read",
-    `--allow-write=${dir}`,
-    "--allow-net",
-    `--allow-run=${Deno.execPath()}`,
-    "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM,MYCELIUM_LINK_KEY",
-  ];
-}
+const perms = splitRunPermissions;
 
 /** Two groups linked over TCP on loopback. */
 function twoGroups(port: number): string {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { NatsTransport } from "../../src/transport/nats.ts";
 import { isTransportError } from "../../src/transport/transport_error.ts";
+import { deno, splitRunPermissions } from "../_deno.ts";
 import { generateTestCertificate } from "../transport/_x509.ts";
 import {
   NATS_SERVER_AVAILABLE,
@@ -32,34 +33,24 @@ ${nats}
 `;
 }
 
-async function quickstart(
-  dir: string,
-  yaml: string,
-): Promise<Deno.CommandOutput & { text: string }> {
+/** The quickstart app split over the cluster; its stdout and stderr as one `text`. */
+async function quickstart(dir: string, yaml: string): Promise<{ code: number; text: string }> {
   await Deno.writeTextFile(`${dir}/t.yaml`, yaml);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
+  const r = await deno(
+    [
       "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-net",
-      `--allow-run=${Deno.execPath()}`,
-      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+      ...splitRunPermissions(dir),
       "examples/quickstart/main.ts",
       "run",
       `${dir}/t.yaml`,
       "--socket-dir",
       `${dir}/s`,
       "--all-hosts",
-      "--lines",
-      "60",
+      ...["--lines", "60"],
     ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const d = new TextDecoder();
-  return { ...out, text: `${d.decode(out.stdout)}\n${d.decode(out.stderr)}` };
+    ROOT,
+  );
+  return { code: r.code, text: `${r.stdout}\n${r.stderr}` };
 }
 
 async function withServer(

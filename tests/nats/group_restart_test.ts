@@ -5,6 +5,7 @@
  * answer right and order kept.
  */
 import assert from "node:assert/strict";
+import { denoFollowing, firstPid, splitRunPermissions } from "../_deno.ts";
 import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "./_nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -29,51 +30,29 @@ nats:
   servers: [${cluster.urls.join(", ")}]
 `,
       );
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
+      // Kill the answerer's process once the asker is halfway (an event the probe logs).
+      const run = await denoFollowing(
+        [
           "run",
-          "--allow-read",
-          `--allow-write=${dir}`,
-          "--allow-net",
-          `--allow-run=${Deno.execPath()}`,
-          "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+          ...splitRunPermissions(dir),
           "tests/runtime/fixtures/probe_main.ts",
           "run",
           `${dir}/t.yaml`,
           "--socket-dir",
           `${dir}/s`,
           "--all-hosts",
-          "--count",
-          "1500",
-          "--asks",
-          "200",
-          "--pace",
-          "400",
+          ...["--count", "1500", "--asks", "200", "--pace", "400"],
         ],
-        cwd: ROOT,
-        env: { NO_COLOR: "1" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const stdout = new Response(child.stdout).text();
-      let stderr = "";
-      let killed = false;
-      let pid: number | undefined;
-      const decoder = new TextDecoder();
-      // Kill the answerer's process once the asker is halfway (an event the probe logs).
-      for await (const chunk of child.stderr) {
-        stderr += decoder.decode(chunk, { stream: true });
-        pid ??= Number(/answering: started \(pid (\d+), run 1\)/.exec(stderr)?.[1]) || undefined;
-        if (!killed && pid !== undefined && stderr.includes("probe halfway")) {
-          Deno.kill(pid, "SIGKILL");
-          killed = true;
-        }
-      }
-      const status = await child.status;
-      const out = await stdout;
-      assert.ok(killed, `the answerer was never killed:\n${stderr}`);
-      assert.equal(status.code, 0, `${out}\n${stderr}`);
+        ROOT,
+        {
+          when: (stderr) =>
+            firstPid(stderr, "answering") !== undefined && stderr.includes("probe halfway"),
+          then: (stderr) => Deno.kill(firstPid(stderr, "answering")!, "SIGKILL"),
+        },
+      );
+      const { stdout: out, stderr } = run;
+      assert.ok(run.fired, `the answerer was never killed:\n${stderr}`);
+      assert.equal(run.code, 0, `${out}\n${stderr}`);
       assert.match(stderr, /answering: restarting/);
       const line = out.split("\n").find((l) => l.startsWith("  probe "));
       const p = JSON.parse(line!.slice("  probe ".length));

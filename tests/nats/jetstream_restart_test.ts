@@ -8,6 +8,7 @@
  * had not reached a server yet is booked again.
  */
 import assert from "node:assert/strict";
+import { denoFollowing, firstPid, splitRunPermissions } from "../_deno.ts";
 import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "./_nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -34,14 +35,11 @@ nats:
   jetstream: { replicas: 3 }
 `,
       );
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
+      // A run that never ends (entries lost on core NATS) is stopped after 60 s and fails below.
+      const run = await denoFollowing(
+        [
           "run",
-          "--allow-read",
-          `--allow-write=${dir}`,
-          "--allow-net",
-          `--allow-run=${Deno.execPath()}`,
-          "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+          ...splitRunPermissions(dir),
           "tests/nats/fixtures/ledger_app.ts",
           "run",
           `${dir}/t.yaml`,
@@ -51,32 +49,17 @@ nats:
           "--count",
           String(COUNT),
         ],
-        cwd: ROOT,
-        env: { NO_COLOR: "1" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      // A run that never ends (entries lost on core NATS) is stopped and fails below.
-      const guard = setTimeout(() => child.kill("SIGTERM"), 60_000);
-      const stdout = new Response(child.stdout).text();
-      let stderr = "";
-      let killed = false;
-      let pid: number | undefined;
-      const decoder = new TextDecoder();
-      for await (const chunk of child.stderr) {
-        stderr += decoder.decode(chunk, { stream: true });
-        pid ??= Number(/books: started \(pid (\d+), run 1\)/.exec(stderr)?.[1]) || undefined;
-        if (!killed && pid !== undefined && stderr.includes("feeder halfway")) {
-          Deno.kill(pid, "SIGKILL");
-          killed = true;
-        }
-      }
-      const status = await child.status;
-      clearTimeout(guard);
-      const out = await stdout;
-      assert.ok(killed, `the ledger was never killed:\n${stderr}`);
-      assert.equal(status.code, 0, `${out}\n${stderr}`);
+        ROOT,
+        {
+          when: (stderr) =>
+            firstPid(stderr, "books") !== undefined && stderr.includes("feeder halfway"),
+          then: (stderr) => Deno.kill(firstPid(stderr, "books")!, "SIGKILL"),
+        },
+        60_000,
+      );
+      const { stdout: out, stderr } = run;
+      assert.ok(run.fired, `the ledger was never killed:\n${stderr}`);
+      assert.equal(run.code, 0, `${out}\n${stderr}`);
       assert.match(stderr, /books: restarting/);
       const booked = [...stderr.matchAll(/booked n=(\d+)/g)].map((m) => Number(m[1]));
       const missing = [];

@@ -6,6 +6,7 @@
  * and in order, and nothing is counted dropped.
  */
 import assert from "node:assert/strict";
+import { denoFollowing, type FollowedRun, splitRunPermissions } from "../_deno.ts";
 import {
   NATS_SERVER_AVAILABLE,
   NATS_SKIP_REASON,
@@ -16,12 +17,7 @@ import {
 const ROOT = new URL("../../", import.meta.url).pathname;
 const why = NATS_SERVER_AVAILABLE ? "" : ` (skipped: ${NATS_SKIP_REASON})`;
 
-interface Outcome {
-  status: Deno.CommandStatus;
-  out: string;
-  stderr: string;
-  killed: boolean;
-}
+type Outcome = FollowedRun;
 
 /** Runs the probe app over a JetStream cluster; `kill` is called once, when the asker is halfway. */
 async function probeRun(
@@ -42,52 +38,28 @@ nats:
   jetstream: { replicas: 3 }
 `,
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
+  return await denoFollowing(
+    [
       "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-net",
-      `--allow-run=${Deno.execPath()}`,
-      "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+      ...splitRunPermissions(dir),
       "tests/runtime/fixtures/probe_main.ts",
       "run",
       `${dir}/t.yaml`,
       "--socket-dir",
       `${dir}/s`,
       "--all-hosts",
-      "--count",
-      "3000",
-      "--asks",
-      "200",
-      "--pace",
-      "400",
+      ...["--count", "3000", "--asks", "200", "--pace", "400"],
     ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = new Response(child.stdout).text();
-  let stderr = "";
-  let killed = false;
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stderr) {
-    stderr += decoder.decode(chunk, { stream: true });
-    if (!killed && stderr.includes("probe halfway")) {
-      killed = true;
-      await kill(stderr);
-    }
-  }
-  return { status: await child.status, out: await stdout, stderr, killed };
+    ROOT,
+    { when: (stderr) => stderr.includes("probe halfway"), then: kill },
+  );
 }
 
 function assertExactlyOnce(o: Outcome): void {
-  assert.ok(o.killed, `never halfway:\n${o.stderr}`);
-  assert.equal(o.status.code, 0, `${o.out}\n${o.stderr}`);
-  const line = o.out.split("\n").find((l) => l.startsWith("  probe "));
-  assert.ok(line !== undefined, o.out);
+  assert.ok(o.fired, `never halfway:\n${o.stderr}`);
+  assert.equal(o.code, 0, `${o.stdout}\n${o.stderr}`);
+  const line = o.stdout.split("\n").find((l) => l.startsWith("  probe "));
+  assert.ok(line !== undefined, o.stdout);
   // Every Seq and Tick once (a repeat or a gap would be out of order), every answer right.
   assert.deepEqual(JSON.parse(line.slice("  probe ".length)), {
     seq: { source_a: 3000, source_b: 3000 },
@@ -97,7 +69,7 @@ function assertExactlyOnce(o: Outcome): void {
     wrong: 0,
   });
   // The sink handled each of them once: 2 × 3000 Seq, 2 × 3000 Tick and AskerDone.
-  assert.match(o.out, /^sink +books +mailbox +12001 /m);
+  assert.match(o.stdout, /^sink +books +mailbox +12001 /m);
 }
 
 /**
@@ -135,7 +107,7 @@ Deno.test({
         await cluster.servers[victim]!.stop("SIGKILL");
       });
       assertExactlyOnce(o);
-      assert.match(o.out, /^ {2}links +.*; [1-9]\d* reconnects$/m);
+      assert.match(o.stdout, /^ {2}links +.*; [1-9]\d* reconnects$/m);
       await assertStoredOnceAndAcked(cluster.servers.filter((_, i) => i !== victim));
     } finally {
       await cluster.stop();

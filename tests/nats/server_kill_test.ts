@@ -6,6 +6,7 @@
  * count exactly).
  */
 import assert from "node:assert/strict";
+import { denoFollowing, splitRunPermissions } from "../_deno.ts";
 import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "./_nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -30,50 +31,30 @@ nats:
   servers: [${cluster.urls.join(", ")}]
 `,
       );
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
+      const run = await denoFollowing(
+        [
           "run",
-          "--allow-read",
-          `--allow-write=${dir}`,
-          "--allow-net",
-          `--allow-run=${Deno.execPath()}`,
-          "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
+          ...splitRunPermissions(dir),
           "tests/runtime/fixtures/probe_main.ts",
           "run",
           `${dir}/t.yaml`,
           "--socket-dir",
           `${dir}/s`,
           "--all-hosts",
-          "--count",
-          "1500",
-          "--asks",
-          "200",
-          "--pace",
-          "400",
+          ...["--count", "1500", "--asks", "200", "--pace", "400"],
         ],
-        cwd: ROOT,
-        env: { NO_COLOR: "1" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const stdout = new Response(child.stdout).text();
-      let stderr = "";
-      let killed = false;
-      const decoder = new TextDecoder();
-      for await (const chunk of child.stderr) {
-        stderr += decoder.decode(chunk, { stream: true });
-        if (!killed && stderr.includes("probe halfway")) {
-          killed = true;
-          const counts = await Promise.all(cluster.servers.map((s) => s.connections()));
-          const busiest = counts.indexOf(Math.max(...counts));
-          await cluster.servers[busiest]!.stop("SIGKILL");
-        }
-      }
-      const status = await child.status;
-      const out = await stdout;
-      assert.ok(killed, `never halfway:\n${stderr}`);
-      assert.equal(status.code, 0, `${out}\n${stderr}`);
+        ROOT,
+        {
+          when: (stderr) => stderr.includes("probe halfway"),
+          then: async () => {
+            const counts = await Promise.all(cluster.servers.map((s) => s.connections()));
+            await cluster.servers[counts.indexOf(Math.max(...counts))]!.stop("SIGKILL");
+          },
+        },
+      );
+      const { stdout: out, stderr } = run;
+      assert.ok(run.fired, `never halfway:\n${stderr}`);
+      assert.equal(run.code, 0, `${out}\n${stderr}`);
       const line = out.split("\n").find((l) => l.startsWith("  probe "));
       const p = JSON.parse(line!.slice("  probe ".length));
       assert.deepEqual(p, {

@@ -8,7 +8,7 @@
  * supervisor while the run completes, and the report says what it cost.
  */
 import assert from "node:assert/strict";
-import { freePort } from "../_deno.ts";
+import { denoFollowing, firstPid, freePort, splitRunPermissions } from "../_deno.ts";
 import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "../nats/_nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -127,15 +127,7 @@ function monolith(actors: readonly string[]): string {
   return `topology:\n  mode: monolith\n  actors: { ${actors.map((a) => `${a}:`).join(", ")} }\n`;
 }
 
-function permissions(dir: string): string[] {
-  return [
-    "--allow-read",
-    `--allow-write=${dir}`,
-    "--allow-net",
-    `--allow-run=${Deno.execPath()}`,
-    "--allow-env=MYCELIUM_CONFIG,LOG_TOKENS,LOG_STREAM",
-  ];
-}
+const permissions = splitRunPermissions;
 
 async function runApp(
   subject: Subject,
@@ -282,8 +274,9 @@ Deno.test("runtime conformance: a SIGKILLed group is restarted and the run compl
     answering: { actors: [answerer], transport: tcp, endpoint: "127.0.0.1:${freePort()}" }
 `,
     );
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
+    // Kill the answerer's process once the asker is halfway (an event the probe logs).
+    const run = await denoFollowing(
+      [
         "run",
         ...permissions(dir),
         subject.entry,
@@ -295,32 +288,16 @@ Deno.test("runtime conformance: a SIGKILLed group is restarted and the run compl
         "--pace",
         "400",
       ],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stdout = new Response(child.stdout).text();
-    // Read the supervisor's stderr line by line: kill the answerer's process once the asker
-    // is halfway (an event the probe logs), then keep the rest.
-    let stderr = "";
-    let killed = false;
-    let answererPid: number | undefined;
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      stderr += decoder.decode(chunk, { stream: true });
-      answererPid ??= Number(/answering: started \(pid (\d+), run 1\)/.exec(stderr)?.[1]) ||
-        undefined;
-      if (!killed && answererPid !== undefined && stderr.includes("probe halfway")) {
-        Deno.kill(answererPid, "SIGKILL");
-        killed = true;
-      }
-    }
-    const status = await child.status;
-    const out = await stdout;
-    assert.ok(killed, `the answerer was never killed:\n${stderr}`);
-    assert.equal(status.code, 0, `${out}\n${stderr}`);
+      ROOT,
+      {
+        when: (stderr) =>
+          firstPid(stderr, "answering") !== undefined && stderr.includes("probe halfway"),
+        then: (stderr) => Deno.kill(firstPid(stderr, "answering")!, "SIGKILL"),
+      },
+    );
+    const { stdout: out, stderr } = run;
+    assert.ok(run.fired, `the answerer was never killed:\n${stderr}`);
+    assert.equal(run.code, 0, `${out}\n${stderr}`);
     assert.match(stderr, /answering: restarting/);
     const line = out.split("\n").find((l) => l.startsWith("  probe "));
     const p = JSON.parse(line!.slice("  probe ".length));
