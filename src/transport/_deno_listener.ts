@@ -50,3 +50,17 @@ export function connectError(address: string, e: unknown): TransportError {
     cause: e,
   });
 }
+
+/**
+ * Turns Nagle's algorithm off on a TCP connection (a no-op on any other
+ * stream). The listener does it once a connection's handshake succeeded, not
+ * on accept: a flood of connections that never hand-shake costs no setsockopt.
+ */
+export function noDelay(stream: ByteStream): void {
+  const conn = stream as Partial<Deno.TcpConn>;
+  try {
+    if (typeof conn.setNoDelay === "function") conn.setNoDelay(true);
+  } catch {
+    // Closed meanwhile: the link finds out on its first read or write.
+  }
+}

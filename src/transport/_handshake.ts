@@ -112,20 +112,29 @@ export function typeLines(registry: Registry): string {
 export async function handshake(stream: ByteStream, side: HandshakeSide): Promise<HandshakeResult> {
   const reader = new HandshakeReader(stream, side);
   let timedOut = "";
-  const timer = setTimeout(() => {
-    timedOut = `handshake did not complete within ${side.timeoutMs} ms`;
-    reader.abort();
-  }, side.timeoutMs);
+  const whole = (ms: number) =>
+    setTimeout(() => {
+      timedOut = `handshake did not complete within ${side.timeoutMs} ms`;
+      reader.abort();
+    }, ms);
   const helloMs = side.helloTimeoutMs;
-  const helloTimer = helloMs === undefined || helloMs >= side.timeoutMs
-    ? undefined
-    : setTimeout(() => {
+  // One timer at a time: the Hello's, then (once it is in) the rest of the whole
+  // handshake's. A flood of connections that never send a Hello costs one timer each.
+  let timer: ReturnType<typeof setTimeout>;
+  if (helloMs === undefined || helloMs >= side.timeoutMs) timer = whole(side.timeoutMs);
+  else {
+    const start = performance.now();
+    timer = setTimeout(() => {
       timedOut = `no whole Hello within ${helloMs} ms (${
         reader.bytesRead === 0 ? "silent" : `${reader.bytesRead} bytes`
       })`;
       reader.abort();
     }, helloMs);
-  reader.onHello = () => clearTimeout(helloTimer);
+    reader.onHello = () => {
+      clearTimeout(timer);
+      timer = whole(Math.max(0, side.timeoutMs - (performance.now() - start)));
+    };
+  }
   try {
     return side.role === "dialer"
       ? await dial(stream, reader, side)
@@ -137,7 +146,6 @@ export async function handshake(stream: ByteStream, side: HandshakeSide): Promis
     throw e;
   } finally {
     clearTimeout(timer);
-    clearTimeout(helloTimer);
   }
 }
 
@@ -401,7 +409,8 @@ function decodeFrame<F extends Fields>(
 
 /** Reads whole handshake frames into a small growing buffer. */
 class HandshakeReader {
-  buf = new Uint8Array(4096);
+  // Small to start with (most connections of a flood never send a byte); grown to fit a frame.
+  buf = new Uint8Array(512);
   #dv = new DataView(this.buf.buffer);
   #start = 0;
   #end = 0;

@@ -4,6 +4,7 @@ import { Link, type LinkOptions, toTransportError } from "./link.ts";
 import { silentLogger, type TransportLogger } from "./logger.ts";
 import type { ByteListener, ByteStream, Transport } from "./transport.ts";
 import { TransportError } from "./transport_error.ts";
+import { noDelay } from "./_deno_listener.ts";
 
 /** Options of {@linkcode LinkListener.listen}. */
 export interface LinkListenerOptions extends LinkOptions {
@@ -16,8 +17,9 @@ export interface LinkListenerOptions extends LinkOptions {
    * unknown identity before a known one), the oldest first. A connection
    * younger than 25 ms is never cut (its Hello may be on its way); while only
    * such young ones hold the slots, up to four times this many are let in,
-   * and newcomers beyond that are turned away with `TRANSPORT_FLOOD`. A flood
-   * of idle or slow connections so only ever cuts its own. Default: 64.
+   * and past that the listener accepts no more until the oldest one's grace
+   * ends (newcomers wait in the system's accept queue). A flood of idle or
+   * slow connections so only ever cuts its own. Default: 64.
    */
   maxPendingHandshakes?: number;
   /**
@@ -104,6 +106,8 @@ export class LinkListener implements AsyncDisposable {
   readonly #handshakes = new Set<Promise<void>>();
   /** Connections in their handshake, oldest first. */
   readonly #pending = new Set<Pending>();
+  /** Of those, how many each source holds (kept as they come and go: a flood cuts thousands a second). */
+  readonly #perSource = new Map<string, number>();
   #closed = false;
   #acceptLoop: Promise<void> = Promise.resolve();
   #floodError: TransportError | undefined;
@@ -178,6 +182,8 @@ export class LinkListener implements AsyncDisposable {
 
   async #accept(): Promise<void> {
     while (!this.#closed) {
+      await this.#outOfStorm();
+      if (this.#closed) return;
       let stream: ByteStream;
       try {
         stream = await this.#listener.accept();
@@ -204,7 +210,8 @@ export class LinkListener implements AsyncDisposable {
         this.#pending.size >= this.#maxPending && !this.#cutOne(pending.source, now) &&
         this.#pending.size >= this.#maxPending * GRACE_FACTOR
       ) {
-        // Every slot holds a connection still in its grace time: a storm. Turn this one away.
+        // Every slot holds a connection still in its grace time (rare: `#outOfStorm` waited for
+        // the oldest's to end, but it may have been replaced since). Turn this one away.
         this.stats.refused++;
         this.stats.cut++;
         this.#logRefused(this.#flood());
@@ -215,13 +222,40 @@ export class LinkListener implements AsyncDisposable {
         }
         continue;
       }
-      this.#pending.add(pending);
+      this.#hold(pending);
       const p = this.#handshake(pending).finally(() => {
-        this.#pending.delete(pending);
+        this.#release(pending);
         this.#handshakes.delete(p);
       });
       this.#handshakes.add(p);
     }
+  }
+
+  /**
+   * While every slot (the grace allowance included) holds a connection still
+   * in its grace time, waits for the oldest one's to end before accepting
+   * more: newcomers wait in the system's accept queue rather than being turned
+   * away, and none is cut before its Hello had time to arrive.
+   */
+  async #outOfStorm(): Promise<void> {
+    while (!this.#closed && this.#pending.size >= this.#maxPending * GRACE_FACTOR) {
+      const oldest: Pending = this.#pending.values().next().value!;
+      const wait = oldest.at + GRACE_MS - performance.now();
+      if (wait <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+    }
+  }
+
+  #hold(pending: Pending): void {
+    this.#pending.add(pending);
+    this.#perSource.set(pending.source, (this.#perSource.get(pending.source) ?? 0) + 1);
+  }
+
+  #release(pending: Pending): void {
+    if (!this.#pending.delete(pending)) return;
+    const left = this.#perSource.get(pending.source)! - 1;
+    if (left === 0) this.#perSource.delete(pending.source);
+    else this.#perSource.set(pending.source, left);
   }
 
   /**
@@ -230,24 +264,28 @@ export class LinkListener implements AsyncDisposable {
    * most of them, the least advanced, the oldest. Returns whether it cut one.
    */
   #cutOne(source: string, now: number): boolean {
-    const perSource = new Map<string, number>([[source, 1]]);
-    for (const p of this.#pending) perSource.set(p.source, (perSource.get(p.source) ?? 0) + 1);
+    // The newcomer counts for its source.
+    const countOf = (s: string) => (this.#perSource.get(s) ?? 0) + (s === source ? 1 : 0);
+    let most = countOf(source);
+    for (const s of this.#perSource.keys()) most = Math.max(most, countOf(s));
     let victim: Pending | undefined;
     let victimCount = 0;
     for (const p of this.#pending) {
-      if (now - p.at < GRACE_MS) continue;
-      const count = perSource.get(p.source)!;
+      if (now - p.at < GRACE_MS) break; // Oldest first: the rest are younger still.
+      const count = countOf(p.source);
       if (
         victim === undefined || count > victimCount ||
         (count === victimCount && p.stage < victim.stage)
       ) {
         victim = p;
         victimCount = count;
+        // Nothing later can beat a silent one of the busiest source (the oldest such).
+        if (count === most && p.stage === 0) break;
       }
     }
     if (victim === undefined) return false;
     // Its slot is free now, though telling it why takes a moment more.
-    this.#pending.delete(victim);
+    this.#release(victim);
     this.stats.cut++;
     victim.cut.abort(this.#flood());
     return true;
@@ -339,6 +377,7 @@ export class LinkListener implements AsyncDisposable {
         return;
       }
       this.stats.authenticated++;
+      noDelay(stream);
       let link = this.#links.get(result.peer.identity);
       if (link === undefined || link.state === "closed") {
         link = Link._accepted({

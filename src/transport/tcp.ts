@@ -89,11 +89,9 @@ export class TcpTransport implements Transport {
       port,
       ...(tls ? { tls } : {}),
     });
-    return new DenoByteListener(
-      listener,
-      bound,
-      (conn) => (conn as Deno.TcpConn).setNoDelay?.(true),
-    );
+    // Nagle's algorithm is turned off once a connection's handshake is done (`noDelay`, by
+    // the link listener): a flood of connections that never hand-shake costs no setsockopt.
+    return new DenoByteListener(listener, bound);
   }
 
   /**
