@@ -4,21 +4,8 @@
  * stream (or a bad value) is refused with line, column and fix.
  */
 import assert from "node:assert/strict";
-import { parseTopology, TopologyError } from "../../src/topology/mod.ts";
-
-function yaml(...lines: string[]): string {
-  return lines.join("\n") + "\n";
-}
-
-function errorOf(text: string): TopologyError {
-  try {
-    parseTopology(text, { file: "t.yaml" });
-  } catch (e) {
-    if (e instanceof TopologyError) return e;
-    throw e;
-  }
-  assert.fail("the topology was accepted");
-}
+import { errorOf, yaml } from "./_support.ts";
+import { parseTopology } from "../../src/topology/mod.ts";
 
 const GROUPS = [
   "topology:",

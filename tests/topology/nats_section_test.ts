@@ -3,22 +3,9 @@
  * the cluster, and the errors (line, column, fix) of a wrong section.
  */
 import assert from "node:assert/strict";
-import { parseTopology, TopologyError, TopologyResolver } from "../../src/topology/mod.ts";
+import { errorOf, yaml } from "./_support.ts";
+import { parseTopology, TopologyResolver } from "../../src/topology/mod.ts";
 import { groupPlan } from "../../src/runtime/group_plan.ts";
-
-function yaml(...lines: string[]): string {
-  return lines.join("\n") + "\n";
-}
-
-function errorOf(text: string): TopologyError {
-  try {
-    parseTopology(text, { file: "t.yaml" });
-  } catch (e) {
-    if (e instanceof TopologyError) return e;
-    throw e;
-  }
-  assert.fail("the topology was accepted");
-}
 
 const SPREAD = [
   "topology:",

@@ -2,6 +2,7 @@
  * Every class of topology error names the file, line, column, key and fix.
  */
 import assert from "node:assert/strict";
+import { errorOf, yaml } from "./_support.ts";
 import {
   parseTopology,
   type ParseTopologyOptions,
@@ -10,10 +11,6 @@ import {
 } from "../../src/topology/mod.ts";
 
 /** Joins lines so that the line numbers in a test read off the array index + 1. */
-function yaml(...lines: string[]): string {
-  return lines.join("\n") + "\n";
-}
-
 interface Expected {
   code: TopologyErrorCode;
   line: number;
@@ -21,16 +18,6 @@ interface Expected {
   path: string;
   problem: RegExp;
   fix: RegExp;
-}
-
-function errorOf(text: string, options: ParseTopologyOptions = {}): TopologyError {
-  try {
-    parseTopology(text, { file: "config/t.yaml", ...options });
-  } catch (e) {
-    if (e instanceof TopologyError) return e;
-    throw e;
-  }
-  assert.fail("the topology was accepted");
 }
 
 function assertProblem(
