@@ -28,7 +28,6 @@
  *
  * @module
  */
-import { connect } from "@nats-io/transport-node";
 import { on } from "../src/actor/mod.ts";
 import { MessageBus } from "../src/bus/message_bus.ts";
 import { Registry } from "../src/codec/mod.ts";
@@ -38,6 +37,7 @@ import { NatsTransport } from "../src/transport/nats.ts";
 import { NULL_LOGGER } from "../src/logger.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import { Done } from "./_nats_bench_messages.ts";
+import { connectNats, freePort, startNatsServer, startPeer } from "./_children.ts";
 
 const N = 100_000;
 const STREAM_RUNS = 8;
@@ -58,31 +58,9 @@ const swap = {
   timestampNs: 1_700_000_000_000_000_000n,
 };
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 /** Starts a child; resolves with the words of the line it printed first. */
-async function child(args: string[]): Promise<string[]> {
-  const c = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-net", "--allow-env", ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  children.push(c);
-  const reader = c.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${args[0]} exited`);
-    text += value;
-  }
-  reader.releaseLock();
-  return text.trim().split(" ");
+function child(args: string[]): Promise<string[]> {
+  return startPeer(children, ["--allow-read", "--allow-net", "--allow-env", ...args], args[0]!);
 }
 
 const streams = new Map<string, number[]>();
@@ -216,33 +194,12 @@ async function benchBus(
   };
 }
 
-let server: Deno.ChildProcess | undefined;
 const port = freePort();
-try {
-  server = new Deno.Command("nats-server", {
-    args: ["-a", "127.0.0.1", "-p", String(port)],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-} catch {
-  // deno-lint-ignore no-console
-  console.log(
-    "nats-server not found: NATS benchmarks skipped (apt-get install -y nats-server)",
-  );
-}
+const server = startNatsServer(port, "NATS benchmarks");
 
 if (server !== undefined) {
   const url = `nats://127.0.0.1:${port}`;
-  let nc: Awaited<ReturnType<typeof connect>> | undefined;
-  for (let i = 0; nc === undefined; i++) {
-    try {
-      nc = await connect({ servers: url });
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  const raw = nc;
+  const raw = await connectNats(port);
   await child([RAW_PEER, String(port), String(N)]);
   cleanup.push(() => raw.close());
   const frame = V2Swap.toBytes(swap);

@@ -24,6 +24,7 @@ import { silentLogger } from "../src/transport/logger.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import type { Transport } from "../src/transport/transport.ts";
 import { UnixTransport } from "../src/transport/unix.ts";
+import { startPeer } from "./_children.ts";
 
 const PEER = new URL("./_request_peer.ts", import.meta.url).pathname;
 const kind = Deno.env.get("MYCELIUM_BENCH_KIND") === "unix" ? "unix" : "tcp";
@@ -35,9 +36,9 @@ const dir = kind === "unix" ? await Deno.makeTempDir({ prefix: "mycelium-request
 /** Starts a peer process in `mode`; resolves with the transport to reach it. */
 async function peer(mode: string): Promise<Transport> {
   const path = `${dir}/${mode}.sock`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
+  const words = await startPeer(
+    children,
+    [
       "--allow-read",
       "--allow-write",
       "--allow-net",
@@ -47,20 +48,9 @@ async function peer(mode: string): Promise<Transport> {
       kind,
       kind === "unix" ? path : "0",
     ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  children.push(child);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`request peer '${mode}' exited before it was ready`);
-    text += value;
-  }
-  reader.releaseLock();
-  const at = text.slice(text.indexOf("ready ") + 6, text.indexOf("\n"));
+    `request peer '${mode}'`,
+  );
+  const at = words[1]!;
   return kind === "unix" ? new UnixTransport({ path: at }) : new TcpTransport({ port: Number(at) });
 }
 

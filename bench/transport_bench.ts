@@ -35,13 +35,13 @@
  *
  * @module
  */
-import { connect } from "@nats-io/transport-node";
 import { Registry } from "../src/codec/mod.ts";
 import { V2Swap } from "../src/cli/_bench_workload.ts";
 import { Link, WRITE_RESULT } from "../src/transport/link.ts";
 import { silentLogger } from "../src/transport/logger.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import { UnixTransport } from "../src/transport/unix.ts";
+import { connectNats, freePort, startNatsServer, startPeer } from "./_children.ts";
 
 const N = 200_000;
 const FRAME = 144;
@@ -67,32 +67,12 @@ async function peer(
   batch: number,
 ): Promise<string> {
   const where = kind === "unix" ? `${dir}/${mode}.sock` : "0";
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net",
-      PEER,
-      mode,
-      kind,
-      where,
-      String(batch),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  children.push(child);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${mode} peer exited`);
-    text += value;
-  }
-  reader.releaseLock();
-  return text.trim().split(" ")[1]!;
+  const words = await startPeer(
+    children,
+    ["--allow-read", "--allow-write", "--allow-net", PEER, mode, kind, where, String(batch)],
+    `${mode} peer`,
+  );
+  return words[1]!;
 }
 
 async function rawConn(
@@ -298,41 +278,15 @@ for (const kind of ["unix", "tcp"] as const) {
 
 // --- NATS -----------------------------------------------------------------------
 const natsPort = freePort();
-let natsServer: Deno.ChildProcess | undefined;
-try {
-  natsServer = new Deno.Command("nats-server", {
-    args: ["-a", "127.0.0.1", "-p", String(natsPort)],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-} catch {
-  // deno-lint-ignore no-console
-  console.log(
-    "nats-server not found: NATS rows skipped (apt-get install -y nats-server)",
-  );
-}
+const natsServer = startNatsServer(natsPort, "NATS rows");
 if (natsServer !== undefined) {
   children.push(natsServer);
-  const nc = await connectWithRetry(natsPort);
-  const peerChild = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-net",
-      "--allow-env",
-      NATS_PEER,
-      String(natsPort),
-      String(N),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  children.push(peerChild);
-  const reader = peerChild.stdout.pipeThrough(new TextDecoderStream())
-    .getReader();
-  await reader.read();
-  reader.releaseLock();
+  const nc = await connectNats(natsPort);
+  await startPeer(
+    children,
+    ["--allow-read", "--allow-net", "--allow-env", NATS_PEER, String(natsPort), String(N)],
+    "NATS peer",
+  );
   const frame = V2Swap.toBytes(swap);
   let natsDone: PromiseWithResolvers<void> | undefined;
   nc.subscribe("swaps.done", { callback: () => natsDone?.resolve() });
@@ -366,24 +320,6 @@ if (natsServer !== undefined) {
       sample("nats tcp", performance.now() - t0);
     },
   });
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function connectWithRetry(port: number) {
-  for (let i = 0;; i++) {
-    try {
-      return await connect({ servers: `127.0.0.1:${port}` });
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }
 
 function percentile(sorted: number[], p: number): number {
