@@ -33,10 +33,21 @@ export async function deno(
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released). */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  return freePorts(1)[0]!;
+}
+
+/**
+ * `n` distinct TCP ports on 127.0.0.1 that were free a moment ago: all are
+ * bound before any is released, so the system cannot hand one out twice.
+ */
+export function freePorts(n: number): number[] {
+  const listeners = Array.from(
+    { length: n },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
+  for (const l of listeners) l.close();
+  return ports;
 }
 
 /** Permissions a split run of an app entry needs, writing nowhere but `dir`. */

@@ -2,7 +2,7 @@
  * Real nats-server processes for tests: one server or a cluster with routes,
  * on loopback ports picked free, stopped by pid.
  */
-import { freePort } from "../_deno.ts";
+import { freePorts } from "../_deno.ts";
 
 /** Whether `nats-server` is on the PATH (`.ci/run` installs it when missing). */
 export const NATS_SERVER_AVAILABLE: boolean = (() => {
@@ -65,8 +65,8 @@ export interface NatsServer {
 
 /** Starts one nats-server and waits until it accepts clients. */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
-  const port = options.port ?? freePort();
-  const monitor = freePort();
+  const [client, monitor] = freePorts(2) as [number, number];
+  const port = options.port ?? client;
   const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitor)];
   if (options.token !== undefined) args.push("--auth", options.token);
   if (options.user !== undefined) {
@@ -214,7 +214,7 @@ export async function startNatsCluster(
   size = 3,
   options: Omit<NatsServerOptions, "cluster" | "port"> = {},
 ): Promise<NatsCluster> {
-  const routes = Array.from({ length: size }, () => freePort());
+  const routes = freePorts(size);
   const name = `mycelium_test_${routes[0]}`;
   const servers: NatsServer[] = [];
   try {

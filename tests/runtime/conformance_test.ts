@@ -8,7 +8,7 @@
  * supervisor while the run completes, and the report says what it cost.
  */
 import assert from "node:assert/strict";
-import { denoFollowing, firstPid, freePort, splitRunPermissions } from "../_deno.ts";
+import { denoFollowing, firstPid, freePort, freePorts, splitRunPermissions } from "../_deno.ts";
 import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "../nats/_nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -97,8 +97,9 @@ function hybrid(actors: readonly string[]): string {
 }
 
 function distributed(actors: readonly string[]): string {
+  const ports = freePorts(actors.length);
   return `topology:\n  mode: distributed\n  actors:\n${
-    actors.map((a) => `    ${a}: { transport: tcp, endpoint: "127.0.0.1:${freePort()}" }`).join(
+    actors.map((a, i) => `    ${a}: { transport: tcp, endpoint: "127.0.0.1:${ports[i]}" }`).join(
       "\n",
     )
   }\n`;
