@@ -110,7 +110,14 @@ export async function denoFollowing(
       stderr += decoder.decode(chunk, { stream: true });
       if (!fired && hook.when(stderr)) {
         fired = true;
-        await hook.then(stderr);
+        try {
+          await hook.then(stderr);
+        } catch (e) {
+          // End the run, and say what it had printed (why the hook found nothing to act on, say).
+          child.kill("SIGKILL");
+          await Promise.all([child.status, stdout]);
+          throw new Error(`the mid-run action failed; stderr so far:\n${stderr}`, { cause: e });
+        }
       }
     }
     const status = await child.status;

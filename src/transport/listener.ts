@@ -54,7 +54,9 @@ const GRACE_MS = 25;
 
 /**
  * Connections in their grace time may exceed `maxPendingHandshakes` up to
- * this many times it; past that, newcomers are turned away (`TRANSPORT_FLOOD`).
+ * this many times it; past that, the listener stops accepting until the
+ * oldest one's grace ends, and turns a newcomer away (`TRANSPORT_FLOOD`) only
+ * if every slot is still young when it accepts again.
  */
 const GRACE_FACTOR = 4;
 
