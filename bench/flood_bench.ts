@@ -1,7 +1,7 @@
 /**
  * A connection flood must cost only itself. Three processes per kind: the
  * receiver (`_transport_peer.ts link-sink`: a `LinkListener` with its default
- * limits — 64 handshake slots, 2 s for a Hello), this process (a healthy
+ * limits — 1,024 handshake slots, 2 s for a Hello), this process (a healthy
  * sender, and new peers linking), and an attacker (`_flood_peer.ts`) holding
  * 1,000 silent and 70 slowloris connections to the same listener and reopening
  * each one the listener cuts after `FLOOD_REOPEN_MS` (default 1000 ms; `0`

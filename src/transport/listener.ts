@@ -19,7 +19,11 @@ export interface LinkListenerOptions extends LinkOptions {
    * such young ones hold the slots, up to four times this many are let in,
    * and past that the listener accepts no more until the oldest one's grace
    * ends (newcomers wait in the system's accept queue). A flood of idle or
-   * slow connections so only ever cuts its own. Default: 64.
+   * slow connections so only ever cuts its own. The process's open-file
+   * limit caps this too: when accepting fails for want of a file descriptor,
+   * a connection in its handshake is cut the same way to free one. Default:
+   * 1024 (each costs a socket and a few KiB; the more a flood may hold until
+   * their Hello deadline, the less often it reconnects).
    */
   maxPendingHandshakes?: number;
   /**
@@ -59,6 +63,24 @@ const GRACE_MS = 25;
  * if every slot is still young when it accepts again.
  */
 const GRACE_FACTOR = 4;
+
+/**
+ * Default `maxPendingHandshakes`. A connection in its handshake holds a socket, a
+ * 512-byte buffer and a timer (a few KiB in all); holding a flood's silent
+ * connections until their Hello deadline, instead of cutting them to make
+ * room, means the flood reconnects (and costs the CPU an accept and a cut)
+ * less often. Where the open-file limit is lower, it is the cap: see `#accept`.
+ */
+const DEFAULT_MAX_PENDING = 1024;
+
+/** The source of no connection: what `#cutOne` is given when the newcomer is not known yet. */
+const NO_SOURCE = "\0";
+
+/** Whether `e` is the system saying the process (or machine) has no file descriptor left. */
+function outOfDescriptors(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "EMFILE" || code === "ENFILE";
+}
 
 /** Lines of "connection refused" logged per second at most; the rest are counted. */
 const REFUSED_LINES_PER_SECOND = 10;
@@ -126,7 +148,7 @@ export class LinkListener implements AsyncDisposable {
     this.#options = options;
     this.#key = key;
     this.#log = options.logger ?? silentLogger;
-    this.#maxPending = Math.max(1, options.maxPendingHandshakes ?? 64);
+    this.#maxPending = Math.max(1, options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING);
     this.#helloTimeoutMs = Math.min(
       options.helloTimeoutMs ?? 2000,
       options.handshakeTimeoutMs ?? 5000,
@@ -191,7 +213,13 @@ export class LinkListener implements AsyncDisposable {
         stream = await this.#listener.accept();
       } catch (e) {
         if (this.#closed || e instanceof Deno.errors.BadResource) return;
-        // Out of file descriptors and the like: report, breathe, keep serving.
+        if (outOfDescriptors(e) && this.#cutOne(NO_SOURCE, performance.now())) {
+          // The process's open-file limit is the cap for now: the connection cut frees one
+          // (closed once it is told why, a moment from now); the one waiting is accepted next.
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          continue;
+        }
+        // Out of file descriptors with nothing to cut, and the like: report, breathe, keep serving.
         this.#log.error("listener accept failed", {
           address: this.transport.address,
           error: toTransportError(e, ""),
@@ -301,8 +329,9 @@ export class LinkListener implements AsyncDisposable {
     if (this.#floodError === undefined) {
       this.#floodError = new TransportError(
         "TRANSPORT_FLOOD",
-        `all ${this.#maxPending} handshake slots of '${this.#options.identity}' were taken; ` +
-          `this connection was cut to make room. Retry shortly`,
+        `'${this.#options.identity}' has no room for another connection in its handshake ` +
+          `(${this.#maxPending} slots, or the process's open-file limit); this connection was ` +
+          `cut to make room. Retry shortly`,
         { address: this.transport.address },
       );
       this.#floodFrame = ErrorFrame.toBytes({

@@ -89,13 +89,14 @@ for (const kind of KINDS) {
   Deno.test(`${kind.name}: a new peer links while 70 slowloris and 300 silent connections hold every slot`, async () => {
     const log = new RecordingLogger();
     const inbox = new Inbox<Seen>();
-    // 64 handshake slots (the default); deadlines far longer than setting up the attack takes,
-    // so that linking cannot come from attackers timing out.
+    // 64 handshake slots; deadlines far longer than setting up the attack takes, so that linking
+    // cannot come from attackers timing out.
     const listener = await LinkListener.listen(kind.make(), {
       registry: registry(),
       identity: "server",
       logger: log,
       handler: recorder(inbox),
+      maxPendingHandshakes: 64,
       helloTimeoutMs: 30_000,
       handshakeTimeoutMs: 60_000,
     });
@@ -202,6 +203,86 @@ Deno.test("tcp: the address holding the most handshake slots pays for a newcomer
   assert.equal(listener.stats.cut, 1);
   closeQuietly(neighbour);
   closeQuietly(flooderAgain);
+  await listener.close();
+});
+
+/**
+ * A Unix transport whose listener has room for `limit` open connections, as a
+ * process with a low open-file limit does: past it, `accept` fails with
+ * `EMFILE` and the connection waits in the accept queue, as the system does.
+ */
+class FewDescriptors implements Transport {
+  readonly kind = "unix" as const;
+  readonly address: string;
+  readonly #inner: UnixTransport;
+  readonly #limit: number;
+  /** Connections accepted and not closed yet. */
+  open = 0;
+  /** Accepts that failed for want of a descriptor. */
+  refusedAccepts = 0;
+  constructor(path: string, limit: number) {
+    this.#inner = new UnixTransport({ path });
+    this.address = path;
+    this.#limit = limit;
+  }
+  async listen(): Promise<ByteListener> {
+    const inner = await this.#inner.listen();
+    const accept = async (): Promise<ByteStream> => {
+      if (this.open >= this.#limit) {
+        this.refusedAccepts++;
+        throw Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" });
+      }
+      const conn = await inner.accept();
+      this.open++;
+      let closed = false;
+      return {
+        read: (b) => conn.read(b),
+        write: (b) => conn.write(b),
+        close: () => {
+          if (!closed) {
+            closed = true;
+            this.open--;
+          }
+          conn.close();
+        },
+      };
+    };
+    return { transport: this, accept, close: () => inner.close() };
+  }
+  dial(signal?: AbortSignal): Promise<ByteStream> {
+    return this.#inner.dial(signal);
+  }
+}
+
+Deno.test("a listener out of file descriptors cuts a connection in its handshake to let a new peer in", async () => {
+  const transport = new FewDescriptors(`${scratch.dir}/few.sock`, 20);
+  const log = new RecordingLogger();
+  // The default slots (far more than 20); deadlines far longer than the test, so linking cannot
+  // come from attackers timing out.
+  const listener = await LinkListener.listen(transport, {
+    registry: registry(),
+    identity: "server",
+    logger: log,
+    helloTimeoutMs: 30_000,
+    handshakeTimeoutMs: 60_000,
+  });
+  const attackers: ByteStream[] = [];
+  for (let i = 0; i < 20; i++) attackers.push(await transport.dial());
+  await pastGrace();
+  const linked = await Link.connect(transport, {
+    registry: registry(),
+    identity: "legit",
+    reconnect: false,
+    handshakeTimeoutMs: 5_000,
+  });
+  assert.ok(transport.refusedAccepts > 0, "the limit was reached");
+  assert.equal(listener.stats.authenticated, 1);
+  assert.ok(listener.stats.cut >= 1, `cut ${listener.stats.cut}`);
+  // The oldest silent connection was cut first, and told why.
+  assert.equal(await toldCode(attackers[0]!), "TRANSPORT_FLOOD");
+  assert.deepEqual(log.codes().filter((c) => c === "TRANSPORT_TIMEOUT"), []);
+  await linked.close();
+  for (const c of attackers) closeQuietly(c);
   await listener.close();
 });
 
