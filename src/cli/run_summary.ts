@@ -135,13 +135,22 @@ export interface BudgetCheck {
   /**
    * `ok`: hop p99 within the budget; `over`: not; `direct`: the receiver is
    * called directly (no hop); `bounded`: no delivery found the receiver
-   * idle, but even those that queued started within the budget;
-   * `unknown`: no delivery found it idle and queued ones took longer.
+   * idle (or too few did), but even those that queued started within the
+   * budget; `few`: fewer than {@linkcode MIN_HOP_SAMPLES} found it idle (a
+   * first, cold delivery, say) and queued ones took longer: not judged;
+   * `unknown`: none found it idle and queued ones took longer.
    */
-  readonly verdict: "ok" | "over" | "direct" | "bounded" | "unknown";
+  readonly verdict: "ok" | "over" | "direct" | "bounded" | "few" | "unknown";
   /** Whether the route is shown to be within its budget (`ok`, `bounded` or `direct`). */
   readonly ok: boolean;
 }
+
+/**
+ * Hop samples a route needs for a verdict on its hop p99: at full load a
+ * receiver may find its mailbox empty only on its first delivery, whose time
+ * includes compiling the handler; one such sample says nothing of the hop.
+ */
+export const MIN_HOP_SAMPLES = 10;
 
 /**
  * Compares each declared route that has a latency budget with the hop times
@@ -160,10 +169,12 @@ export function checkBudgets(topology: Topology, actors: readonly ActorReport[])
     const queued = measured.queued;
     const verdict: BudgetCheck["verdict"] = measured.delivery === "direct"
       ? "direct"
-      : hop.samples > 0
+      : hop.samples >= MIN_HOP_SAMPLES
       ? (hop.p99Ns <= budget ? "ok" : "over")
       : queued.samples > 0 && queued.p99Ns <= budget
       ? "bounded"
+      : hop.samples > 0
+      ? "few"
       : "unknown";
     checks.push({
       from: route.from,
@@ -187,6 +198,7 @@ const VERDICT: Readonly<Record<BudgetCheck["verdict"], string>> = {
   over: "OVER",
   direct: "direct call",
   bounded: "ok (queued p99)",
+  few: "too few idle samples",
   unknown: "no idle sample",
 };
 
@@ -196,10 +208,17 @@ export function formatBudgets(checks: readonly BudgetCheck[], paced: boolean): s
   const within = checks.filter((c) => c.ok).length;
   const direct = checks.filter((c) => c.verdict === "direct").length;
   const unknown = checks.filter((c) => c.verdict === "unknown").length;
+  const few = checks.filter((c) => c.verdict === "few").length;
   const notes = [
     ...(direct > 0 ? [`${direct} of them direct calls (no hop)`] : []),
     ...(unknown > 0
       ? [`${unknown} never found the receiver idle (every timed delivery queued: pace the run)`]
+      : []),
+    ...(few > 0
+      ? [
+        `${few} found the receiver idle fewer than ${MIN_HOP_SAMPLES} times, too few to judge ` +
+        `(pace the run)`,
+      ]
       : []),
   ];
   return [
