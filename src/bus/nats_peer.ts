@@ -760,8 +760,9 @@ export class NatsPeer implements RemotePeer {
       // A fixed-size frame that cannot fit needs no failed attempt (and no error built).
       if (room > 0 && (type.variable || room >= HEADER_SIZE + type.fixedSize)) {
         try {
-          const end = type.encode(message, slab, at + NATS_ENVELOPE_SIZE);
+          // The slab's own DataView: no offset check or DataView lookup per frame (as links do).
           const dv = this.#dv;
+          const end = type._encode(message, slab, dv, at + NATS_ENVELOPE_SIZE);
           dv.setUint32(at, kind | (this.#tag << 16), true);
           dv.setUint32(at + 4, correlation, true);
           dv.setUint32(at + 8, seq, true);
