@@ -1,7 +1,9 @@
 // deno-lint-ignore-file no-console -- a script whose output is its result
 /**
  * Soak benchmark (not a CI test): one Unix link carrying messages at a fixed
- * rate for a long time, to show that memory and latency stay flat.
+ * rate for a long time, to show that memory and latency stay flat. A script,
+ * not a `deno bench` file (its name keeps it out of `deno task bench`, which
+ * would otherwise run it for ten minutes).
  *
  * Both ends live in this process (a `LinkListener` and a `Link` over a Unix
  * socket in a temp dir), so the RSS printed covers the sender, the receiver
@@ -15,8 +17,8 @@
  * Run (10 minutes at 100,000 msg/s, the defaults):
  *
  * ```sh
- * cd bench && deno run -A soak_bench.ts
- * cd bench && deno run -A soak_bench.ts --seconds 90 --interval 10 --rate 50000
+ * cd bench && deno run -A soak.ts
+ * cd bench && deno run -A soak.ts --seconds 90 --interval 10 --rate 50000
  * ```
  *
  * @module
