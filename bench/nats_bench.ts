@@ -73,8 +73,8 @@ function child(args: string[]): Promise<string[]> {
 }
 
 const streams = new Map<string, number[]>();
-/** CPU ms of every process (this one, nats-server, the children) per measured stream run. */
-const cpu = new Map<string, number[]>();
+/** CPU ms per measured stream run: this process, nats-server, the children (receivers). */
+const cpu = new Map<string, Cpu[]>();
 const trips = new Map<string, number[]>();
 /** Per round trip row, the raw nats.js round trips taken in turn with its own. */
 const between = new Map<string, number[]>();
@@ -91,7 +91,7 @@ function keep(
   name: string,
   ms: number,
   warmup: number,
-  cpuMs?: number,
+  cpuMs?: Cpu,
 ): void {
   if (!measured(name, warmup)) return;
   let s = table.get(name);
@@ -114,11 +114,18 @@ function cpuOf(pid: number | "self"): number {
   }
 }
 
-/** CPU ms of this process, nats-server and every child so far. */
-function cpuNow(): number {
-  let ms = cpuOf("self") + (server === undefined ? 0 : cpuOf(server.pid));
+/** CPU ms of this process, of nats-server and of every child so far (idle ones add nothing). */
+type Cpu = readonly [self: number, server: number, children: number];
+
+function cpuNow(): Cpu {
+  let ms = 0;
   for (const c of children) ms += cpuOf(c.pid);
-  return ms;
+  return [cpuOf("self"), server === undefined ? 0 : cpuOf(server.pid), ms];
+}
+
+function cpuSince(c0: Cpu): Cpu {
+  const c1 = cpuNow();
+  return [c1[0] - c0[0], c1[1] - c0[1], c1[2] - c0[2]];
 }
 
 /** The bench side of a Mycelium deployment: a bus with a `bench` actor counting `Done`. */
@@ -280,7 +287,7 @@ if (server !== undefined) {
         if ((i & 4095) === 4095) await raw.flush();
       }
       await rawDone.promise;
-      keep(streams, "raw nats", performance.now() - t0, STREAM_WARMUP, cpuNow() - c0);
+      keep(streams, "raw nats", performance.now() - t0, STREAM_WARMUP, cpuSince(c0));
       b.end();
     },
   });
@@ -301,7 +308,7 @@ if (server !== undefined) {
         const c0 = cpuNow();
         const t0 = performance.now();
         await run();
-        keep(streams, name, performance.now() - t0, STREAM_WARMUP, cpuNow() - c0);
+        keep(streams, name, performance.now() - t0, STREAM_WARMUP, cpuSince(c0));
         b.end();
       },
     });
@@ -374,11 +381,18 @@ globalThis.addEventListener("unload", () => {
       : rawRate === undefined
       ? ""
       : ` (${(r / rawRate).toFixed(2)}x raw nats.js rate)`;
+    // Summed over the measured runs: /proc counts 10 ms ticks, 0.1 µs a delivery in one run of N.
     const c = cpu.get(name);
-    const perDelivery = c === undefined ? NaN : median(c) * 1000 / (N * (fan ? 3 : 1));
+    const per = c === undefined
+      ? undefined
+      : [0, 1, 2].map((i) =>
+        c.reduce((sum, x) => sum + x[i]!, 0) * 1000 / (c.length * N * (fan ? 3 : 1))
+      );
     lines.push(
       `stream      ${name}: ${(r / 1e6).toFixed(3)} M deliveries/s${vs}` +
-        (Number.isNaN(perDelivery) ? "" : `, CPU ${perDelivery.toFixed(2)} µs/delivery`),
+        (per === undefined ? "" : `, CPU ${(per[0]! + per[1]! + per[2]!).toFixed(3)} µs/delivery ` +
+          `(this process ${per[0]!.toFixed(3)}, nats-server ${per[1]!.toFixed(3)}, ` +
+          `receivers ${per[2]!.toFixed(3)})`),
     );
   }
   // deno-lint-ignore no-console

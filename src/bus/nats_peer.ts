@@ -301,6 +301,10 @@ export class NatsPeer implements RemotePeer {
   readonly #options: NatsPeerOptions;
   /** Per published type, the groups it reaches (rebuilt when routes change). */
   #typeTargets = new Map<MessageType, RemoteGroup[]>();
+  /** The type published last, its subject and its groups: a stream looks nothing up. */
+  #lastType: MessageType | undefined;
+  #lastSubject: { subject: string; seq: number } | undefined;
+  #lastTargets: readonly RemoteGroup[] = NO_TARGETS;
   /** Per actor, the group hosting it. */
   #actorTargets = new Map<string, RemoteGroup[]>();
   /** Peer groups by name and by inbox subject. */
@@ -561,9 +565,14 @@ export class NatsPeer implements RemotePeer {
   /** Carries a published message, once, to every subscribing group. */
   publish(type: MessageType, message: AnyMessage): void | Promise<void> {
     if (this.#js !== undefined) return this.#jsPublish(type, message);
+    if (type !== this.#lastType) {
+      this.#lastSubject = this.#publishSubject(type);
+      this.#lastTargets = this.#typeTargets.get(type) ?? this.#targetsOf(type);
+      this.#lastType = type;
+    }
     return this.#write(
-      this.#publishSubject(type),
-      this.#typeTargets.get(type) ?? this.#targetsOf(type),
+      this.#lastSubject!,
+      this.#lastTargets,
       KIND_PUBLISH,
       0,
       type,
@@ -1038,7 +1047,6 @@ export class NatsPeer implements RemotePeer {
         if (subject !== this.#inbox) this.#accepted(from, gap);
       }
       last = seq;
-      from.seq.set(subject, seq);
       this.#received++;
       let view: MessageView<Fields>;
       let framed = false;
@@ -1056,7 +1064,7 @@ export class NatsPeer implements RemotePeer {
         });
         // A bad header leaves no trustworthy boundary for the frames after it.
         if (framed) continue;
-        return;
+        break;
       }
       if (kind === KIND_SEND || kind === KIND_REQUEST) {
         to ??= subject.slice(this.#prefix.length + 3);
@@ -1073,6 +1081,8 @@ export class NatsPeer implements RemotePeer {
         this.#deliver(from, view, kind, to ?? "", correlationHere);
       }
     }
+    // Once per NATS message, not per frame (nothing reads it while its frames are handed on).
+    if (last !== -1) from.seq.set(subject, last);
   }
 
   /** `n` messages of `from` were accepted (or dropped, or lost): credit them back in batches. */
@@ -1277,6 +1287,7 @@ export class NatsPeer implements RemotePeer {
     }
     this.#union = { actors: [...actors], types: [...types], topics: [...topics] };
     this.#typeTargets = new Map();
+    this.#lastType = undefined;
     this.#jsSplit = new Map();
     this.#actorTargets = new Map();
     for (const g of this.#groups.values()) {
