@@ -12,7 +12,10 @@
  *   Mycelium over NATS (`bus.publish`, encoded per message); Mycelium TCP link.
  * - `fan-out 3`: N swaps published to 3 subscriber processes. Baseline:
  *   three point-to-point TCP links (the bus writes each swap three times);
- *   Mycelium over NATS (one publish; the server fans out).
+ *   Mycelium over NATS (one publish; the server fans out); and the floor of
+ *   any fan-out over nats.js and nats-server: raw nats.js publishing
+ *   pre-encoded frames 16 KiB a message to plain subscribers that count
+ *   them (no encoding, decoding, envelopes, numbering, credit or actors).
  *
  * Round trips are measured in pairs: before each trip of a Mycelium row, the
  * row makes one raw nats.js request (outside its own timing), and the
@@ -212,6 +215,44 @@ async function benchBus(
   };
 }
 
+/**
+ * The floor of any fan-out over nats.js and nats-server: N pre-encoded
+ * frames, as many as fit in 16 KiB a message (Mycelium's batch), published
+ * with raw nats.js to 3 plain subscriber processes (`_nats_bus_peer.ts raw`)
+ * that count them (each header read, nothing decoded). No encoding,
+ * decoding, envelopes, numbering, credit or actors. Returns the run.
+ */
+async function rawFanOut(
+  nc: Awaited<ReturnType<typeof connectNats>>,
+  frame: Uint8Array,
+  natsUrl: string,
+  prefix: string,
+): Promise<() => Promise<void>> {
+  for (const p of ["r1", "r2", "r3"]) await child([BUS_PEER, "raw", p, natsUrl, String(N), prefix]);
+  let want = 0;
+  let waiter: PromiseWithResolvers<void> | undefined;
+  nc.subscribe(`${prefix}.done`, {
+    callback: () => {
+      if (--want === 0) waiter?.resolve();
+    },
+  });
+  await nc.flush();
+  const per = Math.floor(16 * 1024 / frame.length);
+  const payload = new Uint8Array(per * frame.length);
+  for (let i = 0; i < per; i++) payload.set(frame, i * frame.length);
+  return async () => {
+    want = 3;
+    waiter = Promise.withResolvers<void>();
+    for (let sent = 0, i = 1; sent < N; sent += per, i++) {
+      const n = Math.min(per, N - sent);
+      nc.publish(`${prefix}.batches`, n === per ? payload : payload.subarray(0, n * frame.length));
+      // About 2 MiB between flushes (Mycelium asks a server to confirm every 2 MiB).
+      if (i % 128 === 0) await nc.flush();
+    }
+    await waiter.promise;
+  };
+}
+
 const port = freePort();
 const server = startNatsServer(port, "NATS benchmarks");
 
@@ -229,6 +270,7 @@ if (server !== undefined) {
   const overTcp = await benchBus("tcp", ["t1"], url, "");
   const fanNats = await benchBus("nats", ["f1", "f2", "f3"], url, "bench3");
   const fanTcp = await benchBus("tcp", ["u1", "u2", "u3"], url, "");
+  const fanRaw = await rawFanOut(raw, frame, url, "bench3raw");
 
   // --- round trips ---------------------------------------------------------------
   Deno.bench({
@@ -333,6 +375,11 @@ if (server !== undefined) {
     "fan-out 3",
     fanNats.stream,
   );
+  stream(
+    "raw nats.js, 16 KiB of frames a message → 3 processes counting them (floor)",
+    "fan-out 3",
+    fanRaw,
+  );
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -368,7 +415,7 @@ globalThis.addEventListener("unload", () => {
   };
   const rawRate = rate("raw nats", 1);
   for (const name of streams.keys()) {
-    const fan = name.includes("3 subscriber");
+    const fan = name.includes("→ 3 ");
     const r = rate(name, fan ? 3 : 1)!;
     const vs = fan
       ? (() => {
