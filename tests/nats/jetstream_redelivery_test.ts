@@ -8,47 +8,14 @@
 import assert from "node:assert/strict";
 import { on } from "../../src/actor/mod.ts";
 import type { NatsJetStreamWire, NatsJetStreamWireMessage } from "../../src/bus/nats_peer.ts";
-import { NatsPeer, type NatsWire, type NatsWireMessage } from "../../src/bus/nats_peer.ts";
+import { NatsPeer } from "../../src/bus/nats_peer.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
 import { defineMessage, field, Registry } from "../../src/codec/mod.ts";
 import { JetStreamDedup } from "../../src/bus/_nats_jetstream.ts";
+import { matches, MemoryNats } from "./_memory_nats.ts";
 
 const Booked = defineMessage({ id: 701, name: "Booked", fields: { n: field.u32() } });
 const Note = defineMessage({ id: 702, name: "Note", topic: "notes", fields: { n: field.u32() } });
-
-/** Core NATS in memory: exact subjects and a trailing `*` or `>`. */
-class MemoryNats {
-  readonly subs = new Set<{ subject: string; handler: (m: NatsWireMessage) => void }>();
-  wire(): NatsWire {
-    return {
-      publish: (subject, data, reply) => {
-        const copy = data.slice();
-        queueMicrotask(() => {
-          for (const s of [...this.subs]) {
-            if (matches(s.subject, subject)) s.handler({ data: copy, subject, reply });
-          }
-        });
-      },
-      subscribe: (subject, handler) => {
-        const s = { subject, handler };
-        this.subs.add(s);
-        return () => this.subs.delete(s);
-      },
-      flush: () => new Promise((r) => setTimeout(r, 0)),
-    };
-  }
-}
-
-function matches(pattern: string, subject: string): boolean {
-  if (pattern === subject) return true;
-  const p = pattern.split(".");
-  const s = subject.split(".");
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return s.length > i;
-    if (i >= s.length || (p[i] !== "*" && p[i] !== s[i])) return false;
-  }
-  return p.length === s.length;
-}
 
 interface Stored {
   subject: string;

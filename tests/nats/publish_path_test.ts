@@ -7,33 +7,11 @@
 import assert from "node:assert/strict";
 import { on } from "../../src/actor/mod.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
-import { NatsPeer, type NatsWire, type NatsWireMessage } from "../../src/bus/nats_peer.ts";
+import { NatsPeer } from "../../src/bus/nats_peer.ts";
 import { defineMessage, field, Registry } from "../../src/codec/mod.ts";
+import { MemoryNats } from "./_memory_nats.ts";
 
 const Tick = defineMessage({ id: 621, name: "Tick", fields: { n: field.u32() } });
-
-/** Core NATS in memory: exact subjects only; a publish reaches subscribers in a later microtask. */
-class MemoryNats {
-  readonly subs = new Set<{ subject: string; handler: (m: NatsWireMessage) => void }>();
-  wire(): NatsWire {
-    return {
-      publish: (subject, data, reply) => {
-        const copy = data.slice();
-        queueMicrotask(() => {
-          for (const s of [...this.subs]) {
-            if (s.subject === subject) s.handler({ data: copy, subject, reply });
-          }
-        });
-      },
-      subscribe: (subject, handler) => {
-        const s = { subject, handler };
-        this.subs.add(s);
-        return () => this.subs.delete(s);
-      },
-      flush: () => new Promise((r) => setTimeout(r, 0)),
-    };
-  }
-}
 
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 1));
