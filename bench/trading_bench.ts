@@ -6,7 +6,10 @@
  *   written) against the floor (`baseline`): the same example logic (swap
  *   source, detector, risk book, fill simulator, ledger, audit lines, metrics
  *   counts) wired by hand-written direct calls, no bus at all. Both write the
- *   same audit bytes (checked once before timing).
+ *   same audit bytes (checked once before timing). Each monolith iteration
+ *   also runs the floor just before it, outside its timing, and the end of
+ *   the run prints the median of those pairs' ratios: the two rows run one
+ *   after the other, and a shared machine's load drifts between them.
  * - Group "trading, split": the same app as three processes (hot path;
  *   executor over a Unix socket; audit over TCP; the risk manager either on
  *   the audit's host, as config/prod.yaml places it, or beside the executor),
@@ -125,11 +128,29 @@ Deno.bench(`floor: the example's logic by direct calls, ${SWAPS} swaps`, {
   warmup: 2,
 }, async () => void await floor(SWAPS, `${dir}/floor.log`));
 
+/** Floor and monolith times of the monolith row's iterations, each pair taken one after the other. */
+const pairs: [floorMs: number, monolithMs: number][] = [];
+const MONOLITH_WARMUP = 2;
+let monolithCalls = 0;
+
 Deno.bench(`Mycelium monolith (runProcess, fixed routes), ${SWAPS} swaps`, {
   group: "trading, one process",
   n: 10,
-  warmup: 2,
-}, async () => await monolith(SWAPS, `${dir}/mono.log`));
+  warmup: MONOLITH_WARMUP,
+}, async (b) => {
+  // A floor run just before each of this row's, outside its timing: the rows above run one after
+  // the other, and a shared machine's load drifts between them; the pairs see the same load.
+  const f0 = performance.now();
+  await floor(SWAPS, `${dir}/floor-paired.log`);
+  const floorMs = performance.now() - f0;
+  b.start();
+  const m0 = performance.now();
+  await monolith(SWAPS, `${dir}/mono.log`);
+  const monolithMs = performance.now() - m0;
+  b.end();
+  // Deno calls the function for its warm-up runs too.
+  if (++monolithCalls > MONOLITH_WARMUP) pairs.push([floorMs, monolithMs]);
+});
 
 // --- Split: child processes through the CLI ---
 
@@ -176,6 +197,12 @@ function hybridYaml(riskWith: "compliance" | "execution"): string {
       actors: [${compliance}]
       host: compliance
 `;
+}
+
+/** Swaps per second of the median of `ms` (one run of SWAPS each). */
+function rate(ms: number[]): string {
+  const median = [...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+  return Math.round(SWAPS / median * 1000).toLocaleString("en-US");
 }
 
 /** Swaps per second each CLI run reported, by row. */
@@ -249,6 +276,20 @@ for (const riskWith of ["compliance", "execution"] as const) {
 }
 
 globalThis.addEventListener("unload", () => {
+  if (pairs.length > 0) {
+    const ratios = pairs.map(([f, m]) => m / f).sort((a, b) => a - b);
+    const mid = ratios[Math.floor(ratios.length / 2)]!;
+    // deno-lint-ignore no-console
+    console.log(
+      `monolith / floor, runs taken in turn (${pairs.length} pairs): ` +
+        `median ${mid.toFixed(2)}x, range ${ratios[0]!.toFixed(2)}-${
+          ratios.at(-1)!.toFixed(2)
+        }x; ` +
+        `swaps/s median: floor ${rate(pairs.map(([f]) => f))}, monolith ${
+          rate(pairs.map(([, m]) => m))
+        }`,
+    );
+  }
   for (const [row, list] of reported) {
     const median = [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
     // deno-lint-ignore no-console
