@@ -6,8 +6,8 @@
  * Decisions:
  * - One ready ring of cells, drained on one microtask: each cell handles up
  *   to `BATCH` messages per turn (fairness), the run goes on until no cell is
- *   ready, and after `RUN_BUDGET` messages it continues on the event loop's
- *   next turn (`nextTurn`) so I/O callbacks get a turn.
+ *   ready, and after `RUN_BUDGET` messages it continues on a timer so I/O
+ *   callbacks get a turn.
  * - Publish routes are computed once per message type and cached until an
  *   actor or peer comes or goes.
  * - Request deadlines share one sweep timer, and sending a request reads no
@@ -38,7 +38,6 @@ import type { RequestOptions } from "../actor/context.ts";
 import type { Logger } from "../logger.ts";
 import type { ActorFailure } from "../actor/supervision.ts";
 import { BusError, type BusErrorCode, RequestTimeoutError } from "./bus_error.ts";
-import { nextTurn } from "./_turn.ts";
 import { Cell, type CellHost, type CellOptions, Envelope, type Sub } from "./_cell.ts";
 import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
 
@@ -175,8 +174,8 @@ export class BusCore implements CellHost {
   #streakTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #streakStart = 0;
   #streakRuns = 0;
-  /** Cancels the pending continuation on the loop's next turn (see `#yieldToEventLoop`). */
-  #cancelTurn: (() => void) | undefined = undefined;
+  #waitingForTurn = false;
+  #yieldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Pending requests, newest first (see {@linkcode PendingRequest}). */
   #pendingHead: PendingRequest | undefined = undefined;
   #pendingCount = 0;
@@ -328,26 +327,19 @@ export class BusCore implements CellHost {
     }
   }
 
-  /** Continues the run on the event loop's next turn (`#runPending` stays set meanwhile). */
   #yieldToEventLoop(): void {
-    this.#cancelTurn = nextTurn(this.#afterTurn);
+    this.#yieldTimer = setTimeout(() => {
+      this.#yieldTimer = undefined;
+      this.#run();
+    }, 0);
   }
-
-  readonly #afterTurn = (): void => {
-    this.#cancelTurn = undefined;
-    // The loop did turn: the streak is over, whether or not its timer has fired yet.
-    if (this.#streakTimer !== undefined) clearTimeout(this.#streakTimer);
-    this.#streakTimer = undefined;
-    this.#run();
-  };
 
   /**
    * Runs started from microtasks (a reply waking its requester, say) can
    * follow each other without the event loop ever getting a turn. Every 64th
    * run with no timer armed arms one (a 0 ms timer marks the loop's next turn)
    * and notes the time; if, at a later 64th run, that timer has not fired and
-   * {@linkcode MAX_STREAK_MS} have passed, the next run waits for the loop's
-   * next turn (`nextTurn`, not the timer: a 0 ms timer costs about 2 ms), so
+   * {@linkcode MAX_STREAK_MS} have passed, the next run waits for it, so
    * timers, I/O and signal handlers are never starved. Arming only every 64
    * runs keeps timers off the path of a lone message: a timer per run costs a
    * request/reply between processes far more than the run itself.
@@ -364,12 +356,16 @@ export class BusCore implements CellHost {
 
   readonly #endStreak = (): void => {
     this.#streakTimer = undefined;
+    if (this.#waitingForTurn) {
+      this.#waitingForTurn = false;
+      this.#run();
+    }
   };
 
   readonly #run = (): void => {
     if (this.#starved()) {
-      // #runPending stays set: #afterTurn runs the ring on the loop's next turn.
-      this.#cancelTurn = nextTurn(this.#afterTurn);
+      // #runPending stays set: #endStreak runs the ring on the loop's next turn.
+      this.#waitingForTurn = true;
       return;
     }
     try {
@@ -973,8 +969,8 @@ export class BusCore implements CellHost {
         new BusError("BUS_CLOSED", "the bus closed before the reply came"),
       );
     }
-    this.#cancelTurn?.();
-    this.#cancelTurn = undefined;
+    if (this.#yieldTimer !== undefined) clearTimeout(this.#yieldTimer);
+    this.#yieldTimer = undefined;
     if (this.#streakTimer !== undefined) clearTimeout(this.#streakTimer);
     this.#streakTimer = undefined;
     // Every cell has stopped: nothing is left to run, whatever the scheduler had planned.
@@ -982,6 +978,7 @@ export class BusCore implements CellHost {
     this.#ringHead = 0;
     this.#ringSize = 0;
     this.#runPending = false;
+    this.#waitingForTurn = false;
     if (this.#sweepTimer !== undefined) clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
     this.#sweepMs = Infinity;
