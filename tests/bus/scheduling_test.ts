@@ -57,6 +57,43 @@ Deno.test("MessageBus: a long chain of messages yields to timers and still compl
   assert.ok(countWhenTimerFired < total, `timer only ran after ${countWhenTimerFired}`);
 });
 
+Deno.test("MessageBus: a saturated bus lets a ready socket read through within a few timer turns", async () => {
+  // An actor that sends itself a message forever keeps the bus busy; a read that is ready must
+  // still resolve at the bus's next yield, not dozens of yields later (a yield that does not let
+  // the runtime poll its sockets would starve links and heartbeats under load). Counted in turns
+  // of a 0 ms timer chain running beside it, not in time.
+  await using bus = new MessageBus();
+  let running = true;
+  bus.spawn("spinner", {
+    handlers: [on(Tick, (m, ctx) => {
+      if (running) return ctx.send("spinner", Tick, tick(m.seq + 1));
+    })],
+  });
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  using client = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: (listener.addr as Deno.NetAddr).port,
+  });
+  using server = await listener.accept();
+  let timerTurns = 0;
+  let chain = true;
+  const turn = () => {
+    timerTurns++;
+    if (chain) setTimeout(turn, 0);
+  };
+  await bus.send("spinner", Tick, tick(0));
+  const read = server.read(new Uint8Array(1));
+  await client.write(new Uint8Array([7]));
+  const turnsAtWrite = timerTurns;
+  setTimeout(turn, 0);
+  await read;
+  const turnsTaken = timerTurns - turnsAtWrite;
+  chain = false;
+  running = false;
+  await bus.idle();
+  assert.ok(turnsTaken <= 3, `the read waited ${turnsTaken} timer turns`);
+});
+
 Deno.test("MessageBus: busy actors take turns in batches", async () => {
   await using bus = new MessageBus();
   const order: string[] = [];
