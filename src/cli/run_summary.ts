@@ -133,11 +133,13 @@ export interface BudgetCheck {
   /** The receiver's deliveries that waited behind others, send to handler start, p99 (0: none). */
   readonly queuedP99Ns: number;
   /**
-   * `ok`: hop p99 within the budget; `over`: not; `direct`: the receiver is
+   * `ok`: hop p99 within the budget; `over`: not, on at least
+   * {@linkcode MIN_HOP_SAMPLES} hop samples; `direct`: the receiver is
    * called directly (no hop); `bounded`: no delivery found the receiver
-   * idle (or too few did), but even those that queued started within the
-   * budget; `few`: fewer than {@linkcode MIN_HOP_SAMPLES} found it idle (a
-   * first, cold delivery, say) and queued ones took longer: not judged;
+   * idle, or too few did and their p99 was over, but even those that queued
+   * started within the budget; `few`: fewer than `MIN_HOP_SAMPLES` found it
+   * idle, their p99 over the budget (a first, cold delivery, say), and
+   * queued ones took longer too: not shown to be within, not judged over;
    * `unknown`: none found it idle and queued ones took longer.
    */
   readonly verdict: "ok" | "over" | "direct" | "bounded" | "few" | "unknown";
@@ -146,9 +148,12 @@ export interface BudgetCheck {
 }
 
 /**
- * Hop samples a route needs for a verdict on its hop p99: at full load a
- * receiver may find its mailbox empty only on its first delivery, whose time
- * includes compiling the handler; one such sample says nothing of the hop.
+ * Hop samples a route needs before a hop p99 over its budget counts as
+ * `OVER`: at full load a receiver may find its mailbox empty only on its
+ * first delivery, whose time includes compiling the handler; one such sample
+ * says nothing of the hop. (Within the budget, any number of samples shows
+ * the hop can be: a quiet route may never collect ten, one delivery in eight
+ * being timed.)
  */
 export const MIN_HOP_SAMPLES = 10;
 
@@ -169,8 +174,10 @@ export function checkBudgets(topology: Topology, actors: readonly ActorReport[])
     const queued = measured.queued;
     const verdict: BudgetCheck["verdict"] = measured.delivery === "direct"
       ? "direct"
+      : hop.samples > 0 && hop.p99Ns <= budget
+      ? "ok"
       : hop.samples >= MIN_HOP_SAMPLES
-      ? (hop.p99Ns <= budget ? "ok" : "over")
+      ? "over"
       : queued.samples > 0 && queued.p99Ns <= budget
       ? "bounded"
       : hop.samples > 0

@@ -64,6 +64,12 @@ Deno.test("one slow idle delivery (a cold first one) does not judge a route OVER
   assert.match(table, /^a +b +channel .* too few idle samples$/m);
 });
 
+Deno.test("a quiet route with few idle samples, all within the budget, is ok", () => {
+  const quiet = verdictOf({ samples: 3, p50Ns: 400, p99Ns: 700 });
+  assert.equal(quiet.verdict, "ok");
+  assert.equal(quiet.ok, true);
+});
+
 Deno.test("few idle samples, but queued deliveries within the budget: bounded", () => {
   const bounded = verdictOf({ samples: 2, p50Ns: 3_000, p99Ns: 3_000 }, {
     samples: 300,
