@@ -208,8 +208,10 @@ Deno.test("tcp: the address holding the most handshake slots pays for a newcomer
 
 /**
  * A Unix transport whose listener has room for `limit` open connections, as a
- * process with a low open-file limit does: past it, `accept` fails with
- * `EMFILE` and the connection waits in the accept queue, as the system does.
+ * process with a low open-file limit does: past it, accepting a connection
+ * that is waiting fails with `EMFILE` and the connection stays queued (it is
+ * returned by the first `accept` after one of the open ones closed), as the
+ * system does. With nothing waiting, `accept` waits.
  */
 class FewDescriptors implements Transport {
   readonly kind = "unix" as const;
@@ -227,12 +229,15 @@ class FewDescriptors implements Transport {
   }
   async listen(): Promise<ByteListener> {
     const inner = await this.#inner.listen();
+    let queued: ByteStream | undefined;
     const accept = async (): Promise<ByteStream> => {
+      const conn = queued ?? await inner.accept();
+      queued = undefined;
       if (this.open >= this.#limit) {
+        queued = conn;
         this.refusedAccepts++;
         throw Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" });
       }
-      const conn = await inner.accept();
       this.open++;
       let closed = false;
       return {
@@ -269,6 +274,9 @@ Deno.test("a listener out of file descriptors cuts a connection in its handshake
   const attackers: ByteStream[] = [];
   for (let i = 0; i < 20; i++) attackers.push(await transport.dial());
   await pastGrace();
+  // The limit is reached, and nothing was cut while no one else waited.
+  assert.equal(transport.open, 20);
+  assert.equal(listener.stats.cut, 0);
   const linked = await Link.connect(transport, {
     registry: registry(),
     identity: "legit",
