@@ -16,14 +16,17 @@ export interface LinkListenerOptions extends LinkOptions {
    * (silent before trickling, trickling before a whole Hello, a Hello from an
    * unknown identity before a known one), the oldest first. A connection
    * younger than 25 ms is never cut (its Hello may be on its way); while only
-   * such young ones hold the slots, up to four times this many are let in,
-   * and past that the listener accepts no more until the oldest one's grace
-   * ends (newcomers wait in the system's accept queue). A flood of idle or
-   * slow connections so only ever cuts its own. The process's open-file
-   * limit caps this too: when accepting fails for want of a file descriptor,
-   * a connection in its handshake is cut the same way to free one. Default:
-   * 1024 (each costs a socket and a few KiB; the more a flood may hold until
-   * their Hello deadline, the less often it reconnects).
+   * such young ones hold the slots, up to four times this many are let in
+   * (at most 192 more), and past that the listener accepts no more until the
+   * oldest one's grace ends (newcomers wait in the system's accept queue). A
+   * flood of idle or slow connections so only ever cuts its own. When
+   * accepting fails for want of a file descriptor, a connection in its
+   * handshake is cut the same way to free one. Default: 1024 (so a flood
+   * holds at most 1,216 sockets); each costs a socket and a few KiB, and the
+   * more a flood may hold until their Hello deadline, the less often it
+   * reconnects. Where the open-file limit is low (Deno raises the soft limit
+   * to the hard one, `ulimit -Hn`, at start), set this to a small part of it:
+   * a flood's sockets are descriptors the rest of the process cannot open.
    */
   maxPendingHandshakes?: number;
   /**
@@ -57,19 +60,21 @@ interface Pending {
 const GRACE_MS = 25;
 
 /**
- * Connections in their grace time may exceed `maxPendingHandshakes` up to
- * this many times it; past that, the listener stops accepting until the
- * oldest one's grace ends, and turns a newcomer away (`TRANSPORT_FLOOD`) only
- * if every slot is still young when it accepts again.
+ * Connections in their grace time may exceed `maxPendingHandshakes` by up to
+ * three times it, and by at most `GRACE_EXTRA_MAX`; past that, the listener
+ * stops accepting until the oldest one's grace ends, and turns a newcomer
+ * away (`TRANSPORT_FLOOD`) only if every slot is still young when it accepts
+ * again.
  */
 const GRACE_FACTOR = 4;
+const GRACE_EXTRA_MAX = 192;
 
 /**
- * Default `maxPendingHandshakes`. A connection in its handshake holds a socket, a
- * 512-byte buffer and a timer (a few KiB in all); holding a flood's silent
+ * Default `maxPendingHandshakes`. A connection in its handshake holds a socket,
+ * a 512-byte buffer and a timer (a few KiB in all); holding a flood's silent
  * connections until their Hello deadline, instead of cutting them to make
  * room, means the flood reconnects (and costs the CPU an accept and a cut)
- * less often. Where the open-file limit is lower, it is the cap: see `#accept`.
+ * less often. With the grace allowance a flood holds at most 1,216 sockets.
  */
 const DEFAULT_MAX_PENDING = 1024;
 
@@ -125,6 +130,8 @@ export class LinkListener implements AsyncDisposable {
   readonly #key: CryptoKey | undefined;
   readonly #log: TransportLogger;
   readonly #maxPending: number;
+  /** Connections held at most, young ones past `#maxPending` included. */
+  readonly #maxHeld: number;
   readonly #helloTimeoutMs: number;
   readonly #links = new Map<string, Link>();
   readonly #handshakes = new Set<Promise<void>>();
@@ -149,6 +156,8 @@ export class LinkListener implements AsyncDisposable {
     this.#key = key;
     this.#log = options.logger ?? silentLogger;
     this.#maxPending = Math.max(1, options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING);
+    this.#maxHeld = this.#maxPending +
+      Math.min(this.#maxPending * (GRACE_FACTOR - 1), GRACE_EXTRA_MAX);
     this.#helloTimeoutMs = Math.min(
       options.helloTimeoutMs ?? 2000,
       options.handshakeTimeoutMs ?? 5000,
@@ -238,7 +247,7 @@ export class LinkListener implements AsyncDisposable {
       };
       if (
         this.#pending.size >= this.#maxPending && !this.#cutOne(pending.source, now) &&
-        this.#pending.size >= this.#maxPending * GRACE_FACTOR
+        this.#pending.size >= this.#maxHeld
       ) {
         // Every slot holds a connection still in its grace time (rare: `#outOfStorm` waited for
         // the oldest's to end, but it may have been replaced since). Turn this one away.
@@ -268,7 +277,7 @@ export class LinkListener implements AsyncDisposable {
    * away, and none is cut before its Hello had time to arrive.
    */
   async #outOfStorm(): Promise<void> {
-    while (!this.#closed && this.#pending.size >= this.#maxPending * GRACE_FACTOR) {
+    while (!this.#closed && this.#pending.size >= this.#maxHeld) {
       const oldest: Pending = this.#pending.values().next().value!;
       const wait = oldest.at + GRACE_MS - performance.now();
       if (wait <= 0) return;
