@@ -7,8 +7,9 @@
  *   source, detector, risk book, fill simulator, ledger, audit lines, metrics
  *   counts) wired by hand-written direct calls, no bus at all. Both write the
  *   same audit bytes (checked once before timing). Each monolith iteration
- *   also runs the floor just before it, outside its timing, and the end of
- *   the run prints the median of those pairs' ratios: the two rows run one
+ *   also runs the floor beside it (before it, then after it, in turns),
+ *   outside its timing, and the end of the run prints the median of those
+ *   pairs' ratios: the two rows run one
  *   after the other, and a shared machine's load drifts between them.
  * - Group "trading, split": the same app as three processes (hot path;
  *   executor over a Unix socket; audit over TCP; the risk manager either on
@@ -138,16 +139,22 @@ Deno.bench(`Mycelium monolith (runProcess, fixed routes), ${SWAPS} swaps`, {
   n: 10,
   warmup: MONOLITH_WARMUP,
 }, async (b) => {
-  // A floor run just before each of this row's, outside its timing: the rows above run one after
-  // the other, and a shared machine's load drifts between them; the pairs see the same load.
-  const f0 = performance.now();
-  await floor(SWAPS, `${dir}/floor-paired.log`);
-  const floorMs = performance.now() - f0;
+  // A floor run beside each of this row's, outside its timing: the rows above run one after the
+  // other, and a shared machine's load drifts between them; the pairs see the same load. The floor
+  // goes first on even calls and second on odd ones, so neither always follows the other.
+  const floorRun = async () => {
+    const f0 = performance.now();
+    await floor(SWAPS, `${dir}/floor-paired.log`);
+    return performance.now() - f0;
+  };
+  const floorFirst = (monolithCalls & 1) === 0;
+  const floorBefore = floorFirst ? await floorRun() : 0;
   b.start();
   const m0 = performance.now();
   await monolith(SWAPS, `${dir}/mono.log`);
   const monolithMs = performance.now() - m0;
   b.end();
+  const floorMs = floorFirst ? floorBefore : await floorRun();
   // Deno calls the function for its warm-up runs too.
   if (++monolithCalls > MONOLITH_WARMUP) pairs.push([floorMs, monolithMs]);
 });
