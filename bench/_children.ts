@@ -44,6 +44,17 @@ export async function startPeer(
   return text.slice(0, text.indexOf("\n")).trim().split(" ");
 }
 
+/** Ends every child started for a benchmark (SIGTERM; one that already exited is skipped). */
+export function stopChildren(children: readonly Deno.ChildProcess[]): void {
+  for (const c of children) {
+    try {
+      c.kill("SIGTERM");
+    } catch {
+      // Exited already.
+    }
+  }
+}
+
 /** Starts nats-server on 127.0.0.1:`port`; undefined (and says what is skipped) when it is not installed. */
 export function startNatsServer(port: number, skipped: string): Deno.ChildProcess | undefined {
   try {

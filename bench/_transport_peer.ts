@@ -43,15 +43,19 @@ const stdinClosed = (async () => {
   while (await Deno.stdin.read(buf) !== null) { /* wait */ }
 })();
 
-if (mode === "raw-decode-sink") {
+/** Listens on the raw socket, says where, and takes the bench's one connection. */
+async function acceptRaw(): Promise<{ listener: Deno.Listener; conn: Deno.Conn }> {
   const listener = kind === "unix"
     ? Deno.listen({ transport: "unix", path: address! })
     : Deno.listen({ hostname: "127.0.0.1", port: Number(address) });
-  say(
-    `ready ${kind === "unix" ? address : (listener.addr as Deno.NetAddr).port}`,
-  );
+  say(`ready ${kind === "unix" ? address : (listener.addr as Deno.NetAddr).port}`);
   const conn = await listener.accept();
   if (kind === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+  return { listener, conn };
+}
+
+if (mode === "raw-decode-sink") {
+  const { listener, conn } = await acceptRaw();
   const buf = new Uint8Array(256 * 1024);
   const dv = new DataView(buf.buffer);
   const one = new Uint8Array(1);
@@ -85,14 +89,7 @@ if (mode === "raw-decode-sink") {
   await stdinClosed;
   listener.close();
 } else if (mode === "raw-sink" || mode === "raw-echo") {
-  const listener = kind === "unix"
-    ? Deno.listen({ transport: "unix", path: address! })
-    : Deno.listen({ hostname: "127.0.0.1", port: Number(address) });
-  say(
-    `ready ${kind === "unix" ? address : (listener.addr as Deno.NetAddr).port}`,
-  );
-  const conn = await listener.accept();
-  if (kind === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+  const { listener, conn } = await acceptRaw();
   const buf = new Uint8Array(256 * 1024);
   const one = new Uint8Array(1);
   let bytes = 0;

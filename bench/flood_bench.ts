@@ -23,11 +23,12 @@
  * @module
  */
 import { Registry } from "../src/codec/mod.ts";
-import { V2Swap } from "../src/cli/_bench_workload.ts";
+import { benchSwap, V2Swap } from "../src/cli/_bench_workload.ts";
 import { Link, WRITE_RESULT } from "../src/transport/link.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import type { Transport } from "../src/transport/transport.ts";
 import { UnixTransport } from "../src/transport/unix.ts";
+import { stopChildren } from "./_children.ts";
 
 const N = 200_000;
 const STREAM_N = 100;
@@ -51,14 +52,7 @@ const dir = await Deno.makeTempDir({ prefix: "mycelium-flood-" });
 const children: Deno.ChildProcess[] = [];
 const registry = () => new Registry([V2Swap]);
 
-const swap = {
-  poolAddress: new Uint8Array(20).fill(0x11),
-  token0: new Uint8Array(20).fill(0x22),
-  token1: new Uint8Array(20).fill(0x33),
-  amountIn: new Uint8Array(32).fill(0x44),
-  amountOut: new Uint8Array(32).fill(0x55),
-  timestampNs: 1_700_000_000_000_000_000n,
-};
+const swap = benchSwap();
 
 /** A child `deno run` of `file`, and its stdout as lines. */
 function spawn(
@@ -303,12 +297,6 @@ globalThis.addEventListener("unload", () => {
   for (const a of attacks) out.push(`attacker during the ${a}`);
   // deno-lint-ignore no-console
   console.log(out.join("\n"));
-  for (const c of children) {
-    try {
-      c.kill("SIGTERM");
-    } catch {
-      // Exited already.
-    }
-  }
+  stopChildren(children);
   Deno.removeSync(dir, { recursive: true });
 });

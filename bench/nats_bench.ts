@@ -44,7 +44,7 @@
 import { on } from "../src/actor/mod.ts";
 import { MessageBus } from "../src/bus/message_bus.ts";
 import { Registry } from "../src/codec/mod.ts";
-import { V2Swap } from "../src/cli/_bench_workload.ts";
+import { benchSwap, V2Swap } from "../src/cli/_bench_workload.ts";
 import { BusNode } from "../src/runtime/bus_node.ts";
 import { NatsTransport } from "../src/transport/nats.ts";
 import { NULL_LOGGER } from "../src/logger.ts";
@@ -62,14 +62,7 @@ const RAW_PEER = new URL("./_nats_peer.ts", import.meta.url).pathname;
 const children: Deno.ChildProcess[] = [];
 const cleanup: (() => Promise<void>)[] = [];
 
-const swap = {
-  poolAddress: new Uint8Array(20).fill(0x11),
-  token0: new Uint8Array(20).fill(0x22),
-  token1: new Uint8Array(20).fill(0x33),
-  amountIn: new Uint8Array(32).fill(0x44),
-  amountOut: new Uint8Array(32).fill(0x55),
-  timestampNs: 1_700_000_000_000_000_000n,
-};
+const swap = benchSwap();
 
 /** Starts a child; resolves with the words of the line it printed first. */
 function child(args: string[]): Promise<string[]> {

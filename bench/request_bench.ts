@@ -17,7 +17,7 @@
 import { on } from "../src/actor/mod.ts";
 import { MessageBus } from "../src/bus/message_bus.ts";
 import { defineMessage, field, Registry } from "../src/codec/mod.ts";
-import { V2Swap } from "../src/cli/_bench_workload.ts";
+import { benchSwap, V2Swap } from "../src/cli/_bench_workload.ts";
 import { BusNode } from "../src/runtime/bus_node.ts";
 import { Link } from "../src/transport/link.ts";
 import { silentLogger } from "../src/transport/logger.ts";
@@ -54,14 +54,7 @@ async function peer(mode: string): Promise<Transport> {
   return kind === "unix" ? new UnixTransport({ path: at }) : new TcpTransport({ port: Number(at) });
 }
 
-const swap = {
-  poolAddress: new Uint8Array(20).fill(1),
-  token0: new Uint8Array(20).fill(2),
-  token1: new Uint8Array(20).fill(3),
-  amountIn: new Uint8Array(32).fill(4),
-  amountOut: new Uint8Array(32).fill(5),
-  timestampNs: 1_700_000_000_000_000_000n,
-};
+const swap = benchSwap();
 
 // --- bare link ----------------------------------------------------------------
 let echoed: PromiseWithResolvers<void> | undefined;

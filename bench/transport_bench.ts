@@ -36,12 +36,12 @@
  * @module
  */
 import { Registry } from "../src/codec/mod.ts";
-import { V2Swap } from "../src/cli/_bench_workload.ts";
+import { benchSwap, V2Swap } from "../src/cli/_bench_workload.ts";
 import { Link, WRITE_RESULT } from "../src/transport/link.ts";
 import { silentLogger } from "../src/transport/logger.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import { UnixTransport } from "../src/transport/unix.ts";
-import { connectNats, freePort, startNatsServer, startPeer } from "./_children.ts";
+import { connectNats, freePort, startNatsServer, startPeer, stopChildren } from "./_children.ts";
 
 const N = 200_000;
 const FRAME = 144;
@@ -51,14 +51,7 @@ const dir = await Deno.makeTempDir({ prefix: "mycelium-bench-" });
 const children: Deno.ChildProcess[] = [];
 const registry = new Registry([V2Swap]);
 
-const swap = {
-  poolAddress: new Uint8Array(20).fill(0x11),
-  token0: new Uint8Array(20).fill(0x22),
-  token1: new Uint8Array(20).fill(0x33),
-  amountIn: new Uint8Array(32).fill(0x44),
-  amountOut: new Uint8Array(32).fill(0x55),
-  timestampNs: 1_700_000_000_000_000_000n,
-};
+const swap = benchSwap();
 
 /** Starts a receiver; resolves with the address it printed. */
 async function peer(
@@ -392,12 +385,6 @@ globalThis.addEventListener("unload", () => {
   }
   // deno-lint-ignore no-console
   console.log(lines.join("\n"));
-  for (const c of children) {
-    try {
-      c.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-  }
+  stopChildren(children);
   Deno.removeSync(dir, { recursive: true });
 });

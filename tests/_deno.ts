@@ -62,6 +62,24 @@ export function splitRunPermissions(dir: string): string[] {
   ];
 }
 
+/**
+ * Arguments of `deno` for a split run of `entry` over `${dir}/t.yaml` with
+ * every host's groups started here, sockets in `${dir}/s`, then `extra`.
+ */
+export function splitRunArgs(dir: string, entry: string, extra: readonly string[]): string[] {
+  return [
+    "run",
+    ...splitRunPermissions(dir),
+    entry,
+    "run",
+    `${dir}/t.yaml`,
+    "--socket-dir",
+    `${dir}/s`,
+    "--all-hosts",
+    ...extra,
+  ];
+}
+
 /** What to do once during a run, the first time its stderr so far satisfies `when`. */
 export interface StderrHook {
   when(stderr: string): boolean;

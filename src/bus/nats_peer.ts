@@ -630,6 +630,15 @@ export class NatsPeer implements RemotePeer {
     return out;
   }
 
+  /** What a send or publish after `close` throws. */
+  #closedError(type: MessageType): TransportError {
+    return new TransportError(
+      "TRANSPORT_CLOSED",
+      `the NATS peer of '${this.#identity}' is closed`,
+      { peer: this.id, messageType: type.name },
+    );
+  }
+
   #write(
     s: { subject: string; seq: number },
     targets: readonly RemoteGroup[],
@@ -639,16 +648,7 @@ export class NatsPeer implements RemotePeer {
     message: AnyMessage,
     reply: string,
   ): void | Promise<void> {
-    if (this.#closed) {
-      throw new TransportError(
-        "TRANSPORT_CLOSED",
-        `the NATS peer of '${this.#identity}' is closed`,
-        {
-          peer: this.id,
-          messageType: type.name,
-        },
-      );
-    }
+    if (this.#closed) throw this.#closedError(type);
     if (
       this.#parkedHead === this.#parked.length && this.#unconfirmed < this.#maxPending &&
       hasCredit(targets)
@@ -896,13 +896,7 @@ export class NatsPeer implements RemotePeer {
     type: MessageType,
     message: AnyMessage,
   ): void | Promise<void> {
-    if (this.#closed) {
-      throw new TransportError(
-        "TRANSPORT_CLOSED",
-        `the NATS peer of '${this.#identity}' is closed`,
-        { peer: this.id, messageType: type.name },
-      );
-    }
+    if (this.#closed) throw this.#closedError(type);
     const subject = `${this.#prefix}.j.${g.name}.${suffix}`;
     let s = this.#jsSubjects.get(subject);
     if (s === undefined) {

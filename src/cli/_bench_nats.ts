@@ -18,7 +18,7 @@ import { NatsTransport } from "../transport/nats.ts";
 import { BenchError } from "./_bench_error.ts";
 import { figures } from "./_bench_in_process.ts";
 import { type BenchRow, benchRow } from "./_bench_report.ts";
-import { V2Swap } from "./_bench_workload.ts";
+import { benchSwap, V2Swap } from "./_bench_workload.ts";
 
 const RAW = "mbench.raw";
 const PREFIX = "mbench.my";
@@ -46,17 +46,6 @@ export function natsServerAvailable(): boolean {
   }
 }
 
-function swap(t: bigint) {
-  return {
-    poolAddress: new Uint8Array(20).fill(0x11),
-    token0: new Uint8Array(20).fill(0x22),
-    token1: new Uint8Array(20).fill(0x33),
-    amountIn: new Uint8Array(32).fill(0x44),
-    amountOut: new Uint8Array(32).fill(0x55),
-    timestampNs: t,
-  };
-}
-
 /**
  * The peer's side: answers raw echoes and counts raw streams on plain
  * subjects, and runs a bus with `echo` and `sink` actors reached over NATS.
@@ -64,7 +53,7 @@ function swap(t: bigint) {
  */
 export async function serveNats(url: string): Promise<() => Promise<void>> {
   const raw = await NatsTransport.connect({ servers: [url], name: "bench-peer.raw" });
-  const done = V2Swap.toBytes(swap(0n));
+  const done = V2Swap.toBytes(benchSwap(0n));
   let sum = 0n;
   raw.subscribe(`${RAW}.echo`, (m) => {
     if (m.reply !== undefined) raw.publish(m.reply, m.data);
@@ -189,12 +178,12 @@ export async function measureNats(plan: NatsPlan, dir: string): Promise<BenchRow
     };
 
     // Round trips.
-    const frame = V2Swap.toBytes(swap(1n));
+    const frame = V2Swap.toBytes(benchSwap(1n));
     let echoed: PromiseWithResolvers<void> | undefined;
     rawConn.subscribe(`${RAW}.inbox`, () => echoed?.resolve());
     const rawNs = new LatencyRecorder();
     const busNs = new LatencyRecorder();
-    const one = swap(1n);
+    const one = benchSwap(1n);
     const warm = Math.min(200, plan.roundTrips);
     for (let i = 0; i < plan.roundTrips + warm; i++) {
       if (i % 50 === 0) check();
@@ -209,11 +198,11 @@ export async function measureNats(plan: NatsPlan, dir: string): Promise<BenchRow
     }
 
     // Streams.
-    const last = V2Swap.toBytes(swap(0n));
+    const last = V2Swap.toBytes(benchSwap(0n));
     let rawDone: PromiseWithResolvers<void> | undefined;
     rawConn.subscribe(`${RAW}.done`, () => rawDone?.resolve());
     await rawConn.flush();
-    const end = swap(0n);
+    const end = benchSwap(0n);
     let rawMs = 0, busMs = 0;
     for (let round = 0; round <= plan.rounds; round++) {
       check();

@@ -18,7 +18,7 @@
 import { Registry } from "../codec/mod.ts";
 import { NULL_LOGGER } from "../logger.ts";
 import { LatencyRecorder } from "../metrics/mod.ts";
-import { V2Swap } from "./_bench_workload.ts";
+import { benchSwap, V2Swap } from "./_bench_workload.ts";
 import { selfCommand } from "../supervisor/mod.ts";
 import { Link, TcpTransport, UnixTransport, WRITE_RESULT } from "../transport/mod.ts";
 import { BenchError } from "./_bench_error.ts";
@@ -143,14 +143,7 @@ function closeQuietly(c: { close(): void }): void {
   }
 }
 
-const body: V2Swap = {
-  poolAddress: new Uint8Array(20).fill(0x11),
-  token0: new Uint8Array(20).fill(0x22),
-  token1: new Uint8Array(20).fill(0x33),
-  amountIn: new Uint8Array(32).fill(0x44),
-  amountOut: new Uint8Array(32).fill(0x55),
-  timestampNs: 1_700_000_000_000_000_000n,
-};
+const body: V2Swap = benchSwap();
 /** The last message of a stream: the peer answers it. */
 const marker: V2Swap = { ...body, timestampNs: 0n };
 

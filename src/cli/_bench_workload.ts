@@ -30,6 +30,22 @@ export const V2Swap = defineMessage({
 /** A swap message. */
 export type V2Swap = MessageOf<typeof V2Swap>;
 
+/**
+ * The one swap the transport benchmarks send over and over (a fresh object
+ * each call), stamped `timestampNs`: a stream's last is told apart by its
+ * stamp.
+ */
+export function benchSwap(timestampNs = 1_700_000_000_000_000_000n): V2Swap {
+  return {
+    poolAddress: new Uint8Array(20).fill(0x11),
+    token0: new Uint8Array(20).fill(0x22),
+    token1: new Uint8Array(20).fill(0x33),
+    amountIn: new Uint8Array(32).fill(0x44),
+    amountOut: new Uint8Array(32).fill(0x55),
+    timestampNs,
+  };
+}
+
 /** 64 distinct swaps, so no handler sees one object only. */
 export function sampleSwaps(): V2Swap[] {
   return Array.from({ length: 64 }, (_, i) => ({

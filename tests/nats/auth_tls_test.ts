@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { NatsTransport } from "../../src/transport/nats.ts";
 import { isTransportError } from "../../src/transport/transport_error.ts";
-import { deno, splitRunPermissions } from "../_deno.ts";
+import { deno, splitRunArgs } from "../_deno.ts";
 import { generateTestCertificate } from "../transport/_x509.ts";
 import {
   NATS_SERVER_AVAILABLE,
@@ -37,17 +37,7 @@ ${nats}
 async function quickstart(dir: string, yaml: string): Promise<{ code: number; text: string }> {
   await Deno.writeTextFile(`${dir}/t.yaml`, yaml);
   const r = await deno(
-    [
-      "run",
-      ...splitRunPermissions(dir),
-      "examples/quickstart/main.ts",
-      "run",
-      `${dir}/t.yaml`,
-      "--socket-dir",
-      `${dir}/s`,
-      "--all-hosts",
-      ...["--lines", "60"],
-    ],
+    splitRunArgs(dir, "examples/quickstart/main.ts", ["--lines", "60"]),
     ROOT,
   );
   return { code: r.code, text: `${r.stdout}\n${r.stderr}` };

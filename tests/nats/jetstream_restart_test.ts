@@ -8,7 +8,7 @@
  * had not reached a server yet is booked again.
  */
 import assert from "node:assert/strict";
-import { denoFollowing, firstPid, splitRunPermissions } from "../_deno.ts";
+import { denoFollowing, firstPid, splitRunArgs } from "../_deno.ts";
 import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "./_nats_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -37,18 +37,7 @@ nats:
       );
       // A run that never ends (entries lost on core NATS) is stopped after 60 s and fails below.
       const run = await denoFollowing(
-        [
-          "run",
-          ...splitRunPermissions(dir),
-          "tests/nats/fixtures/ledger_app.ts",
-          "run",
-          `${dir}/t.yaml`,
-          "--socket-dir",
-          `${dir}/s`,
-          "--all-hosts",
-          "--count",
-          String(COUNT),
-        ],
+        splitRunArgs(dir, "tests/nats/fixtures/ledger_app.ts", ["--count", String(COUNT)]),
         ROOT,
         {
           when: (stderr) =>

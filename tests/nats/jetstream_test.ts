@@ -6,7 +6,7 @@
  * and in order, and nothing is counted dropped.
  */
 import assert from "node:assert/strict";
-import { denoFollowing, type FollowedRun, splitRunPermissions } from "../_deno.ts";
+import { denoFollowing, type FollowedRun, splitRunArgs } from "../_deno.ts";
 import {
   NATS_SERVER_AVAILABLE,
   NATS_SKIP_REASON,
@@ -39,17 +39,14 @@ nats:
 `,
   );
   return await denoFollowing(
-    [
-      "run",
-      ...splitRunPermissions(dir),
-      "tests/runtime/fixtures/probe_main.ts",
-      "run",
-      `${dir}/t.yaml`,
-      "--socket-dir",
-      `${dir}/s`,
-      "--all-hosts",
-      ...["--count", "3000", "--asks", "200", "--pace", "400"],
-    ],
+    splitRunArgs(dir, "tests/runtime/fixtures/probe_main.ts", [
+      "--count",
+      "3000",
+      "--asks",
+      "200",
+      "--pace",
+      "400",
+    ]),
     ROOT,
     { when: (stderr) => stderr.includes("probe halfway"), then: kill },
   );

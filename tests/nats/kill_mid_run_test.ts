@@ -14,7 +14,7 @@ import {
   denoFollowing,
   firstPid,
   type FollowedRun,
-  splitRunPermissions,
+  splitRunArgs,
   type StderrHook,
 } from "../_deno.ts";
 import { NATS_SERVER_AVAILABLE, NATS_SKIP_REASON, startNatsCluster } from "./_nats_server.ts";
@@ -44,17 +44,14 @@ nats:
 `,
   );
   const run = await denoFollowing(
-    [
-      "run",
-      ...splitRunPermissions(dir),
-      "tests/runtime/fixtures/probe_main.ts",
-      "run",
-      `${dir}/t.yaml`,
-      "--socket-dir",
-      `${dir}/s`,
-      "--all-hosts",
-      ...["--count", "1500", "--asks", "200", "--pace", "400"],
-    ],
+    splitRunArgs(dir, "tests/runtime/fixtures/probe_main.ts", [
+      "--count",
+      "1500",
+      "--asks",
+      "200",
+      "--pace",
+      "400",
+    ]),
     ROOT,
     { when: (stderr) => ready(stderr) && stderr.includes("probe halfway"), then },
   );
