@@ -23,7 +23,7 @@ import {
   type SwapFeed,
 } from "./actors.ts";
 import { readSwapFile, SwapSource } from "./market.ts";
-import { OrderExecution, PIPELINE_TYPES, StreamEnd, V2Swap } from "./messages.ts";
+import { OrderExecution, PIPELINE_TYPES, RiskCheck, StreamEnd, V2Swap } from "./messages.ts";
 import { mergeTrading, tradingLines, type TradingPart } from "./report.ts";
 
 /** Bytes buffered before the audit file is written to. */
@@ -165,11 +165,11 @@ export const tradingApp = defineApp({
       },
       subscribe: [],
       supervision: { strategy: "stop" },
-      // It handles one signal per turn of the bus (each waits for the risk manager's reply)
+      // It handles one signal per turn of the bus (its handler awaits the risk manager's reply)
       // while the relay passes up to 256 swaps, about 25 signals, per turn: signals come in
       // bursts. A mailbox deep enough for a run's bursts keeps the market-data path from
-      // stalling behind it (with the default 1,024, backpressure slows every stage: about
-      // 2.3x the hand-wired floor instead of 1.3x in bench/trading_bench.ts).
+      // stalling behind it (with the default 1,024, backpressure slows every stage: 1.6x the
+      // hand-wired floor instead of 1.2x in bench/trading_bench.ts).
       mailbox: { capacity: 65_536 },
       // Its figures survive in the audit trail's ledger.
       stateful: false,
@@ -200,11 +200,15 @@ export const tradingApp = defineApp({
   // relay's swaps reach the strategy and the metrics collector. The collector and the relay
   // are route targets too (of its own nudge, and of the end marker, which is sent to it by
   // name), which makes them MonolithBus members: the collector's sends to the relay are
-  // direct calls as well.
+  // direct calls as well. The executor's side likewise: its risk checks are answered, and its
+  // executions booked and audited, by direct calls when those actors are idle (the executor
+  // itself stays on its mailbox: it awaits each reply).
   routes: [
     { type: V2Swap, sync: [ACTOR.strategy, ACTOR.metrics] },
     { type: StreamEnd, sync: [ACTOR.relay] },
     { type: Produce, sync: [ACTOR.collector] },
+    { type: RiskCheck, sync: [ACTOR.risk] },
+    { type: OrderExecution, sync: [ACTOR.risk, ACTOR.audit, ACTOR.metrics] },
   ],
   report: {
     part: (actors, env): TradingPart => {

@@ -194,6 +194,19 @@ export class Cell {
    * whether any target has something queued.
    */
   counter: Int32Array | undefined = undefined;
+  /**
+   * Set on a MonolithBus's sync members' proxies: takes a send or request
+   * addressed to the actor by name as a direct call when the member is quiet,
+   * and returns false when it is not (the delivery then joins the mailbox).
+   */
+  direct:
+    | ((type: MessageType, message: AnyMessage, meta: Envelope | undefined) => boolean)
+    | undefined = undefined;
+  /**
+   * Handlers of its actor running outside its mailbox (a MonolithBus's
+   * direct calls that returned a pending promise): not quiet until they settle.
+   */
+  held = 0;
   stopped = false;
   actor: Actor;
   readonly #source: ActorSource;
@@ -266,7 +279,7 @@ export class Cell {
   get quiet(): boolean {
     return this.stopped ||
       (this.mailbox.size === 0 && this.waiting === 0 && !this.blocked && !this.scheduled &&
-        this.#timer === undefined);
+        this.#timer === undefined && this.held === 0);
   }
 
   /** Runs the start hook; messages queue until it is done. */

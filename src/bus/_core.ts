@@ -541,7 +541,9 @@ export class BusCore implements CellHost {
           messageType: type.name,
         });
       }
-      return cell.push(sub, this.forSub(sub, type, message), meta);
+      const delivered = this.forSub(sub, type, message);
+      if (cell.direct !== undefined && cell.direct(type, delivered, meta)) return;
+      return cell.push(sub, delivered, meta);
     }
     const peer = this.#remoteNames.get(to);
     if (peer !== undefined) return peer.send(to, type, message, meta === undefined ? 0 : meta.id);

@@ -11,7 +11,7 @@ import type { Context, RequestOptions } from "../actor/context.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { ActorFailure, SupervisionPolicy } from "../actor/supervision.ts";
 import type { BusCore } from "./_core.ts";
-import type { Cell, HandleFn } from "./_cell.ts";
+import type { Cell, Envelope, HandleFn } from "./_cell.ts";
 import { BusError } from "./bus_error.ts";
 import { type ActorRef, MessageBus, type SpawnOptions } from "./message_bus.ts";
 import type { AnyMessage } from "./remote_peer.ts";
@@ -132,12 +132,60 @@ interface Route {
   readonly depth: Int32Array;
 }
 
+/**
+ * A request from the bus answered by a direct call into a sync member: what
+ * its context's `reply` goes to while the handler runs.
+ */
+class DirectRequest {
+  readonly #name: string;
+  readonly #core: BusCore;
+  readonly #meta: Envelope;
+
+  constructor(name: string, core: BusCore, meta: Envelope) {
+    this.#name = name;
+    this.#core = core;
+    this.#meta = meta;
+  }
+
+  reply(type: MessageType, message: AnyMessage): void {
+    if (this.#meta.answered) {
+      throw new BusError(
+        "BUS_NOT_A_REQUEST",
+        `actor '${this.#name}' replied ${type.name} but is not handling an unanswered request`,
+        { actor: this.#name, messageType: type.name },
+      );
+    }
+    this.#meta.answered = true;
+    this.#core.reply(this.#meta, type, message);
+  }
+
+  /** The handler is done: an unanswered request fails, as a mailbox would fail it. */
+  finish(type: MessageType, error: unknown): void {
+    if (this.#meta.answered) return;
+    this.#meta.answered = true;
+    this.#core.failRequest(
+      this.#meta,
+      error === undefined
+        ? new BusError(
+          "BUS_NO_REPLY",
+          `actor '${this.#name}' finished handling a request without replying`,
+          { actor: this.#name, messageType: type.name },
+        )
+        : new BusError("BUS_HANDLER_FAILED", `actor '${this.#name}' failed handling ${type.name}`, {
+          actor: this.#name,
+          messageType: type.name,
+          cause: error,
+        }),
+    );
+  }
+}
+
 class MonolithContext implements Context {
   readonly name: string;
   readonly log: Logger;
   readonly signal: AbortSignal;
   /** The bus context of a request being handled through the member's proxy. */
-  via: Context | undefined = undefined;
+  via: Pick<Context, "reply"> | undefined = undefined;
   readonly #mono: MonolithBus;
   readonly #core: BusCore;
 
@@ -204,7 +252,13 @@ class MonolithContext implements Context {
  * - An actor is either sync or async in every route it appears in.
  * - Sync members are also reachable from the bus by name (through a proxy
  *   actor with a mailbox), so other processes can send to and request from
- *   them, and messages of routed types published on the bus reach them.
+ *   them, and messages of routed types published on the bus reach them. A
+ *   send or request by name (from a bus actor, an outside caller or another
+ *   process) that finds the member quiet is a direct call too: a request is
+ *   answered, or failed (`BUS_NO_REPLY`, `BUS_HANDLER_FAILED`), as its
+ *   mailbox would, without waiting for a turn of the bus. Until a handler
+ *   called directly settles, its actor is not idle for `bus.idle()` and
+ *   shutdown.
  * - Order per receiver holds: a sync target is called directly only when
  *   nothing is queued in its mailbox and none of its handlers is running;
  *   otherwise the message joins its mailbox. A handler is never re-entered.
@@ -436,6 +490,11 @@ export class MonolithBus implements AsyncDisposable {
       });
       m.cell = this.#core.cells.get(m.name);
       m.cell!.counter = this.#depth;
+      // Sends and requests from the bus (async actors, other processes) call it directly too.
+      m.cell!.direct = (type, message, meta) => {
+        const fn = m.handlers.get(type);
+        return fn !== undefined && this.#callIfQuiet(m, fn, type, message, meta);
+      };
     }
     for (const route of this.#routes.values()) {
       this.#compile(route);
@@ -712,11 +771,18 @@ export class MonolithBus implements AsyncDisposable {
   #hold(m: Member, r: Promise<void>, report: (error: unknown) => void): void {
     m.counts[BUSY] = 1;
     this.#depth[0]!++;
+    // Its cell is not quiet meanwhile: the bus's idle() and drain wait for the handler too.
+    const cell = m.cell;
+    if (cell !== undefined) cell.held++;
     const pending: Promise<void> = r.then(
-      () => this.#release(m, pending),
+      () => {
+        this.#release(m, pending);
+        this.#unhold(cell);
+      },
       (error) => {
         this.#release(m, pending);
         report(error);
+        this.#unhold(cell);
       },
     );
     m.pending = pending;
@@ -727,6 +793,10 @@ export class MonolithBus implements AsyncDisposable {
     if (m.pending !== pending) return;
     m.pending = undefined;
     m.counts[BUSY] = 0;
+  }
+
+  #unhold(cell: Cell | undefined): void {
+    if (cell !== undefined && --cell.held === 0) this.#core.checkIdle();
   }
 
   #failed(route: Route, i: number, error: unknown): void {
@@ -793,27 +863,58 @@ export class MonolithBus implements AsyncDisposable {
           messageType: type.name,
         });
       }
-      // Directly only when nothing is queued for it or running in it: order per receiver holds.
-      if (
-        !running(m) && m.cell !== undefined && m.cell.quiet
-      ) {
-        m.counts[0]!++;
-        m.counts[BUSY] = 1;
-        this.#depth[0]!++;
-        try {
-          const r = fn(message, m.ctx!);
-          if (r instanceof Promise) this.#hold(m, r, (error) => this.#reportDirect(m, type, error));
-        } catch (error) {
-          this.#reportDirect(m, type, error);
-        } finally {
-          // An async handler it left pending keeps it busy (#hold) until it settles.
-          m.counts[BUSY] = m.pending === undefined ? 0 : 1;
-          this.#depth[0]!--;
-        }
-        return;
-      }
+      if (m.cell !== undefined && this.#callIfQuiet(m, fn, type, message, undefined)) return;
     }
     return this.#core.send(to, type, message);
+  }
+
+  /**
+   * Calls sync member `m`'s handler `fn` directly, if `m` is quiet (nothing
+   * queued for it, none of its handlers running): order per receiver holds.
+   * `meta`, when set, is the request being answered: a reply completes it,
+   * and a handler that finishes without replying, or fails, fails it as its
+   * mailbox would (`BUS_NO_REPLY`, `BUS_HANDLER_FAILED`). Failures are
+   * reported with action `resume`. False when `m` is not quiet.
+   */
+  #callIfQuiet(
+    m: Member,
+    fn: HandleFn,
+    type: MessageType,
+    message: AnyMessage,
+    meta: Envelope | undefined,
+  ): boolean {
+    const cell = m.cell!;
+    if (running(m) || cell.stopped || !cell.quiet) return false;
+    const ctx = m.ctx!;
+    const via = meta === undefined ? undefined : new DirectRequest(m.name, this.#core, meta);
+    m.counts[0]!++;
+    m.counts[BUSY] = 1;
+    this.#depth[0]!++;
+    ctx.via = via;
+    try {
+      const r = fn(message, ctx);
+      if (r instanceof Promise) {
+        // It stays busy (#hold) until the handler settles; a reply may come until then.
+        this.#hold(m, r.then(() => this.#settled(m, via, type, undefined)), (error) => {
+          this.#settled(m, via, type, error);
+        });
+      } else {
+        this.#settled(m, via, type, undefined);
+      }
+    } catch (error) {
+      this.#settled(m, via, type, error);
+    } finally {
+      m.counts[BUSY] = m.pending === undefined ? 0 : 1;
+      this.#depth[0]!--;
+    }
+    return true;
+  }
+
+  /** The end of a direct call: its request, if unanswered, fails; a failure is reported. */
+  #settled(m: Member, via: DirectRequest | undefined, type: MessageType, error: unknown): void {
+    if (m.ctx!.via === via) m.ctx!.via = undefined;
+    if (via !== undefined) via.finish(type, error);
+    if (error !== undefined) this.#reportDirect(m, type, error);
   }
 
   #reportDirect(m: Member, type: MessageType, error: unknown): void {

@@ -344,3 +344,138 @@ Deno.test("MonolithBus: a target called directly off the fast path stays busy wh
   // The first directly, the second through its mailbox behind it.
   assert.equal(mono.directStats("target")?.calls, 1);
 });
+
+Deno.test("MonolithBus: a bus actor's request to an idle sync member is answered inside the call", async () => {
+  await using bus = new MessageBus();
+  const handled: number[] = [];
+  const risk: Actor = {
+    handlers: [on(Ask, (q, ctx) => {
+      handled.push(q.n);
+      ctx.reply(Answer, { n: q.n * 2 });
+    })],
+  };
+  const mono = new MonolithBus({ bus, actors: { risk } });
+  mono.route(Ask, [risk]);
+  await mono.start();
+  const answers: number[] = [];
+  bus.spawn("asker", {
+    handlers: [on(Tick, async (m, ctx) => {
+      const reply = ctx.request("risk", Ask, { n: m.seq }, { reply: Answer });
+      // Answered before request() returned: no turn of the bus in between.
+      assert.deepEqual(handled.at(-1), m.seq);
+      answers.push((await reply).n);
+    })],
+  });
+  for (let i = 1; i <= 3; i++) await bus.send("asker", Tick, tick(i));
+  await bus.idle();
+  assert.deepEqual(answers, [2, 4, 6]);
+  assert.equal(mono.directStats("risk")?.calls, 3);
+  assert.equal(mono.bus.actorStats().find((a) => a.name === "risk")?.handled, 0, "none queued");
+  await mono.close();
+});
+
+Deno.test("MonolithBus: a request answered by a direct call fails as its mailbox would fail it", async () => {
+  const failures: ActorFailure[] = [];
+  await using bus = new MessageBus({ onFailure: (f) => failures.push(f) });
+  let secondReply: unknown;
+  const member: Actor = {
+    handlers: [on(Ask, (q, ctx) => {
+      if (q.n === 1) return; // no reply
+      if (q.n === 2) throw new Error("two is refused");
+      if (q.n === 3) {
+        return (async () => {
+          await Promise.resolve();
+          ctx.reply(Answer, { n: 30 });
+          try {
+            ctx.reply(Answer, { n: 31 });
+          } catch (e) {
+            secondReply = e;
+          }
+        })();
+      }
+      return Promise.resolve().then(() => {
+        throw new Error("four fails later");
+      });
+    })],
+  };
+  const mono = new MonolithBus({ bus, actors: { member } });
+  mono.route(Ask, [member]);
+  await mono.start();
+  // Each waits until the last one's handler has settled, so the member is idle: a direct call.
+  const ask = async (n: number) => {
+    await bus.idle();
+    return await bus.request("member", Ask, { n }, { reply: Answer, timeoutMs: 1_000 });
+  };
+  await assert.rejects(ask(1), code("BUS_NO_REPLY"));
+  await assert.rejects(ask(2), (e: unknown) => {
+    assert.ok(e instanceof BusError && e.code === "BUS_HANDLER_FAILED");
+    assert.match(String((e.cause as Error).message), /two is refused/);
+    return true;
+  });
+  assert.equal((await ask(3)).n, 30);
+  assert.ok(secondReply instanceof BusError && secondReply.code === "BUS_NOT_A_REQUEST");
+  await assert.rejects(ask(4), code("BUS_HANDLER_FAILED"));
+  // Every one was a direct call; the two failures were reported, and it still answers.
+  assert.equal(mono.directStats("member")?.calls, 4);
+  assert.equal(mono.directStats("member")?.failed, 2);
+  assert.deepEqual(failures.map((f) => [f.actor, f.messageType, f.action]), [
+    ["member", "Ask", "resume"],
+    ["member", "Ask", "resume"],
+  ]);
+  assert.equal((await ask(3)).n, 30);
+  await mono.close();
+});
+
+Deno.test("MonolithBus: a request to a busy sync member waits in its mailbox, behind what came first", async () => {
+  await using bus = new MessageBus();
+  const order: string[] = [];
+  const release = gate();
+  const member: Actor = {
+    handlers: [
+      on(Tick, async (m) => {
+        order.push(`tick ${m.seq}`);
+        await release.promise;
+      }),
+      on(Ask, (q, ctx) => {
+        order.push(`ask ${q.n}`);
+        ctx.reply(Answer, { n: q.n });
+      }),
+    ],
+  };
+  const mono = new MonolithBus({ bus, actors: { member } });
+  mono.route(Tick, [member]);
+  await mono.start();
+  mono.emit(Tick, tick(1)); // direct; its handler now waits on the gate
+  const answer = bus.request("member", Ask, { n: 7 }, { reply: Answer });
+  assert.deepEqual(order, ["tick 1"], "the request did not run while the member was busy");
+  release.open();
+  assert.equal((await answer).n, 7);
+  assert.deepEqual(order, ["tick 1", "ask 7"]);
+  assert.equal(mono.directStats("member")?.calls, 1, "only the Tick was a direct call");
+  await mono.close();
+});
+
+Deno.test("MonolithBus: the bus is idle only once a directly called member's pending handler settles", async () => {
+  await using bus = new MessageBus();
+  const release = gate();
+  let finished = false;
+  const member: Actor = {
+    handlers: [on(Tick, async () => {
+      await release.promise;
+      finished = true;
+    })],
+  };
+  const mono = new MonolithBus({ bus, actors: { member } });
+  mono.route(Tick, [member]);
+  await mono.start();
+  await bus.send("member", Tick, tick(1));
+  assert.equal(mono.directStats("member")?.calls, 1, "a direct call");
+  // What idle() sees when it resolves: the handler must have finished by then.
+  const finishedAtIdle = bus.idle().then(() => finished);
+  // A turn of the event loop, so that an idle() blind to the pending handler resolves first.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  release.open();
+  assert.equal(await finishedAtIdle, true, "idle() waited for the pending handler");
+  assert.ok(finished);
+  await mono.close();
+});
