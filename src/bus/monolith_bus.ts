@@ -493,7 +493,7 @@ export class MonolithBus implements AsyncDisposable {
       // Sends and requests from the bus (async actors, other processes) call it directly too.
       m.cell!.direct = (type, message, meta) => {
         const fn = m.handlers.get(type);
-        return fn !== undefined && this.#callIfQuiet(m, fn, type, message, meta);
+        return fn !== undefined && this.#callFromBus(m, fn, type, message, meta);
       };
     }
     for (const route of this.#routes.values()) {
@@ -863,20 +863,38 @@ export class MonolithBus implements AsyncDisposable {
           messageType: type.name,
         });
       }
-      if (m.cell !== undefined && this.#callIfQuiet(m, fn, type, message, undefined)) return;
+      // Directly only when nothing is queued for it or running in it: order per receiver holds.
+      if (!running(m) && m.cell !== undefined && m.cell.quiet) {
+        m.counts[0]!++;
+        m.counts[BUSY] = 1;
+        this.#depth[0]!++;
+        try {
+          const r = fn(message, m.ctx!);
+          if (r instanceof Promise) this.#hold(m, r, (error) => this.#reportDirect(m, type, error));
+        } catch (error) {
+          this.#reportDirect(m, type, error);
+        } finally {
+          // An async handler it left pending keeps it busy (#hold) until it settles.
+          m.counts[BUSY] = m.pending === undefined ? 0 : 1;
+          this.#depth[0]!--;
+        }
+        return;
+      }
     }
     return this.#core.send(to, type, message);
   }
 
   /**
-   * Calls sync member `m`'s handler `fn` directly, if `m` is quiet (nothing
-   * queued for it, none of its handlers running): order per receiver holds.
-   * `meta`, when set, is the request being answered: a reply completes it,
-   * and a handler that finishes without replying, or fails, fails it as its
-   * mailbox would (`BUS_NO_REPLY`, `BUS_HANDLER_FAILED`). Failures are
-   * reported with action `resume`. False when `m` is not quiet.
+   * A send or request from the bus (a bus actor, an outside caller, a peer)
+   * to sync member `m`: calls its handler `fn` directly, as `_sendFrom`
+   * does, if `m` is quiet (nothing queued for it, none of its handlers
+   * running) and not stopped. `meta`, when set, is the request being
+   * answered: a reply completes it, and a handler that finishes without
+   * replying, or fails, fails it as its mailbox would (`BUS_NO_REPLY`,
+   * `BUS_HANDLER_FAILED`). Failures are reported with action `resume`.
+   * False when it cannot (the delivery then joins the mailbox).
    */
-  #callIfQuiet(
+  #callFromBus(
     m: Member,
     fn: HandleFn,
     type: MessageType,
