@@ -159,13 +159,16 @@ class DirectRequest {
     this.#core.reply(this.#meta, type, message);
   }
 
-  /** The handler is done: an unanswered request fails, as a mailbox would fail it. */
-  finish(type: MessageType, error: unknown): void {
+  /**
+   * The handler is done (`failed`: it threw or rejected): an unanswered
+   * request fails, as its mailbox would fail it.
+   */
+  finish(type: MessageType, failed: boolean, error: unknown): void {
     if (this.#meta.answered) return;
     this.#meta.answered = true;
     this.#core.failRequest(
       this.#meta,
-      error === undefined
+      !failed
         ? new BusError(
           "BUS_NO_REPLY",
           `actor '${this.#name}' finished handling a request without replying`,
@@ -184,7 +187,10 @@ class MonolithContext implements Context {
   readonly name: string;
   readonly log: Logger;
   readonly signal: AbortSignal;
-  /** The bus context of a request being handled through the member's proxy. */
+  /**
+   * Where `reply` goes while a request is handled: the bus context of its
+   * proxy, or the request itself when the bus called the member directly.
+   */
   via: Pick<Context, "reply"> | undefined = undefined;
   readonly #mono: MonolithBus;
   readonly #core: BusCore;
@@ -254,11 +260,15 @@ class MonolithContext implements Context {
  *   actor with a mailbox), so other processes can send to and request from
  *   them, and messages of routed types published on the bus reach them. A
  *   send or request by name (from a bus actor, an outside caller or another
- *   process) that finds the member quiet is a direct call too: a request is
- *   answered, or failed (`BUS_NO_REPLY`, `BUS_HANDLER_FAILED`), as its
- *   mailbox would, without waiting for a turn of the bus. Until a handler
- *   called directly settles, its actor is not idle for `bus.idle()` and
- *   shutdown.
+ *   process) that finds the member quiet is a direct call too: a request's
+ *   handler runs before `request` returns, and the request is answered, or
+ *   failed (`BUS_NO_REPLY`, `BUS_HANDLER_FAILED`), as its mailbox would,
+ *   without waiting for a turn of the bus. Until a handler called directly
+ *   settles, its actor is not idle for `bus.idle()` and shutdown (so
+ *   `close()` on a shared bus that is still open waits for it, as it waits
+ *   for handlers running through mailboxes). A failure in a direct call is
+ *   reported with action `resume`: supervision policies apply to
+ *   deliveries through the mailbox.
  * - Order per receiver holds: a sync target is called directly only when
  *   nothing is queued in its mailbox and none of its handlers is running;
  *   otherwise the message joins its mailbox. A handler is never re-entered.
@@ -832,9 +842,10 @@ export class MonolithBus implements AsyncDisposable {
   }
 
   /**
-   * Calls of a sync member's handlers made directly (by a route or a sync
-   * member's `send`), not through its mailbox: `calls`, and of those,
-   * `failed` (threw or rejected). `undefined` for an unknown name.
+   * Calls of a sync member's handlers made directly (by a route, a sync
+   * member's `send`, or a send or request from the bus that found it idle),
+   * not through its mailbox: `calls`, and of those, `failed` (threw or
+   * rejected). `undefined` for an unknown name.
    */
   directStats(name: string): { readonly calls: number; readonly failed: number } | undefined {
     const m = this.#byName.get(name);
@@ -913,14 +924,14 @@ export class MonolithBus implements AsyncDisposable {
       const r = fn(message, ctx);
       if (r instanceof Promise) {
         // It stays busy (#hold) until the handler settles; a reply may come until then.
-        this.#hold(m, r.then(() => this.#settled(m, via, type, undefined)), (error) => {
-          this.#settled(m, via, type, error);
+        this.#hold(m, r.then(() => this.#settled(m, via, type, false, undefined)), (error) => {
+          this.#settled(m, via, type, true, error);
         });
       } else {
-        this.#settled(m, via, type, undefined);
+        this.#settled(m, via, type, false, undefined);
       }
     } catch (error) {
-      this.#settled(m, via, type, error);
+      this.#settled(m, via, type, true, error);
     } finally {
       m.counts[BUSY] = m.pending === undefined ? 0 : 1;
       this.#depth[0]!--;
@@ -928,11 +939,20 @@ export class MonolithBus implements AsyncDisposable {
     return true;
   }
 
-  /** The end of a direct call: its request, if unanswered, fails; a failure is reported. */
-  #settled(m: Member, via: DirectRequest | undefined, type: MessageType, error: unknown): void {
+  /**
+   * The end of a direct call: its request, if unanswered, fails; a failure
+   * (`failed`, whatever `error` is, `undefined` included) is reported.
+   */
+  #settled(
+    m: Member,
+    via: DirectRequest | undefined,
+    type: MessageType,
+    failed: boolean,
+    error: unknown,
+  ): void {
     if (m.ctx!.via === via) m.ctx!.via = undefined;
-    if (via !== undefined) via.finish(type, error);
-    if (error !== undefined) this.#reportDirect(m, type, error);
+    if (via !== undefined) via.finish(type, failed, error);
+    if (failed) this.#reportDirect(m, type, error);
   }
 
   #reportDirect(m: Member, type: MessageType, error: unknown): void {

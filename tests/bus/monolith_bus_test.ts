@@ -382,6 +382,8 @@ Deno.test("MonolithBus: a request answered by a direct call fails as its mailbox
     handlers: [on(Ask, (q, ctx) => {
       if (q.n === 1) return; // no reply
       if (q.n === 2) throw new Error("two is refused");
+      // deno-lint-ignore no-throw-literal
+      if (q.n === 5) throw undefined;
       if (q.n === 3) {
         return (async () => {
           await Promise.resolve();
@@ -423,6 +425,10 @@ Deno.test("MonolithBus: a request answered by a direct call fails as its mailbox
     ["member", "Ask", "resume"],
   ]);
   assert.equal((await ask(3)).n, 30);
+  // A throw of undefined is a failure too, not a missing reply.
+  await assert.rejects(ask(5), code("BUS_HANDLER_FAILED"));
+  assert.equal(mono.directStats("member")?.failed, 3);
+  assert.equal(failures.length, 3);
   await mono.close();
 });
 
