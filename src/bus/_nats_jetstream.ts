@@ -1,8 +1,9 @@
 /**
  * The JetStream pieces of a {@linkcode NatsPeer}: publishes that wait for
  * the server's acknowledgement (retried with the same message id until
- * one comes), and the receiver's memory of what it handled, so a
- * redelivered message is acknowledged again but handled once.
+ * one comes), the receiver's memory of what it handled, so a redelivered
+ * message is acknowledged again but handled once, and the receiver's wait
+ * at the end of a run for its consumer to have nothing left.
  *
  * @module
  */
@@ -23,7 +24,25 @@ export interface NatsJetStreamWire {
     handler: (m: NatsJetStreamWireMessage) => void,
     options?: { maxAckPending?: number; fresh?: boolean },
   ): Promise<() => void>;
+  /**
+   * What durable consumer `durable` has not finished, as the servers count
+   * it (one request). Without it, a receiver does not wait for its consumer
+   * at the end of a run.
+   */
+  backlog?(durable: string): Promise<{
+    /** Messages handed out and not acknowledged yet. */
+    readonly ackPending: number;
+    /** Messages stored for it and not handed out yet. */
+    readonly pending: number;
+    /** A message handed out and not acknowledged within this many ms is handed out again. */
+    readonly ackWaitMs: number;
+  }>;
 }
+
+/** What a durable consumer has not finished (`NatsJetStreamWire.backlog`). */
+export type NatsJetStreamBacklog = Awaited<
+  ReturnType<NonNullable<NatsJetStreamWire["backlog"]>>
+>;
 
 /** A message of a durable consumer. */
 export interface NatsJetStreamWireMessage {
@@ -212,4 +231,68 @@ export class JetStreamDedup {
     this.#late++;
     return true;
   }
+}
+
+/** Past the consumer's acknowledgement deadline, how long a receiver still waits for it, in ms. */
+const DRAIN_MARGIN_MS = 2000;
+/** Its deadline when the servers never said, in ms (`NatsJetStream`'s default). */
+const DRAIN_ACK_WAIT_MS = 10_000;
+const DRAIN_POLL_FIRST_MS = 50;
+const DRAIN_POLL_MAX_MS = 500;
+
+/**
+ * Waits until the servers count nothing unfinished for a receiver's
+ * consumer (`backlog` asks them), while the consumer still runs: an
+ * acknowledgement lost with a server leaves its message handed out and
+ * unacknowledged, and the servers hand it out again after the consumer's
+ * acknowledgement deadline; the receiver skips it (handled already) and
+ * acknowledges it. Stopped earlier, the consumer would leave it in the
+ * stream for the group's next run, which would handle it a second time.
+ *
+ * Asks once when nothing is left (the usual end of a run), then again
+ * every 50 to 500 ms, for at most the deadline plus 2 s, or until
+ * `stopped()`. Logs a warning when messages are still left then (or the
+ * servers never answered); the run goes on.
+ * Resolves with how many were left (0: none; -1: the servers never said).
+ */
+export async function consumerDrained(
+  backlog: () => Promise<NatsJetStreamBacklog>,
+  stopped: () => boolean,
+  log: Logger,
+  group: string,
+): Promise<number> {
+  const started = Date.now();
+  let deadline = started + DRAIN_ACK_WAIT_MS + DRAIN_MARGIN_MS;
+  let left: NatsJetStreamBacklog | undefined;
+  let error: unknown;
+  for (let wait = DRAIN_POLL_FIRST_MS;; wait = Math.min(wait * 2, DRAIN_POLL_MAX_MS)) {
+    try {
+      left = await backlog();
+      error = undefined;
+      if (left.ackPending === 0 && left.pending === 0) return 0;
+      deadline = started + left.ackWaitMs + DRAIN_MARGIN_MS;
+    } catch (e) {
+      error = e;
+    }
+    const now = Date.now();
+    if (now >= deadline || stopped()) break;
+    await new Promise((r) => setTimeout(r, Math.min(wait, deadline - now)));
+    if (stopped()) break;
+  }
+  const waitedMs = Date.now() - started;
+  if (left === undefined) {
+    log.warn("the servers never said what this group's JetStream consumer has left", {
+      group,
+      waitedMs,
+      error,
+    });
+    return -1;
+  }
+  const n = left.ackPending + left.pending;
+  log.warn(
+    `this group's JetStream consumer stops with ${n} messages unacknowledged or not handed ` +
+      "out; its next run gets them (and handles again any it handled already)",
+    { group, ackPending: left.ackPending, pending: left.pending, waitedMs },
+  );
+  return n;
 }

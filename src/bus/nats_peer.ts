@@ -69,6 +69,7 @@ import { announcementToRoutes, RequestFailed, routesToAnnouncement } from "./lin
 import type { MessageBus } from "./message_bus.ts";
 import type { AnyMessage, PeerRoutes, RemotePeer } from "./remote_peer.ts";
 import {
+  consumerDrained,
   JetStreamDedup,
   JetStreamPublisher,
   type NatsJetStreamWire,
@@ -1369,8 +1370,30 @@ export class NatsPeer implements RemotePeer {
    * to `timeoutMs` for every announced peer group's: at the end of a run,
    * so what was lost at the tail is counted. Resolves true when every one
    * arrived.
+   *
+   * A group that receives through JetStream then waits, its consumer still
+   * running, until the servers count nothing unacknowledged or undelivered
+   * for it (one request when nothing is; at most the consumer's
+   * acknowledgement deadline and 2 s more, with a warning if messages are
+   * left): a message whose acknowledgement was lost (with a server that
+   * died, say) is handed out again after that deadline, skipped as handled
+   * and acknowledged, instead of being left for the group's next run.
    */
   async tally(timeoutMs: number): Promise<boolean> {
+    const tallied = await this.#tallied(timeoutMs);
+    const backlog = this.#js?.wire.backlog;
+    if (this.#jsHere && backlog !== undefined && this.#jsStop !== undefined && !this.#closed) {
+      await consumerDrained(
+        () => backlog.call(this.#js!.wire, this.#identity),
+        () => this.#closed,
+        this.#log,
+        this.#identity,
+      );
+    }
+    return tallied;
+  }
+
+  async #tallied(timeoutMs: number): Promise<boolean> {
     await this.flushed().catch(() => {});
     this.#hello(1, { b: 1, n: this.#lastNumbers(), a: [], t: [] });
     this.#byeSent = true;

@@ -93,10 +93,17 @@ interface JsManager {
   consumers: {
     add(stream: string, cfg: Record<string, unknown>): Promise<unknown>;
     delete(stream: string, name: string): Promise<boolean>;
+    info(stream: string, name: string): Promise<{
+      num_ack_pending: number;
+      num_pending: number;
+      config: { ack_wait?: number };
+    }>;
   };
 }
 
 const NS_PER_MS = 1_000_000;
+/** The acknowledgement deadline of a consumer made without `ackWaitMs`, in ms. */
+const DEFAULT_ACK_WAIT_MS = 10_000;
 
 /**
  * JetStream over one NATS connection: the deployment's stream exists once
@@ -242,7 +249,7 @@ export class NatsJetStream {
         ack_policy: "explicit",
         deliver_policy: "all",
         max_ack_pending: maxAckPending,
-        ack_wait: (options.ackWaitMs ?? 10_000) * NS_PER_MS,
+        ack_wait: (options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS) * NS_PER_MS,
       });
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
@@ -278,6 +285,42 @@ export class NatsJetStream {
       },
     });
     return () => messages.stop();
+  }
+
+  /**
+   * What durable consumer `durable` has not finished (one request to the
+   * servers): messages handed out and not acknowledged (an acknowledgement
+   * lost with a server counts here until the message is handed out again
+   * and acknowledged), and messages not handed out yet.
+   *
+   * @throws {TransportError} `TRANSPORT_JETSTREAM` when the servers did not
+   *   answer, or know no such consumer.
+   */
+  async backlog(durable: string): Promise<{
+    /** Messages handed out and not acknowledged yet. */
+    ackPending: number;
+    /** Messages stored for it and not handed out yet. */
+    pending: number;
+    /** A message handed out and not acknowledged within this many ms is handed out again. */
+    ackWaitMs: number;
+  }> {
+    try {
+      const info = await this.#jsm.consumers.info(this.#stream, durable);
+      return {
+        ackPending: info.num_ack_pending,
+        pending: info.num_pending,
+        ackWaitMs: (info.config.ack_wait ?? DEFAULT_ACK_WAIT_MS * NS_PER_MS) / NS_PER_MS,
+      };
+    } catch (e) {
+      throw jetStreamError(
+        `no information on consumer ${durable} of ${this.#stream}: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+        "check that JetStream runs on the servers",
+        this.#address,
+        e,
+      );
+    }
   }
 }
 

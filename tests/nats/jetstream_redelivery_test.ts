@@ -3,7 +3,9 @@
  * in-memory NATS (core subjects and a stream that hands each message to the
  * receiving group's consumer). A message the stream hands out again (same
  * message id, marked redelivered) is acknowledged again and handled once; a
- * sender's retried publish is stored once.
+ * sender's retried publish is stored once; at the end of a run, the
+ * receiver's consumer runs until a message whose acknowledgement was lost
+ * is handed out again and acknowledged.
  */
 import assert from "node:assert/strict";
 import { on } from "../../src/actor/mod.ts";
@@ -30,7 +32,15 @@ class MemoryStream implements NatsJetStreamWire {
   readonly published: string[] = [];
   /** Fail this many publishes (after storing, as a lost acknowledgement would). */
   failAcks = 0;
+  /** Lose the receiver's acknowledgements of this many next first deliveries. */
+  dropAcks = 0;
+  /** A message handed out and not acknowledged within this many ms is handed out again. */
+  readonly ackWaitMs = 50;
   #consumers = new Map<string, (m: NatsJetStreamWireMessage) => void>();
+  #handedOut = new Set<Stored>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Times the receiver asked what its consumer has left. */
+  backlogs = 0;
 
   publish(subject: string, data: Uint8Array, msgId: string): Promise<void> {
     this.published.push(msgId);
@@ -51,26 +61,57 @@ class MemoryStream implements NatsJetStreamWire {
     return Promise.resolve(() => void this.#consumers.delete(filter));
   }
 
+  /** Messages handed out and not acknowledged; none waits to be handed out. */
+  backlog(): Promise<{ ackPending: number; pending: number; ackWaitMs: number }> {
+    this.backlogs++;
+    return Promise.resolve({
+      ackPending: this.#handedOut.size,
+      pending: 0,
+      ackWaitMs: this.ackWaitMs,
+    });
+  }
+
   /** Hands `s` to the consumer whose filter matches (again, when `redelivered`). */
   hand(s: Stored, redelivered: boolean): void {
     for (const [filter, handler] of this.#consumers) {
       if (!matches(filter, s.subject)) continue;
+      this.#handedOut.add(s);
+      const lost = !redelivered && this.dropAcks > 0;
+      if (lost) {
+        this.dropAcks--;
+        // No acknowledgement comes: handed out again after the deadline, as a server does.
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          if (this.#consumers.has(filter)) this.hand(s, true);
+        }, this.ackWaitMs);
+        this.#timers.add(t);
+      }
       queueMicrotask(() =>
         handler({
           data: s.data,
           subject: s.subject,
           msgId: s.msgId,
           redelivered,
-          ack: () => void s.acks++,
+          ack: () => {
+            if (lost) return;
+            s.acks++;
+            this.#handedOut.delete(s);
+          },
         })
       );
     }
+  }
+
+  /** Stops handing out (what is still handed out stays unacknowledged). */
+  close(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
   }
 }
 
 async function twoGroups(
   stream: MemoryStream,
-  f: (a: MessageBus, handled: number[], notes: number[]) => Promise<void>,
+  f: (a: MessageBus, handled: number[], notes: number[], peers: NatsPeer[]) => Promise<void>,
 ): Promise<void> {
   const core = new MemoryNats();
   const handled: number[] = [];
@@ -102,9 +143,10 @@ async function twoGroups(
     while (!peers[0]!.announced.includes("b") || !peers[1]!.announced.includes("a")) {
       await new Promise((r) => setTimeout(r, 1));
     }
-    await f(buses[0]!, handled, notes);
+    await f(buses[0]!, handled, notes, peers);
   } finally {
     for (const p of peers) p.close();
+    stream.close();
     for (const b of buses) await b.close({ deadlineMs: 0 });
   }
 }
@@ -145,6 +187,35 @@ Deno.test("JetStream: a publish whose acknowledgement was lost is retried with t
     assert.equal(stream.stored.length, 2);
     assert.equal(stream.published.filter((id) => id === stream.stored[0]!.msgId).length, 2);
     assert.match(stream.stored[0]!.subject, /^t\.j\.b\.p\.notes\.Note$/);
+  });
+});
+
+Deno.test("JetStream: at the end of a run, a message whose acknowledgement was lost is handed out again and acknowledged before the consumer stops", async () => {
+  const stream = new MemoryStream();
+  await twoGroups(stream, async (a, handled, _notes, peers) => {
+    for (let n = 1; n <= 3; n++) {
+      // The acknowledgement of the last one is lost.
+      if (n === 3) stream.dropAcks = 1;
+      await a.send("ledger", Booked, { n });
+    }
+    await until(() => handled.length === 3);
+    assert.deepEqual(stream.stored.map((s) => s.acks), [1, 1, 0]);
+    // Both groups tally; b's consumer runs until the stream has nothing handed out.
+    assert.deepEqual(await Promise.all(peers.map((p) => p.tally(1000))), [true, true]);
+    assert.deepEqual(stream.stored.map((s) => s.acks), [1, 1, 1]);
+    assert.deepEqual(handled, [1, 2, 3]);
+    assert.equal(peers[1]!.stats().redelivered, 1);
+  });
+});
+
+Deno.test("JetStream: at the end of a run with nothing left, the receiver asks its stream once", async () => {
+  const stream = new MemoryStream();
+  await twoGroups(stream, async (a, handled, _notes, peers) => {
+    for (let n = 1; n <= 3; n++) await a.send("ledger", Booked, { n });
+    await until(() => handled.length === 3 && stream.stored.every((s) => s.acks === 1));
+    assert.deepEqual(await Promise.all(peers.map((p) => p.tally(1000))), [true, true]);
+    // Only the JetStream group asks (once); the other receives on core NATS.
+    assert.equal(stream.backlogs, 1);
   });
 });
 
