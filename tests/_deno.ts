@@ -89,6 +89,8 @@ export interface StderrHook {
 /** A run followed through its stderr: what it printed, how it ended, whether the hook ran. */
 export interface FollowedRun extends DenoRun {
   fired: boolean;
+  /** It was still going after `timeoutMs` and was sent SIGTERM. */
+  timedOut: boolean;
 }
 
 /**
@@ -96,7 +98,8 @@ export interface FollowedRun extends DenoRun {
  * comes: the first time `hook.when` holds for the stderr so far,
  * `hook.then` runs (kill a process mid-run, say) while the child goes on.
  * With `timeoutMs`, a run still going then is sent SIGTERM (and fails
- * whatever asserts its exit code).
+ * whatever asserts its exit code, or `timedOut`: a run that drains cleanly
+ * on SIGTERM still exits 0).
  */
 export async function denoFollowing(
   args: readonly string[],
@@ -112,7 +115,9 @@ export async function denoFollowing(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  let timedOut = false;
   const guard = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
     try {
       child.kill("SIGTERM");
     } catch {
@@ -139,7 +144,7 @@ export async function denoFollowing(
       }
     }
     const status = await child.status;
-    return { code: status.code, stdout: await stdout, stderr, fired };
+    return { code: status.code, stdout: await stdout, stderr, fired, timedOut };
   } finally {
     clearTimeout(guard);
   }

@@ -65,7 +65,13 @@ export interface NatsServer {
 
 /** Starts one nats-server and waits until it accepts clients. */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
-  const [client, monitor] = freePorts(2) as [number, number];
+  // Not a cluster's route port: those were picked free before, and a server not started yet has
+  // not bound its own (this one's client port once came out equal to its route port).
+  const routes = new Set(options.cluster?.routes ?? []);
+  let [client, monitor] = freePorts(2) as [number, number];
+  while (routes.has(client) || routes.has(monitor)) {
+    [client, monitor] = freePorts(2) as [number, number];
+  }
   const port = options.port ?? client;
   const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitor)];
   if (options.token !== undefined) args.push("--auth", options.token);

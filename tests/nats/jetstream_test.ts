@@ -49,11 +49,15 @@ nats:
     ]),
     ROOT,
     { when: (stderr) => stderr.includes("probe halfway"), then: kill },
+    // A run takes seconds (up to about 15 s with a server killed); one stalled at its end is
+    // stopped here and fails below rather than holding the test run up.
+    120_000,
   );
 }
 
 function assertExactlyOnce(o: Outcome): void {
   assert.ok(o.fired, `never halfway:\n${o.stderr}`);
+  assert.ok(!o.timedOut, `the run was still going after 120 s:\n${o.stdout}\n${o.stderr}`);
   assert.equal(o.code, 0, `${o.stdout}\n${o.stderr}`);
   const line = o.stdout.split("\n").find((l) => l.startsWith("  probe "));
   assert.ok(line !== undefined, o.stdout);
