@@ -791,8 +791,11 @@ export class MonolithBus implements AsyncDisposable {
       },
       (error) => {
         this.#release(m, pending);
-        report(error);
-        this.#unhold(cell);
+        try {
+          report(error);
+        } finally {
+          this.#unhold(cell);
+        }
       },
     );
     m.pending = pending;

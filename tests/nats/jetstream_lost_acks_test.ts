@@ -66,6 +66,12 @@ Deno.test({
     const handled: number[] = [];
     const all = Promise.withResolvers<void>();
     const dropped = { n: 0 };
+    const stop = async (list: typeof sides) => {
+      for (const s of list) {
+        await s.bus.close({ deadlineMs: 0 });
+        await s.node.close({ drainMs: 0 });
+      }
+    };
     try {
       for (const [identity, peer] of [["a", "b"], ["b", "a"]] as const) {
         const wire = await NatsTransport.connect({ servers: [server.url] });
@@ -105,10 +111,7 @@ Deno.test({
       // The end of a run: every group tallies (the JetStream group waits for its consumer).
       const tallied = await Promise.all(sides.map((s) => s.node.settled(5000)));
       assert.deepEqual(tallied, [true, true]);
-      for (const s of sides.splice(0).reverse()) {
-        await s.bus.close({ deadlineMs: 0 });
-        await s.node.close({ drainMs: 0 });
-      }
+      await stop(sides.splice(0).reverse());
       // Handled once each, redeliveries included.
       assert.deepEqual(handled, Array.from({ length: COUNT }, (_, i) => i + 1));
       const state = (await server.streams()).get(stream);
@@ -117,10 +120,7 @@ Deno.test({
       assert.equal(state.messages, 0, "messages left in the stream for the group's next run");
       assert.deepEqual(state.ackPending, { b: 0 });
     } finally {
-      for (const s of sides) {
-        await s.bus.close({ deadlineMs: 0 });
-        await s.node.close({ drainMs: 0 });
-      }
+      await stop(sides);
       for (const w of wires) await w.close();
       await server.stop();
       await Deno.remove(dir, { recursive: true });
