@@ -2,11 +2,29 @@
  * What the benchmarks that run other processes share: a free loopback port,
  * a peer started and awaited until it prints its first line, a nats-server
  * started on loopback when it is installed, and a NATS client connected once
- * that server accepts.
+ * that server accepts, and the CPU time a process has spent (Linux).
  *
  * @module
  */
 import { connect } from "@nats-io/transport-node";
+
+/**
+ * CPU ms (user + system) a process has spent, from `/proc/<pid>/stat` (10 ms
+ * ticks); NaN where that cannot be read: not Linux, or run without
+ * `--allow-all` (Deno reads `/proc` only with every permission).
+ */
+export function cpuMs(pid: number | "self"): number {
+  try {
+    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** What a summary prints instead of CPU figures it could not read. */
+export const CPU_UNREAD =
+  "CPU time per message not shown: it is read from /proc (Linux), which Deno allows only with -A";
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): number {

@@ -29,9 +29,13 @@
  * `deno bench` times each iteration; since one streaming iteration moves N
  * messages, messages per second = N / time per iteration. At the end the file
  * prints its own table: msg/s for streams, p50/p99 for round trips, and ratios
- * to the floor measured in the same run.
+ * to the floor measured in the same run, and on Linux the CPU time the
+ * sender (this process) and the receiver spent per message in each stream
+ * row: the pre-encoded floor's sender spends nearly all of it in `write`, so
+ * a sender that also encodes each message has no spare time to hide that in.
  *
- * Run: `deno bench --allow-read --allow-write --allow-net --allow-run --allow-env bench/transport_bench.ts`
+ * Run: `cd bench && deno bench -A transport_bench.ts` (without `-A` the CPU
+ * figures are left out: Deno reads `/proc` only with every permission)
  *
  * @module
  */
@@ -41,7 +45,15 @@ import { Link, WRITE_RESULT } from "../src/transport/link.ts";
 import { silentLogger } from "../src/transport/logger.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import { UnixTransport } from "../src/transport/unix.ts";
-import { connectNats, freePort, startNatsServer, startPeer, stopChildren } from "./_children.ts";
+import {
+  connectNats,
+  CPU_UNREAD,
+  cpuMs,
+  freePort,
+  startNatsServer,
+  startPeer,
+  stopChildren,
+} from "./_children.ts";
 
 const N = 200_000;
 const FRAME = 144;
@@ -94,7 +106,10 @@ const chunk = new Uint8Array(chunkFrames * FRAME);
 for (let i = 0; i < chunkFrames; i++) V2Swap.encode(swap, chunk, i * FRAME);
 
 /** Results for the closing table. */
-const streams = new Map<string, { messages: number; ms: number }>();
+const streams = new Map<
+  string,
+  { messages: number; ms: number; senderCpuMs: number; receiverCpuMs: number }
+>();
 const trips = new Map<string, number[]>();
 
 const STREAM_WARMUP = 5;
@@ -108,11 +123,29 @@ function measured(name: string, warmup: number): boolean {
   return n > warmup;
 }
 
-function record(name: string, ms: number): void {
+/** CPU ms so far of this process and of the receiver `pid`. */
+function cpuPair(pid: number): readonly [number, number] {
+  return [cpuMs("self"), cpuMs(pid)];
+}
+
+/** The pid of the peer started last. */
+function lastPid(): number {
+  return children.at(-1)!.pid;
+}
+
+/** Keeps one stream run: its time and, given the CPU pair at its start, the CPU both sides spent. */
+function record(name: string, ms: number, receiver?: number, c0?: readonly [number, number]): void {
   if (!measured(name, STREAM_WARMUP)) return;
-  const r = streams.get(name) ?? { messages: 0, ms: 0 };
+  const r = streams.get(name) ?? { messages: 0, ms: 0, senderCpuMs: 0, receiverCpuMs: 0 };
   r.messages += N;
   r.ms += ms;
+  if (receiver !== undefined && c0 !== undefined) {
+    const c1 = cpuPair(receiver);
+    r.senderCpuMs += c1[0] - c0[0];
+    r.receiverCpuMs += c1[1] - c0[1];
+  } else {
+    r.senderCpuMs = r.receiverCpuMs = NaN;
+  }
   streams.set(name, r);
 }
 
@@ -126,6 +159,7 @@ function sample(name: string, ms: number): void {
 for (const kind of ["unix", "tcp"] as const) {
   // --- streaming -----------------------------------------------------------
   const rawSink = await rawConn(kind, await peer("raw-sink", kind, N));
+  const rawPid = lastPid();
   const one = new Uint8Array(1);
   Deno.bench({
     name: `raw ${kind} socket, 64 KiB writes (floor)`,
@@ -135,6 +169,7 @@ for (const kind of ["unix", "tcp"] as const) {
     warmup: STREAM_WARMUP,
     async fn(b) {
       b.start();
+      const c0 = cpuPair(rawPid);
       const t0 = performance.now();
       let left = N;
       while (left > 0) {
@@ -143,12 +178,13 @@ for (const kind of ["unix", "tcp"] as const) {
         left -= frames;
       }
       await rawSink.read(one);
-      record(`raw ${kind}`, performance.now() - t0);
+      record(`raw ${kind}`, performance.now() - t0, rawPid, c0);
       b.end();
     },
   });
 
   const codecSink = await rawConn(kind, await peer("raw-decode-sink", kind, N));
+  const codecPid = lastPid();
   const codecChunk = new Uint8Array(chunk.length);
   Deno.bench({
     name: `raw ${kind} socket, encode + decode by hand`,
@@ -157,6 +193,7 @@ for (const kind of ["unix", "tcp"] as const) {
     warmup: STREAM_WARMUP,
     async fn(b) {
       b.start();
+      const c0 = cpuPair(codecPid);
       const t0 = performance.now();
       let at = 0;
       for (let i = 0; i < N; i++) {
@@ -169,7 +206,7 @@ for (const kind of ["unix", "tcp"] as const) {
       if (at > 0) await writeAll(codecSink, codecChunk.subarray(0, at));
       await codecSink.read(one);
       if (one[0] !== 0) throw new Error("raw-decode-sink read a wrong timestampNs");
-      record(`codec ${kind}`, performance.now() - t0);
+      record(`codec ${kind}`, performance.now() - t0, codecPid, c0);
       b.end();
     },
   });
@@ -199,6 +236,7 @@ for (const kind of ["unix", "tcp"] as const) {
         },
       },
     );
+    const sinkPid = lastPid();
     Deno.bench({
       name: `Mycelium ${kind} link, ${title}`,
       group: `stream ${kind}`,
@@ -206,6 +244,7 @@ for (const kind of ["unix", "tcp"] as const) {
       warmup: STREAM_WARMUP,
       async fn(b) {
         b.start();
+        const c0 = cpuPair(sinkPid);
         const t0 = performance.now();
         sinkDone = Promise.withResolvers<void>();
         for (let i = 0; i < N;) {
@@ -213,7 +252,7 @@ for (const kind of ["unix", "tcp"] as const) {
           else i++;
         }
         await sinkDone.promise;
-        record(`${label} ${kind}`, performance.now() - t0);
+        record(`${label} ${kind}`, performance.now() - t0, sinkPid, c0);
         b.end();
       },
     });
@@ -325,6 +364,7 @@ globalThis.addEventListener("unload", () => {
     "",
     "transport summary (same run; sender and receiver in separate processes)",
   ];
+  let cpuUnread = false;
   for (const kind of ["unix", "tcp"]) {
     const raw = streams.get(`raw ${kind}`);
     const link = streams.get(`link ${kind}`);
@@ -357,6 +397,23 @@ globalThis.addEventListener("unload", () => {
         } M msg/s (link ${(linkRate / codecRate).toFixed(2)}x of it)`,
       );
     }
+    // Summed over the measured runs: /proc counts 10 ms ticks, about 0.05 µs a message in one run.
+    const cpuRows = [
+      ["floor", raw],
+      ["hand-written", codec],
+      ["link", link],
+      ["link plain", plain],
+    ] as const;
+    const perMessage = cpuRows.flatMap(([what, r]) =>
+      r === undefined || Number.isNaN(r.senderCpuMs) ? [] : [
+        `${what} ${(r.senderCpuMs * 1000 / r.messages).toFixed(3)}/${
+          (r.receiverCpuMs * 1000 / r.messages).toFixed(3)
+        }`,
+      ]
+    );
+    if (perMessage.length > 0) {
+      lines.push(`stream ${kind}: CPU µs a message, sender/receiver: ${perMessage.join(", ")}`);
+    } else if (raw) cpuUnread = true;
     const nats = streams.get(`nats ${kind}`);
     if (raw && nats) {
       const rate = nats.messages / nats.ms * 1000;
@@ -383,6 +440,7 @@ globalThis.addEventListener("unload", () => {
       );
     }
   }
+  if (cpuUnread) lines.push(CPU_UNREAD);
   // deno-lint-ignore no-console
   console.log(lines.join("\n"));
   stopChildren(children);
