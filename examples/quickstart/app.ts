@@ -42,6 +42,7 @@ class Counter implements Actor {
 export const wordCount = defineApp({
   name: "wordcount",
   description: "Counts the words of a seeded text with four actors.",
+  version: "1.0.0",
   messages: [Line, Word, End, Totals],
   lifecycle: "job",
   params: {

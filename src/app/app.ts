@@ -164,6 +164,11 @@ export interface AppOptions<
   name: string;
   /** One line for `--help`. */
   description?: string;
+  /**
+   * The app's version, printed by `--version` (with Mycelium's beside it).
+   * Default: none (`--version` prints the app's name and Mycelium's version).
+   */
+  version?: string;
   /** Every message type its actors exchange (what may cross a link). */
   messages: readonly MessageType[];
   /** Parameters set on the command line. Default: none. */
@@ -206,6 +211,8 @@ export interface App<
   readonly name: string;
   /** One line for `--help`. */
   readonly description: string;
+  /** Its version, if it declared one. */
+  readonly version: string | undefined;
   /** Every message type its actors exchange. */
   readonly messages: readonly MessageType[];
   /** Its parameters. */
@@ -295,6 +302,16 @@ export function defineApp<
     }
     actors[name] = Object.freeze({ ...spec });
   }
+  const version: unknown = options.version;
+  if (version !== undefined && (typeof version !== "string" || !/^\S+$/.test(version))) {
+    throw new AppError(
+      "APP_INVALID",
+      `app '${options.name}' has version ${JSON.stringify(version)}`,
+      {
+        fix: 'give a version as one word without spaces, such as "1.4.2", or leave it out',
+      },
+    );
+  }
   if (Object.keys(actors).length === 0) {
     throw new AppError("APP_INVALID", `app '${options.name}' declares no actor`, {
       fix: "add at least one actor under `actors`",
@@ -323,6 +340,7 @@ export function defineApp<
   return Object.freeze({
     name: options.name,
     description: options.description ?? `The ${options.name} application.`,
+    version: options.version,
     messages: Object.freeze([...options.messages]),
     params: options.params ?? ({} as P),
     lifecycle: options.lifecycle ?? "service",

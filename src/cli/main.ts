@@ -51,8 +51,17 @@ export interface RunCliOptions {
 /** The environment variable naming the topology file when a command is given none. */
 export const CONFIG_ENV = "MYCELIUM_CONFIG";
 
-/** Version printed by `--version`. */
+/** Mycelium's version, printed by `--version` (after the app's own, when it declares one). */
 export const VERSION = "0.1.0";
+
+/** What `--version` prints for `app`: e.g. `sensors 1.4.2 (mycelium 0.1.0)`. */
+export function versionLine(
+  app: { readonly name: string; readonly version: string | undefined },
+): string {
+  return app.version === undefined
+    ? `${app.name} (mycelium ${VERSION})`
+    : `${app.name} ${app.version} (mycelium ${VERSION})`;
+}
 
 const configArgument = optional(argument(string({ metavar: "CONFIG" }), {
   description: message`Topology file (YAML). Default: the ${
@@ -130,7 +139,7 @@ function parsersOf(app: AnyApp) {
     object({
       command: constant("run"),
       config: configArgument,
-      mode: optional(option("--mode", choice(["monolith"]), {
+      mode: optional(option("--mode", choice(["monolith"], { metavar: "MODE" }), {
         description: message`Run every actor in this process, whatever the topology's mode.`,
       })),
       group: optional(option("--group", string({ metavar: "NAME" }), {
@@ -162,14 +171,14 @@ function parsersOf(app: AnyApp) {
         false,
       ),
       logLevel: withDefault(
-        option("--log-level", choice(["debug", "info", "warn", "error"]), {
+        option("--log-level", choice(["debug", "info", "warn", "error"], { metavar: "LEVEL" }), {
           description:
             message`The least severe log records printed on stderr (the runtime's and the actors' ctx.log).`,
         }),
         "warn" as "debug" | "info" | "warn" | "error",
       ),
       routing: withDefault(
-        option("--routing", choice(["fixed", "bus"]), {
+        option("--routing", choice(["fixed", "bus"], { metavar: "ROUTING" }), {
           description:
             message`fixed: the app's fixed routes between actors of one process are direct calls; bus: every message goes through the MessageBus (to compare).`,
         }),
@@ -241,13 +250,14 @@ export async function runCli(
       programName: app.name,
       args,
       help: "both",
-      version: VERSION,
+      version: versionLine(app),
       completion: "command",
       brief: [text(app.description)],
       footer: message`Environment: ${envVar(CONFIG_ENV)} names the topology file when ${
         metavar("CONFIG")
       } is not given. Example: ${commandLine(`${app.name} topology my-topology.yaml`)}`,
       showDefault: true,
+      showChoices: true,
       colors: !Deno.noColor && Deno.stdout.isTerminal(),
       ...(width === undefined ? {} : { maxWidth: width }),
       errorExitCode: EXIT_CODES.USAGE,
@@ -281,7 +291,7 @@ export async function runCli(
         const config = parsed.config ?? configFromEnv();
         if (config === undefined) {
           io.err(
-            `${app.name} ${parsed.command}: no topology file given\n  fix: name one (${app.name} ${parsed.command} config/dev.yaml) or set ${CONFIG_ENV}`,
+            `${app.name} ${parsed.command}: no topology file given\n  fix: name one (${app.name} ${parsed.command} my-topology.yaml) or set ${CONFIG_ENV}`,
           );
           return EXIT_CODES.USAGE;
         }

@@ -1,6 +1,7 @@
 /** defineApp: a declaration that cannot run is refused with APP_INVALID and the fix. */
 import assert from "node:assert/strict";
 import { AppError, defineApp, defineMessage, field, on, param } from "../../mod.ts";
+import { runCli, VERSION } from "../../src/cli/main.ts";
 
 const Ping = defineMessage({ id: 1, name: "Ping", fields: { n: field.u32() } });
 const Pong = defineMessage({ id: 2, name: "Pong", fields: { n: field.u32() } });
@@ -92,4 +93,29 @@ Deno.test("defineApp refuses bad names: app, actor, a parameter the run command 
       }),
     /parameter name 'group'/,
   );
+});
+
+Deno.test("--version prints the app's name and version beside Mycelium's; a bad version is refused", async () => {
+  const printed = async (version?: string) => {
+    const app = defineApp({
+      name: "sensors",
+      ...(version === undefined ? {} : { version }),
+      messages: [Ping],
+      actors: { a: handler },
+    });
+    const out: string[] = [];
+    const code = await runCli(app, ["--version"], {
+      io: { out: (t) => void out.push(t), err: (t) => void out.push(t) },
+    });
+    assert.equal(code, 0, out.join("\n"));
+    return out.join("").trim();
+  };
+  assert.equal(await printed("1.4.2"), `sensors 1.4.2 (mycelium ${VERSION})`);
+  assert.equal(await printed(), `sensors (mycelium ${VERSION})`);
+  for (const bad of ["", "1.0 beta", "1.0\n"]) {
+    refused(
+      () => defineApp({ name: "x", version: bad, messages: [Ping], actors: { a: handler } }),
+      /version/,
+    );
+  }
 });
