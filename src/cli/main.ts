@@ -36,6 +36,7 @@ import { MyceliumError } from "../mycelium_error.ts";
 import { reportError, topologyCommand, validateCommand } from "./topology_commands.ts";
 import { measureCommand, runCommand } from "./run_command.ts";
 import { bench, runBench } from "./bench_command.ts";
+import { didYouMean } from "../topology/_did_you_mean.ts";
 
 /** Options of {@linkcode runCli}. */
 export interface RunCliOptions {
@@ -203,6 +204,29 @@ class ExitRequest extends Error {
   }
 }
 
+/**
+ * A fix line for a usage error about an unknown `--option` that is close to
+ * one the command has: `usage` is what the parser printed (its usage lines
+ * list every option of every command).
+ */
+export function optionHint(usage: string, args: readonly string[]): string | undefined {
+  // deno-lint-ignore no-control-regex
+  const plain = usage.replace(/\x1b\[[0-9;]*m/g, "");
+  const unknown = /Unexpected option or subcommand: `(--[^`=\s]+)/.exec(plain)?.[1];
+  if (unknown === undefined) return undefined;
+  const command = args[0];
+  // Usage lines read `Usage: <program> <command> …`, then `<program> <command> …`.
+  const lines = plain.split("\n").filter((line) => {
+    const words = line.trim().split(/\s+/);
+    return command !== undefined && words[words[0] === "Usage:" ? 2 : 1] === command;
+  });
+  const options = new Set(
+    (lines.length > 0 ? lines.join(" ") : plain).match(/--[a-z][a-z0-9-]*/g) ?? [],
+  );
+  const hint = didYouMean(unknown, options);
+  return hint === "" ? undefined : `  fix: ${hint.trim()}`;
+}
+
 const consoleIo: CliIo = {
   out: (text) => console.log(text),
   err: (text) => console.error(text),
@@ -245,6 +269,7 @@ export async function runCli(
   const width = terminalWidth();
   const parser = parsersOf(app);
   let parsed: InferValue<typeof parser>;
+  let printed = "";
   try {
     parsed = run(parser, {
       programName: app.name,
@@ -262,13 +287,20 @@ export async function runCli(
       ...(width === undefined ? {} : { maxWidth: width }),
       errorExitCode: EXIT_CODES.USAGE,
       stdout: io.out,
-      stderr: io.err,
+      stderr: (text) => {
+        printed += text;
+        io.err(text);
+      },
       onExit: (code: number): never => {
         throw new ExitRequest(code);
       },
     });
   } catch (e) {
-    if (e instanceof ExitRequest) return e.exitCode;
+    if (e instanceof ExitRequest) {
+      const hint = e.exitCode === EXIT_CODES.USAGE ? optionHint(printed, args) : undefined;
+      if (hint !== undefined) io.err(hint);
+      return e.exitCode;
+    }
     throw e;
   }
   try {

@@ -100,6 +100,19 @@ Deno.test("an unknown command or a bad option value exits with the usage code", 
   assert.match(small.stderr, /--swaps/);
 });
 
+Deno.test("a misspelt option gets a fix naming the command's nearest option; a far one gets none", async () => {
+  const near = await mycelium(["run", "config/dev.yaml", "--swps", "10"]);
+  assert.equal(near.code, EXIT_CODES.USAGE);
+  assert.match(near.stderr, /^ {2}fix: did you mean '--swaps'\?$/m, near.stderr);
+  // validate has no --swaps: nothing of run's is offered.
+  const other = await mycelium(["validate", "config/dev.yaml", "--swaps"]);
+  assert.equal(other.code, EXIT_CODES.USAGE);
+  assert.doesNotMatch(other.stderr, /did you mean/, other.stderr);
+  const far = await mycelium(["run", "config/dev.yaml", "--zzzzzz"]);
+  assert.equal(far.code, EXIT_CODES.USAGE);
+  assert.doesNotMatch(far.stderr, /did you mean/, far.stderr);
+});
+
 Deno.test("mycelium validate accepts the three example configs: each places every actor of the app", async () => {
   for (const file of ["dev.yaml", "prod.yaml", "microservices.yaml"]) {
     const r = await mycelium(["validate", `config/${file}`]);
