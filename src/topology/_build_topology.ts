@@ -5,7 +5,7 @@
  * @module
  */
 import { chooseTransport, type GroupFacts, pairKey, pinnedListener } from "./_choose_transport.ts";
-import { didYouMean } from "./_did_you_mean.ts";
+import { closest, didYouMean } from "./_did_you_mean.ts";
 import type { DistributedData, HybridData, MonolithData, NatsData } from "./_schema.ts";
 import { formatPath, type YamlPath, type YamlSource } from "./_yaml_source.ts";
 import { parseLatency, parseThroughput } from "./quantity.ts";
@@ -36,9 +36,23 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const NAME_FIX = "use letters, digits, '_' and '-', starting with a letter or '_'";
 const LOOPBACK = new Set(["local", "localhost", "127.0.0.1", "::1"]);
 const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[^:\s[\]]+):(\d{1,5})$/;
-const ENDPOINT_FIX = 'write host:port in quotes, e.g. endpoint: "executor.internal:8004"';
+const ENDPOINT_FIX = 'write host:port, e.g. endpoint: "box-2.internal:7500"';
 /** sockaddr_un holds 108 bytes on Linux and 104 on macOS, including the final NUL. */
 const MAX_SOCKET_PATH = 103;
+
+/** The fix for an endpoint that is not host:port, by what it lacks. */
+function endpointFix(written: string): string {
+  if (/^\d+$/.test(written)) {
+    return `name the host before the port, e.g. endpoint: "127.0.0.1:${written}"`;
+  }
+  if (!written.includes(":")) {
+    return `write host:port (the port is missing), e.g. endpoint: "${written}:${DEFAULT_BASE_PORT}"`;
+  }
+  if (/^[0-9A-Fa-f:.]+:\d+$/.test(written) && written.split(":").length > 2) {
+    return `put an IPv6 address in brackets, e.g. endpoint: "[::1]:${DEFAULT_BASE_PORT}"`;
+  }
+  return ENDPOINT_FIX;
+}
 
 function normaliseHost(host: string): string {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
@@ -49,10 +63,15 @@ function normaliseTransport(t: string | undefined): TransportKind | undefined {
   return t === undefined ? undefined : t === "unix_socket" ? "unix" : t as TransportKind;
 }
 
-/** Throws one TopologyError holding `problems`, in file order, if there are any. */
+/**
+ * Throws one TopologyError holding `problems`, if there are any: in file
+ * order, except that actors placed nowhere come last, after the problems
+ * that may explain them (a group that failed, a misspelt name).
+ */
 export function throwIfAny(problems: TopologyProblem[]): void {
   if (problems.length === 0) return;
-  problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  const last = (p: TopologyProblem) => p.code === "TOPOLOGY_UNPLACED_ACTOR" ? 1 : 0;
+  problems.sort((a, b) => last(a) - last(b) || a.line - b.line || a.column - b.column);
   throw new TopologyError(problems as [TopologyProblem, ...TopologyProblem[]]);
 }
 
@@ -108,6 +127,11 @@ export class TopologyBuilder {
     this.#known = known === undefined ? undefined : new Set(known);
   }
 
+  /** What two groups asking for no transport use on one host (see `chooseTransport`). */
+  get #between(): "unix" | "tcp" {
+    return this.#mode === "distributed" ? "tcp" : "unix";
+  }
+
   #add(code: TopologyProblem["code"], path: YamlPath, problem: string, fix: string, key = false) {
     this.#problems.push(this.#src.problem(code, path, problem, fix, key));
   }
@@ -134,7 +158,10 @@ export class TopologyBuilder {
     const addresses = this.#hostAddresses(t.hosts ?? {});
     const groups = this.#addresses(t.socket_dir, t.base_port ?? DEFAULT_BASE_PORT, addresses);
     throwIfAny(this.#problems);
-    const warnings = this.#warnings(groups, addresses, t.hosts !== undefined);
+    const warnings = [
+      ...this.#warnings(groups, addresses, t.hosts !== undefined),
+      ...this.#unixAcrossHosts(routes),
+    ].sort((a, b) => a.line - b.line || a.column - b.column);
 
     const actors = new Map<string, ActorPlacement>();
     for (const [name, a] of this.#actors) {
@@ -171,7 +198,16 @@ export class TopologyBuilder {
       ];
       const m = NATS_URL.exec(url.trim());
       const port = m?.[3] === undefined ? 4222 : Number(m[3]);
-      if (m === null || !(port >= 1 && port <= 65535)) {
+      if (m !== null && !(port >= 1 && port <= 65535)) {
+        this.#add(
+          "TOPOLOGY_INVALID",
+          path,
+          `port ${m[3]} of '${url}' is out of range`,
+          `use a port from 1 to 65535, e.g. "${m[1] ?? "nats"}://${m[2]}:4222"`,
+        );
+        return;
+      }
+      if (m === null) {
         this.#add(
           "TOPOLOGY_INVALID",
           path,
@@ -315,6 +351,55 @@ export class TopologyBuilder {
     return out;
   }
 
+  /**
+   * In mode distributed a written `transport: unix` departs from the tcp
+   * default, so an actor that asks for it but is reached from another host
+   * (where a Unix socket cannot go) is told which actors reach it otherwise.
+   * Declared routes decide who talks to whom; without any, every actor does.
+   */
+  #unixAcrossHosts(routes: readonly DeclaredRoute[]): TopologyWarning[] {
+    if (this.#mode !== "distributed") return [];
+    const out: TopologyWarning[] = [];
+    for (const g of this.#groups.values()) {
+      if (g.transport !== "unix") continue;
+      const partners = routes.length === 0
+        ? [...this.#groups.keys()]
+        : routes.flatMap((r) => r.from === g.name ? [r.to] : r.to === g.name ? [r.from] : []);
+      const far = new Map<string, TransportKind>();
+      for (const name of partners) {
+        const other = this.#groups.get(name);
+        if (other === undefined || other === g || other.host === g.host) continue;
+        if (this.#pairPins.has(pairKey(g.name, other.name))) continue; // a route says how
+        const c = chooseTransport(
+          other,
+          g,
+          undefined,
+          "the route",
+          this.#nats !== undefined,
+          "tcp",
+        );
+        if ("transport" in c && c.transport !== "unix") far.set(other.name, c.transport);
+      }
+      if (far.size === 0) continue;
+      const names = [...far.keys()];
+      const hosts = [...new Set(names.map((n) => this.#groups.get(n)?.host ?? ""))];
+      const used = [...new Set(far.values())].join(" or ");
+      const at = this.#loc([...g.at, "transport"]);
+      out.push({
+        line: at.line,
+        column: at.column,
+        path: at.path,
+        problem: `actor '${g.name}' asks for unix, but ${
+          names.map((n) => `'${n}'`).join(", ")
+        } on ${hosts.length === 1 ? "host" : "hosts"} ${hosts.join(", ")} cannot reach it by ` +
+          `Unix socket (it works only on host ${g.host}): ${used} is used instead`,
+        fix: `place ${names.length === 1 ? "it" : "them"} on host ${g.host}, or write ` +
+          `transport: tcp for '${g.name}' to say so`,
+      });
+    }
+    return out;
+  }
+
   // ---- placement ---------------------------------------------------------
 
   #place(actor: string, group: string, at: YamlPath, key: boolean): void {
@@ -378,7 +463,9 @@ export class TopologyBuilder {
       const at: YamlPath = ["topology", "process_groups", name];
       if (!this.#groupName(name, at)) continue;
       const transport = normaliseTransport(g.transport);
-      const deployment = (g.deployment ?? "same_process") as Deployment;
+      // Whatever it says (same_process or isolated_process), a group runs in an OS process of
+      // its own: one that says nothing is shown as what it gets.
+      const deployment = (g.deployment ?? "isolated_process") as Deployment;
       const draft = this.#hosted(name, at, g, deployment, transport);
       // A group on another host that does not say how it is deployed is on a separate machine.
       if (g.deployment === undefined && draft.host !== LOCAL_HOST) {
@@ -406,9 +493,12 @@ export class TopologyBuilder {
   }
 
   #distributed(t: DistributedData): void {
-    for (const [name, a] of Object.entries(t.actors)) {
+    for (const [name, written] of Object.entries(t.actors)) {
+      // A bare `name:` places the actor with every default, as in mode monolith.
+      const a = written ?? {};
       const at: YamlPath = ["topology", "actors", name];
-      const transport = normaliseTransport(a.transport) ?? "tcp";
+      // Not written: tcp by default (chooseTransport's `between`), which is no request.
+      const transport = normaliseTransport(a.transport);
       if (transport === "channel") {
         this.#add(
           "TOPOLOGY_TRANSPORT_CONFLICT",
@@ -442,12 +532,19 @@ export class TopologyBuilder {
     if (fields.endpoint !== undefined) {
       const m = ENDPOINT.exec(fields.endpoint.trim());
       const port = Number(m?.[2]);
-      if (m === null || !(port >= 1 && port <= 65535)) {
+      if (m === null) {
         this.#add(
           "TOPOLOGY_INVALID",
           [...at, "endpoint"],
           `'${fields.endpoint}' is not an endpoint`,
-          ENDPOINT_FIX + " (port 1 to 65535)",
+          endpointFix(fields.endpoint.trim()),
+        );
+      } else if (!(port >= 1 && port <= 65535)) {
+        this.#add(
+          "TOPOLOGY_INVALID",
+          [...at, "endpoint"],
+          `port ${m[2]} of '${fields.endpoint}' is out of range`,
+          `use a port from 1 to 65535, e.g. endpoint: "${m[1]}:${DEFAULT_BASE_PORT}"`,
         );
       } else {
         endpoint = {
@@ -496,21 +593,31 @@ export class TopologyBuilder {
   #checkKnown(): void {
     if (this.#known === undefined) return;
     const known = this.#known;
+    const unplaced = [...known].filter((name) => !this.#actors.has(name));
+    // An actor placed nowhere because its name is misspelt elsewhere is told with the misspelling.
+    const explained = new Set<string>();
     for (const [name, a] of this.#actors) {
       if (known.has(name)) continue;
+      const meant = closest(name, unplaced.filter((n) => !explained.has(n)));
+      if (meant !== undefined) explained.add(meant);
       this.#add(
         "TOPOLOGY_UNKNOWN_ACTOR",
         a.at,
-        `'${name}' is not an actor of this application`,
-        `${didYouMean(name, known)}its actors are: ${[...known].join(", ")}`,
+        `'${name}' is not an actor of this application` +
+          (meant === undefined ? "" : `, and actor '${meant}' is placed nowhere`),
+        meant === undefined
+          ? `${didYouMean(name, known)}its actors are: ${[...known].join(", ")}`
+          : `did you mean '${meant}'? write ${meant} here; its actors are: ${
+            [...known].join(", ")
+          }`,
         typeof a.at[a.at.length - 1] === "string",
       );
     }
     const where: YamlPath = this.#mode === "hybrid"
       ? ["topology", "process_groups"]
       : ["topology", "actors"];
-    for (const name of known) {
-      if (this.#actors.has(name)) continue;
+    for (const name of unplaced) {
+      if (explained.has(name)) continue;
       const fix = this.#mode === "hybrid"
         ? `add ${name} to the actors list of a process group (e.g. ${
           [...this.#groups.keys()][0] ?? "a new group"
@@ -564,7 +671,14 @@ export class TopologyBuilder {
     if (fromPlaced && toPlaced) {
       const from = this.#facts(r.from);
       const to = this.#facts(r.to);
-      const choice = chooseTransport(from, to, transport, "the route", this.#nats !== undefined);
+      const choice = chooseTransport(
+        from,
+        to,
+        transport,
+        "the route",
+        this.#nats !== undefined,
+        this.#between,
+      );
       if ("refused" in choice) {
         this.#add("TOPOLOGY_TRANSPORT_CONFLICT", [...at, "transport"], choice.refused, choice.fix);
       } else if (transport !== undefined && from.name !== to.name) {
@@ -676,7 +790,14 @@ export class TopologyBuilder {
       for (const to of drafts) {
         if (from === to) continue;
         const pin = this.#pairPins.get(pairKey(from.name, to.name))?.transport;
-        const c = chooseTransport(from, to, pin, "the route", this.#nats !== undefined);
+        const c = chooseTransport(
+          from,
+          to,
+          pin,
+          "the route",
+          this.#nats !== undefined,
+          this.#between,
+        );
         if (!("transport" in c)) continue;
         if (pinnedListener(from, to, c.transport) !== from) needs.get(to.name)?.add(c.transport);
       }

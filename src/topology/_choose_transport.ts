@@ -39,6 +39,13 @@ export interface TransportRefusal {
  * to `tcp` for groups on other hosts, since a Unix socket cannot leave its
  * host.
  *
+ * `between` is the transport two groups that ask for none use between
+ * themselves: `unix` (hybrid), or `tcp` in mode distributed, where every
+ * actor is its own service. It is a default, not a request: a group that
+ * asks for `unix` gets it from the groups of its host that ask for nothing,
+ * and the nats default between hosts applies only when `between` is `unix`
+ * (in mode distributed, tcp stays the default there as well).
+ *
  * `pinnedBy` names the route whose pin this is, when it is not the route
  * being resolved (another route between the same two groups: see
  * {@linkcode pairKey}).
@@ -49,6 +56,7 @@ export function chooseTransport(
   routePin: TransportKind | undefined,
   pinnedBy = "the route",
   natsPresent = false,
+  between: "unix" | "tcp" = "unix",
 ): TransportChoice | TransportRefusal {
   if (from.name === to.name) {
     if (routePin !== undefined && routePin !== "channel") {
@@ -93,6 +101,16 @@ export function chooseTransport(
     if (from.transport === "tcp") {
       return { transport: "tcp", reason: `group ${from.name} asks for tcp` };
     }
+    if (between === "tcp") {
+      // A written unix wins over the mode's default.
+      if (to.transport === "unix") {
+        return { transport: "unix", reason: `group ${to.name} asks for unix` };
+      }
+      if (from.transport === "unix") {
+        return { transport: "unix", reason: `group ${from.name} asks for unix` };
+      }
+      return { transport: "tcp", reason: "mode distributed: tcp unless unix is asked for" };
+    }
     return { transport: "unix", reason: `other group, same host ${to.host}` };
   }
   if (routePin === "unix") {
@@ -104,8 +122,16 @@ export function chooseTransport(
   if (routePin === "tcp" || routePin === "nats") {
     return { transport: routePin, reason: `pinned by ${pinnedBy}` };
   }
-  if (natsPresent && to.transport !== "tcp" && from.transport !== "tcp") {
+  if (natsPresent && between !== "tcp" && to.transport !== "tcp" && from.transport !== "tcp") {
     return { transport: "nats", reason: `other host ${to.host}, through the nats cluster` };
+  }
+  const asked = to.transport === "unix" ? to : from.transport === "unix" ? from : undefined;
+  if (between === "tcp" && asked !== undefined) {
+    const other = asked === to ? from : to;
+    return {
+      transport: "tcp",
+      reason: `group ${asked.name} asks for unix, which cannot reach host ${other.host}`,
+    };
   }
   return { transport: "tcp", reason: `other host ${to.host}` };
 }

@@ -18,13 +18,19 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-/** `did you mean 'x'? ` when one candidate is close to `word`, else `""`. */
-export function didYouMean(word: string, candidates: Iterable<string>): string {
+/** The candidate closest to `word` when one is close enough to be a misspelling, else `undefined`. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.min(Math.max(1, Math.floor(word.length / 3)), word.length - 1) + 1;
   for (const c of candidates) {
     const d = editDistance(word, c);
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
+  return best;
+}
+
+/** `did you mean 'x'? ` when one candidate is close to `word`, else `""`. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  const best = closest(word, candidates);
   return best === undefined ? "" : `did you mean '${best}'? `;
 }

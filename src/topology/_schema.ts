@@ -104,7 +104,7 @@ export const distributedSchema = z.strictObject({
       host: z.string().optional(),
       socket: z.string().optional(),
       delivery: delivery.optional(),
-    }),
+    }).nullable(),
   ),
 });
 
@@ -131,8 +131,40 @@ const NOUN: Readonly<Record<string, string>> = {
   deployment: "a deployment",
 };
 
+/** Names for examples in fixes: the file's (or the application's) own actors, else placeholders. */
+interface ExampleNames {
+  readonly a: string;
+  readonly b: string;
+}
+
+/**
+ * The actor names to show in examples: `known` (the application's actors)
+ * when given, else the names the file itself places, else placeholders.
+ */
+function exampleNames(data: unknown, known: Iterable<string> | undefined): ExampleNames {
+  const names = known === undefined ? [] : [...known];
+  if (names.length === 0) {
+    const t = valueAt(data, ["topology"]);
+    const actors = valueAt(t, ["actors"]);
+    if (isMap(actors)) names.push(...Object.keys(actors));
+    const groups = valueAt(t, ["process_groups"]);
+    if (isMap(groups)) {
+      for (const g of Object.values(groups)) {
+        const list = valueAt(g, ["actors"]);
+        if (Array.isArray(list)) names.push(...list.filter((n) => typeof n === "string"));
+      }
+    }
+  }
+  const valid = [...new Set(names)].filter((n) => /^[A-Za-z_][A-Za-z0-9_-]*$/.test(n));
+  return { a: valid[0] ?? "my_actor", b: valid[1] ?? "other_actor" };
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
 /** What belongs at a key, for "missing" and "wrong type" fixes. */
-function expectedAt(path: YamlPath): string {
+function expected(path: YamlPath, ex: ExampleNames): string {
   const last = path[path.length - 1];
   const inGroup = path.length === 4 && path[1] === "process_groups";
   if (path[0] === "nats") return natsExpected(path);
@@ -143,10 +175,10 @@ function expectedAt(path: YamlPath): string {
       return `one of ${TOPOLOGY_MODES.join(", ")}`;
     case "actors":
       return inGroup
-        ? "a list of actor names, e.g. actors: [polygon_collector, market_relay]"
-        : "a map of actor names, e.g. polygon_collector: { transport: channel }";
+        ? `a list of actor names, e.g. actors: [${ex.a}, ${ex.b}]`
+        : `a map of actor names, e.g. ${ex.a}: {}`;
     case "process_groups":
-      return "a map of group names, e.g. hot_path: { actors: [polygon_collector] }";
+      return `a map of group names, e.g. workers: { actors: [${ex.a}] }`;
     case "transport":
       return `one of ${TRANSPORT_SPELLINGS.join(", ")}`;
     case "deployment":
@@ -154,13 +186,13 @@ function expectedAt(path: YamlPath): string {
     case "delivery":
       return `one of ${DELIVERIES.join(", ")} (jetstream: stored and acknowledged)`;
     case "endpoint":
-      return 'host:port in quotes, e.g. endpoint: "executor.internal:8004"';
+      return 'host:port in quotes, e.g. endpoint: "box-2.internal:7500"';
     case "hosts":
       return 'a map of host names to network addresses, e.g. local: "10.0.0.5"';
     case "base_port":
       return "a port number from 1 to 65535";
     case "routes":
-      return "a list of routes, e.g. - { from: market_relay, to: arbitrage_strategy }";
+      return `a list of routes, e.g. - { from: ${ex.a}, to: ${ex.b} }`;
     case "from":
     case "to":
       return "an actor name";
@@ -168,11 +200,11 @@ function expectedAt(path: YamlPath): string {
       return 'a map of budgets, e.g. expected_latency: "200ns"';
     default:
       if (typeof last === "number" && path[path.length - 2] === "routes") {
-        return "a route, e.g. { from: market_relay, to: arbitrage_strategy }";
+        return `a route, e.g. { from: ${ex.a}, to: ${ex.b} }`;
       }
       if (typeof last === "number") return "an actor name";
       if (path.length === 3 && path[1] === "process_groups") {
-        return "a process group, e.g. { actors: [order_executor], transport: unix }";
+        return `a process group, e.g. { actors: [${ex.a}], transport: unix }`;
       }
       if (path.length === 3 && path[1] === "actors") return "a map, e.g. { transport: tcp }";
       return "text";
@@ -271,18 +303,91 @@ const MODE_OF_KEY: Readonly<Record<string, string>> = {
   endpoint: "distributed or hybrid",
 };
 
-/** Turns zod's issues for `schema` into located problems, in file order. */
+/** The keys of one process group and of one actor (mode distributed), to spot mis-indented ones. */
+const GROUP_KEYS = new Set(Object.keys(hybridSchema.shape.process_groups.valueType.shape));
+const ACTOR_KEYS = new Set(
+  Object.keys(distributedSchema.shape.actors.valueType.unwrap().shape),
+);
+
+/**
+ * A key of a group (or of an actor) written at the level of the group names
+ * (or actor names), e.g. `actors:` under `process_groups:` beside `calib:`
+ * instead of under it: the problem, its place and the fix, or `undefined`.
+ */
+function misIndented(
+  path: YamlPath,
+  src: YamlSource,
+): { path: YamlPath; problem: string; fix: string } | undefined {
+  const [top, level, name] = path;
+  if (top !== "topology" || typeof name !== "string") return undefined;
+  if (level !== "process_groups" && level !== "actors") return undefined;
+  if (!(level === "process_groups" ? GROUP_KEYS : ACTOR_KEYS).has(name)) return undefined;
+  const at: YamlPath = ["topology", level, name];
+  // A map there may be a group (or actor) with that name; anything else is a key out of place.
+  if (isMap(valueAt(src.data, at))) return undefined;
+  const siblings = Object.keys(valueAt(src.data, ["topology", level]) as Record<string, unknown>);
+  const above = siblings[siblings.indexOf(name) - 1];
+  const what = level === "process_groups" ? "process group" : "actor";
+  return {
+    path: at,
+    problem: `'${name}' is a key of ${level === "process_groups" ? "a" : "an"} ${what}, ` +
+      `not ${level === "process_groups" ? "a" : "an"} ${what} name: it looks mis-indented`,
+    fix: above === undefined
+      ? `indent it under a ${what}, e.g. ${
+        level === "process_groups" ? "workers" : "my_actor"
+      }: followed by ${name}: two spaces further in`
+      : `indent it two spaces further, under '${above}:'`,
+  };
+}
+
+/**
+ * Turns zod's issues for `schema` into located problems, in file order.
+ * `known` (the application's actors, when given) names the actors of the
+ * examples in fixes; without it the file's own actors do.
+ */
 export function issuesToProblems(
   issues: readonly z.core.$ZodIssue[],
   schema: z.ZodType,
   src: YamlSource,
   mode: string | undefined,
+  known?: Iterable<string>,
 ): TopologyProblem[] {
   const out: TopologyProblem[] = [];
+  const ex = exampleNames(src.data, known);
+  const expectedAt = (path: YamlPath) => expected(path, ex);
+  const misplaced = new Set<string>();
   for (const issue of issues) {
     const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
     const last = path[path.length - 1];
     const value = valueAt(src.data, path);
+    const off = misIndented(path, src);
+    if (off !== undefined) {
+      const key = off.path.join("\0");
+      if (!misplaced.has(key)) {
+        misplaced.add(key);
+        out.push(src.problem("TOPOLOGY_INVALID", off.path, off.problem, off.fix, true));
+      }
+      continue;
+    }
+    if (
+      value === null && path.length === 3 && path[0] === "topology" &&
+      (issue.code === "invalid_type" || issue.code === "invalid_value")
+    ) {
+      // `calib:` with nothing, its keys written below it at its own level.
+      const siblings = Object.keys(valueAt(src.data, path.slice(0, 2)) as Record<string, unknown>);
+      const next = siblings[siblings.indexOf(String(last)) + 1];
+      if (next !== undefined && misIndented([...path.slice(0, 2), next], src) !== undefined) {
+        out.push(src.problem(
+          "TOPOLOGY_INVALID",
+          path,
+          `'${String(last)}' has no value`,
+          `indent '${next}:' (line ${
+            src.positionOf([...path.slice(0, 2), next], true).line
+          }) two spaces further, under '${String(last)}:'`,
+        ));
+        continue;
+      }
+    }
     if (
       value === undefined &&
       (issue.code === "invalid_type" || issue.code === "invalid_value" ||

@@ -8,8 +8,9 @@ import type { z } from "npm:zod@4.1.12";
 import { throwIfAny, TopologyBuilder } from "./_build_topology.ts";
 import { documentSchemas, issuesToProblems, rootSchema } from "./_schema.ts";
 import { formatPath, YamlSource } from "./_yaml_source.ts";
-import type { Topology, TopologyMode } from "./topology.ts";
-import type { TopologyProblem } from "./topology_error.ts";
+import { closest } from "./_did_you_mean.ts";
+import { type Topology, TOPOLOGY_MODES, type TopologyMode } from "./topology.ts";
+import { TopologyError, type TopologyProblem } from "./topology_error.ts";
 
 /** Options of {@linkcode parseTopology}. */
 export interface ParseTopologyOptions {
@@ -84,13 +85,59 @@ export function parseTopology(text: string, options: ParseTopologyOptions = {}):
     )]);
   }
   const root = rootSchema.safeParse(data);
-  if (!root.success) throwIfAny(issuesToProblems(root.error.issues, rootSchema, src, undefined));
+  if (!root.success) {
+    const problems = issuesToProblems(root.error.issues, rootSchema, src, undefined);
+    const guess = guessMode(data, root.error.issues);
+    if (guess !== undefined) problems.push(...checkAs(guess, src, options));
+    throwIfAny(problems);
+  }
   const mode = (data as { topology: { mode: TopologyMode } }).topology.mode;
   const schema = documentSchemas[mode];
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    throwIfAny(issuesToProblems(parsed.error.issues, schema as z.ZodType, src, mode));
+    throwIfAny(
+      issuesToProblems(parsed.error.issues, schema as z.ZodType, src, mode, options.knownActors),
+    );
     throw new Error("unreachable");
   }
   return new TopologyBuilder(src, mode, options.knownActors).build(parsed.data);
+}
+
+/**
+ * When the only thing wrong at the top is a misspelt mode (`hybird`), the
+ * mode it is closest to, so the rest of the file can be checked in the same
+ * run; otherwise `undefined`.
+ */
+function guessMode(data: unknown, issues: readonly z.core.$ZodIssue[]): TopologyMode | undefined {
+  const onlyMode = issues.every((i) =>
+    i.path.length === 2 && i.path[0] === "topology" && i.path[1] === "mode"
+  );
+  const mode = (data as { topology?: { mode?: unknown } }).topology?.mode;
+  if (!onlyMode || typeof mode !== "string") return undefined;
+  return closest(mode, TOPOLOGY_MODES) as TopologyMode | undefined;
+}
+
+/** The other problems of a file whose mode is misspelt, read as mode `guess`. */
+function checkAs(
+  guess: TopologyMode,
+  src: YamlSource,
+  options: ParseTopologyOptions,
+): TopologyProblem[] {
+  const isMode = (path: readonly PropertyKey[]) =>
+    path.length === 2 && path[0] === "topology" && path[1] === "mode";
+  const data = src.data as { topology: Record<string, unknown> };
+  const asGuessed = { ...data, topology: { ...data.topology, mode: guess } };
+  const schema = documentSchemas[guess];
+  const parsed = schema.safeParse(asGuessed);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.filter((i) => !isMode(i.path));
+    return issuesToProblems(issues, schema as z.ZodType, src, guess, options.knownActors);
+  }
+  try {
+    new TopologyBuilder(src, guess, options.knownActors).build(parsed.data);
+    return [];
+  } catch (e) {
+    if (!(e instanceof TopologyError)) throw e;
+    return e.problems.filter((p) => p.path !== "topology.mode");
+  }
 }

@@ -86,10 +86,13 @@ export interface NatsJetStreamSettings {
 export type NatsDelivery = "core" | "jetstream";
 
 /**
- * Where a process group runs. `same_process` and `isolated_process` both give
- * the group its own OS process on its host (`isolated_process` documents that
- * it must stay alone, e.g. for fault isolation); `separate_machine` puts it on
- * another host.
+ * Where a process group runs. In mode hybrid, `same_process` and
+ * `isolated_process` both give the group its own OS process on its host
+ * (`same_process` says its actors share that process, `isolated_process` that
+ * it must stay alone, e.g. for fault isolation); a group that names none is
+ * `isolated_process`, or `separate_machine` (on another host) when its host
+ * is not the local one. The one group of mode monolith is `same_process`:
+ * every actor runs in the process that loads the file.
  */
 export type Deployment = "same_process" | "isolated_process" | "separate_machine";
 

@@ -71,7 +71,8 @@ export function formatTopologyProblem(p: TopologyProblem): string {
 /**
  * A topology that cannot be used. `code`, `file`, `line`, `column`, `path` and
  * `fix` describe the first problem; `problems` lists every problem found in the
- * same pass (always at least one), in file order.
+ * same pass (always at least one), in file order except that actors placed
+ * nowhere come last (a misspelt name or a refused group above may explain them).
  *
  * @example
  * ```ts
@@ -97,7 +98,10 @@ export class TopologyError extends MyceliumError {
   readonly path: string;
   /** What would be valid. */
   readonly fix: string;
-  /** Every problem found in the same pass, the first one being this error's own. */
+  /**
+   * Every problem found in the same pass, the first one being this error's
+   * own: in file order, actors placed nowhere last.
+   */
   readonly problems: readonly TopologyProblem[];
 
   /** Creates an error from one or more problems (the first names the error). */

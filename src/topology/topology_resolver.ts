@@ -167,6 +167,11 @@ export class TopologyResolver {
     }
   }
 
+  /** What two groups asking for no transport use on one host (see `chooseTransport`). */
+  get #between(): "unix" | "tcp" {
+    return this.#topology.mode === "distributed" ? "tcp" : "unix";
+  }
+
   /** The topology being resolved. */
   get topology(): Topology {
     return this.#topology;
@@ -218,6 +223,7 @@ export class TopologyResolver {
         ? "the route"
         : `route ${pinned.from} → ${pinned.to}`,
       this.#topology.nats !== undefined,
+      this.#between,
     );
     // parseTopology refuses such pins, so only a hand-built Topology gets here.
     if ("refused" in choice) throw this.#conflict(pinned, choice);
@@ -302,12 +308,19 @@ export class TopologyResolver {
     const pinned = this.#pairPins.get(pairKey(a, b));
     const pinnedBy = pinned === undefined ? "the route" : `route ${pinned.from} → ${pinned.to}`;
     const nats = this.#topology.nats !== undefined;
-    const first = chooseTransport(ga, gb, pinned?.transport, pinnedBy, nats);
+    const first = chooseTransport(ga, gb, pinned?.transport, pinnedBy, nats, this.#between);
     if ("refused" in first) throw this.#conflict(pinned, first);
     const listener = linkListener(ga, gb, first.transport);
     const dialer = listener === ga ? gb : ga;
     // Same transport either way; the reason is told from the dialer's side.
-    const choice = chooseTransport(dialer, listener, pinned?.transport, pinnedBy, nats);
+    const choice = chooseTransport(
+      dialer,
+      listener,
+      pinned?.transport,
+      pinnedBy,
+      nats,
+      this.#between,
+    );
     const { transport, reason } = "transport" in choice ? choice : first;
     return {
       dialer: dialer.name,

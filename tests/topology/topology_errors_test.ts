@@ -484,7 +484,7 @@ Deno.test("TOPOLOGY_UNKNOWN_ACTOR: a placed actor the application does not have 
   );
 });
 
-Deno.test("a misspelt actor is both unknown and leaves the real one unplaced, each with a fix", () => {
+Deno.test("a misspelt actor is one problem, the cause: unknown, naming the actor it leaves unplaced", () => {
   const e = errorOf(
     yaml(
       "topology:",
@@ -496,10 +496,13 @@ Deno.test("a misspelt actor is both unknown and leaves the real one unplaced, ea
     { knownActors: ["market_relay", "order_executor"] },
   );
   assert.deepEqual(e.problems.map((p) => [p.code, p.line, p.column]), [
-    ["TOPOLOGY_UNPLACED_ACTOR", 3, 3],
     ["TOPOLOGY_UNKNOWN_ACTOR", 5, 5],
   ]);
-  assert.match(e.problems[1]?.fix ?? "", /did you mean 'order_executor'\?/);
+  assert.match(
+    e.problems[0]?.problem ?? "",
+    /'order_exector' is not an actor of this application, and actor 'order_executor' is placed nowhere/,
+  );
+  assert.match(e.problems[0]?.fix ?? "", /did you mean 'order_executor'\?/);
 });
 
 // ---- TOPOLOGY_DUPLICATE_ACTOR ---------------------------------------------

@@ -223,7 +223,7 @@ Deno.test("resolving an actor placed nowhere throws TOPOLOGY_UNKNOWN_ACTOR with 
   assert.equal(r.groupOf("risk").name, "compliance");
 });
 
-Deno.test("in a distributed topology every route goes over tcp to the receiver's endpoint", () => {
+Deno.test("in a distributed topology routes go over tcp to the receiver's endpoint unless unix is asked for", () => {
   const r = resolver(`
 topology:
   mode: distributed
@@ -234,10 +234,94 @@ topology:
     d: { transport: unix, socket: d-inbox.sock }
 `);
   assert.deepEqual(r.resolve("a", "b").address, { kind: "tcp", host: "localhost", port: 7002 });
-  assert.equal(r.resolve("a", "b").transport, "tcp", "b asks for tcp, though both are local");
-  // c asked for unix, a (by default in this mode) for tcp: their one link is tcp, and c dials a.
-  assert.equal(r.resolve("a", "c").transport, "tcp");
-  assert.equal(r.resolve("c", "a").transport, "tcp");
-  assert.equal(r.link("a", "c").listener, "a");
+  assert.equal(r.resolve("a", "b").transport, "tcp", "the mode's default, though both are local");
+  assert.equal(r.resolve("a", "b").reason, "mode distributed: tcp unless unix is asked for");
+  // c asked for unix, a asked for nothing (tcp is the mode's default, not a request): unix.
+  assert.equal(r.resolve("a", "c").transport, "unix");
+  assert.equal(r.resolve("a", "c").reason, "group c asks for unix");
+  assert.equal(r.resolve("c", "a").transport, "unix", "one link carries both directions");
+  assert.deepEqual(r.link("a", "c"), {
+    dialer: "a",
+    listener: "c",
+    transport: "unix",
+    reason: "group c asks for unix",
+    address: { kind: "unix", path: "c.sock" },
+  });
   assert.deepEqual(r.resolve("c", "d").address, { kind: "unix", path: "d-inbox.sock" });
+});
+
+Deno.test("in a distributed topology tcp asked for wins over unix asked for on one host", () => {
+  const r = resolver(`
+topology:
+  mode: distributed
+  actors:
+    a: { transport: unix }
+    b: { transport: tcp }
+`);
+  assert.equal(r.resolve("a", "b").transport, "tcp");
+  assert.equal(r.resolve("b", "a").transport, "tcp");
+  assert.equal(r.resolve("b", "a").reason, "group b asks for tcp");
+});
+
+Deno.test("in a distributed topology unix asked for stops at its host, with a warning that says where", () => {
+  const t = parseTopology(`topology:
+  mode: distributed
+  hosts: { local: "10.0.0.5" }
+  actors:
+    a: { transport: unix }
+    b:
+    c: { host: box2 }
+`);
+  const r = new TopologyResolver(t);
+  assert.equal(r.resolve("b", "a").transport, "unix");
+  assert.equal(r.resolve("c", "a").transport, "tcp");
+  assert.equal(r.resolve("c", "a").reason, "group a asks for unix, which cannot reach host box2");
+  assert.equal(r.resolve("c", "b").transport, "tcp");
+  assert.deepEqual(t.warnings.map((w) => [w.line, w.column, w.path]), [
+    [5, 21, "topology.actors.a.transport"],
+  ]);
+  assert.match(
+    t.warnings[0]?.problem ?? "",
+    /actor 'a' asks for unix, but 'c' on host box2 cannot reach it by Unix socket/,
+  );
+  assert.match(t.warnings[0]?.fix ?? "", /place it on host local, or write transport: tcp/);
+  // Declared routes decide who talks to whom: none crosses hosts into a, so no warning.
+  const routed = parseTopology(`topology:
+  mode: distributed
+  hosts: { local: "10.0.0.5" }
+  actors:
+    a: { transport: unix }
+    b:
+    c: { host: box2 }
+  routes:
+    - { from: b, to: a }
+    - { from: c, to: b }
+`);
+  assert.deepEqual(routed.warnings, []);
+  // A route pinned to tcp says how: no warning either.
+  const pinned = parseTopology(`topology:
+  mode: distributed
+  hosts: { local: "10.0.0.5" }
+  actors:
+    a: { transport: unix }
+    c: { host: box2 }
+  routes:
+    - { from: c, to: a, transport: tcp }
+`);
+  assert.deepEqual(pinned.warnings, []);
+});
+
+Deno.test("in a distributed topology with a nats: section, actors asking nothing still default to tcp", () => {
+  const r = resolver(`
+nats: { servers: "nats://10.0.0.9:4222" }
+topology:
+  mode: distributed
+  hosts: { local: "10.0.0.5" }
+  actors:
+    a:
+    b: { host: box2 }
+    c: { transport: nats }
+`);
+  assert.equal(r.resolve("a", "b").transport, "tcp");
+  assert.equal(r.resolve("a", "c").transport, "nats");
 });
