@@ -4,16 +4,25 @@
  * @module
  */
 
-/** The Levenshtein distance, for "did you mean" hints. */
+/**
+ * The edit distance, for "did you mean" hints: insertions, deletions,
+ * substitutions and swaps of two neighbouring letters (`tpc` is one edit
+ * from `tcp`, `hots` from `host`) each count one.
+ */
 export function editDistance(a: string, b: string): number {
+  let before: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
       const sub = (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, sub));
+      let d = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, sub);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, (before[j - 2] ?? 0) + 1);
+      }
+      cur.push(d);
     }
-    prev = cur;
+    [before, prev] = [prev, cur];
   }
   return prev[b.length] ?? 0;
 }

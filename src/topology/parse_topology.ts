@@ -40,7 +40,9 @@ export interface ParseTopologyOptions {
  * when other machines reach groups here).
  *
  * @throws {TopologyError} naming file, line, column, key and fix of every
- * problem of the first failing stage (syntax, shape, placement, references).
+ * problem of the first failing stage (syntax, shape, placement, references);
+ * when that stage only finds a misspelt mode or unknown keys, the problems of
+ * the later stages come too (read as the closest mode, without those keys).
  * @example
  * ```ts
  * import { parseTopology } from "./parse_topology.ts";
@@ -54,7 +56,11 @@ export interface ParseTopologyOptions {
  * if (t.actors.get("executor")?.group !== "execution") throw new Error();
  * ```
  */
-export function parseTopology(text: string, options: ParseTopologyOptions = {}): Topology {
+export function parseTopology(text: string, given: ParseTopologyOptions = {}): Topology {
+  // The actors are read more than once (examples in fixes, each stage): an iterator would not do.
+  const options: ParseTopologyOptions = given.knownActors === undefined
+    ? { ...given }
+    : { ...given, knownActors: [...given.knownActors] };
   const file = options.file ?? "<topology>";
   const src = new YamlSource(text, file);
   throwIfAny([...src.parseProblems]);
@@ -95,12 +101,66 @@ export function parseTopology(text: string, options: ParseTopologyOptions = {}):
   const schema = documentSchemas[mode];
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    throwIfAny(
-      issuesToProblems(parsed.error.issues, schema as z.ZodType, src, mode, options.knownActors),
-    );
+    throwIfAny(shapeProblems(parsed.error.issues, data, mode, src, options));
     throw new Error("unreachable");
   }
   return new TopologyBuilder(src, mode, options.knownActors).build(parsed.data);
+}
+
+/**
+ * The problems of a document that does not have the shape of its mode. When
+ * they are only unknown keys, the later stages (placement, addresses,
+ * references) also run, on the document without those keys, so that an
+ * independent problem elsewhere (a port out of range) is reported in the
+ * same run; their problems inside a map that held an unknown key are left
+ * out, since they may come from the misspelling (`hots:` for `host:`).
+ */
+function shapeProblems(
+  issues: readonly z.core.$ZodIssue[],
+  data: unknown,
+  mode: TopologyMode,
+  src: YamlSource,
+  options: ParseTopologyOptions,
+): TopologyProblem[] {
+  const schema = documentSchemas[mode];
+  const problems = issuesToProblems(issues, schema as z.ZodType, src, mode, options.knownActors);
+  if (!issues.every((i) => i.code === "unrecognized_keys")) return problems;
+  const trimmed = structuredClone(data);
+  const holders: string[] = [];
+  for (const issue of issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+    let holder: unknown = trimmed;
+    for (const seg of path) holder = (holder as Record<string | number, unknown>)[seg];
+    for (const key of issue.keys) delete (holder as Record<string, unknown>)[key];
+    if (!(path.length === 0 || (path.length === 1 && path[0] === "topology"))) {
+      holders.push(formatPath(path));
+    }
+  }
+  const parsed = schema.safeParse(trimmed);
+  if (!parsed.success) return problems;
+  const inHolder = (p: TopologyProblem) =>
+    holders.some((h) => p.path === h || p.path.startsWith(`${h}.`) || p.path.startsWith(`${h}[`));
+  return [
+    ...problems,
+    ...buildProblems(parsed.data, mode, src, options).filter((p) => !inHolder(p)),
+  ];
+}
+
+/** The problems the stages after the shape find in `data` (already of mode `mode`'s shape). */
+function buildProblems(
+  data: Parameters<TopologyBuilder["build"]>[0],
+  mode: TopologyMode,
+  src: YamlSource,
+  options: ParseTopologyOptions,
+): TopologyProblem[] {
+  try {
+    new TopologyBuilder(src, mode, options.knownActors).build(data);
+    return [];
+  } catch (e) {
+    if (!(e instanceof TopologyError)) throw e;
+    return [...e.problems];
+  }
 }
 
 /**
@@ -123,21 +183,12 @@ function checkAs(
   src: YamlSource,
   options: ParseTopologyOptions,
 ): TopologyProblem[] {
-  const isMode = (path: readonly PropertyKey[]) =>
-    path.length === 2 && path[0] === "topology" && path[1] === "mode";
   const data = src.data as { topology: Record<string, unknown> };
   const asGuessed = { ...data, topology: { ...data.topology, mode: guess } };
   const schema = documentSchemas[guess];
   const parsed = schema.safeParse(asGuessed);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.filter((i) => !isMode(i.path));
-    return issuesToProblems(issues, schema as z.ZodType, src, guess, options.knownActors);
-  }
-  try {
-    new TopologyBuilder(src, guess, options.knownActors).build(parsed.data);
-    return [];
-  } catch (e) {
-    if (!(e instanceof TopologyError)) throw e;
-    return e.problems.filter((p) => p.path !== "topology.mode");
-  }
+  const problems = parsed.success
+    ? buildProblems(parsed.data, guess, src, options)
+    : shapeProblems(parsed.error.issues, asGuessed, guess, src, options);
+  return problems.filter((p) => p.path !== "topology.mode");
 }

@@ -289,3 +289,72 @@ Deno.test("a misspelt mode is reported with the file's other problems, read as t
   ));
   assert.deepEqual(unknown.problems.map((p) => p.path), ["topology.mode"]);
 });
+
+Deno.test("unknown keys do not hide the problems of the later stages, except where they may cause them", () => {
+  const e = errorOf(yaml(
+    "topology:",
+    "  mode: hybrid",
+    "  process_groups:",
+    "    calib: { actors: [calibrator], transprot: unix_socket }",
+    "    far: { actors: [sensor], deployment: separate_machine, hots: box2 }",
+    '    alarms: { actors: [alarm], endpoint: "127.0.0.1:99999" }',
+  ));
+  // far's "separate_machine names the local host" comes from the misspelt host: not listed.
+  assert.deepEqual(e.problems.map((p) => [p.line, p.path]), [
+    [4, "topology.process_groups.calib.transprot"],
+    [5, "topology.process_groups.far.hots"],
+    [6, "topology.process_groups.alarms.endpoint"],
+  ]);
+  // A shape problem other than an unknown key stops there, as before.
+  const typed = errorOf(yaml(
+    "topology:",
+    "  mode: hybrid",
+    "  process_groups:",
+    "    calib: { actors: [calibrator], transport: 3 }",
+    '    alarms: { actors: [alarm], endpoint: "127.0.0.1:99999" }',
+  ));
+  assert.deepEqual(typed.problems.map((p) => p.path), ["topology.process_groups.calib.transport"]);
+});
+
+Deno.test("a swap of two neighbouring letters is one edit: tpc suggests tcp, hots suggests host", () => {
+  const transport = errorOf(yaml(
+    "topology:",
+    "  mode: hybrid",
+    "  process_groups:",
+    "    alarms: { actors: [alarm], transport: tpc }",
+  ));
+  assert.match(transport.fix, /^did you mean 'tcp'\?/);
+  const key = errorOf(yaml(
+    "topology:",
+    "  mode: hybrid",
+    "  process_groups:",
+    "    alarms: { actors: [alarm], hots: box2 }",
+  ));
+  assert.match(key.fix, /^did you mean 'host'\?/);
+});
+
+Deno.test("knownActors may be a one-shot iterator: it is read by every stage", () => {
+  function* actors() {
+    yield "sensor";
+    yield "alarm";
+  }
+  const t = parseTopology(
+    yaml("topology:", "  mode: monolith", "  actors:", "    sensor:", "    alarm:"),
+    {
+      knownActors: actors(),
+    },
+  );
+  assert.equal(t.actors.size, 2);
+  // Fixes' examples, then the later stages (after an unknown key) read them again.
+  const e = errorOf(
+    yaml(
+      "topology:",
+      "  mode: monolith",
+      "  actors:",
+      "    sensor: { transprot: channel }",
+      "    alarm:",
+    ),
+    { knownActors: actors() },
+  );
+  assert.deepEqual(e.problems.map((p) => p.path), ["topology.actors.sensor.transprot"]);
+});
