@@ -55,7 +55,6 @@ export const EXIT_CODE_BY_PREFIX: Readonly<Record<string, number>> = {
  * ```ts
  * import { exitCodeFor } from "./exit_codes.ts";
  * import { MyceliumError } from "../mycelium_error.ts";
-import type { TopologyErrorCode } from "../topology/mod.ts";
  * if (exitCodeFor(new MyceliumError("TOPOLOGY_PARSE", "x")) !== 11) throw new Error();
  * ```
  */
