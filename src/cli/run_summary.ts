@@ -106,12 +106,40 @@ export async function formatRun(
         latency(a.queued.p99Ns),
       ]),
     ]),
-    "  (hop: send to handler start of deliveries that found the mailbox empty and the actor idle,",
-    "   what the hop itself costs; queued: share of deliveries that waited behind others, and their",
-    "   send to handler start, waiting included; one delivery in 8 is timed. direct: called inside",
-    "   the sender's send or publish, no hop to time)",
+    ...deliveryNotes(r.actors, r.links.length > 0),
   );
   return lines.join("\n");
+}
+
+/**
+ * The actor table's footnote: what its columns mean, and each delivery shown
+ * in it. `linked`: the run had links (a message from another process is timed
+ * from its arrival).
+ */
+function deliveryNotes(actors: readonly ActorReport[], linked: boolean): string[] {
+  const notes = [
+    "  (hop: send to handler start of deliveries that found the mailbox empty and the actor idle,",
+    "   what the hop itself costs; queued: share of deliveries that waited behind others, and their",
+    "   send to handler start, waiting included; one delivery in 8 is timed.",
+  ];
+  if (linked) {
+    notes.push(
+      "   From another process, the clock starts when the link hands the message to the bus:",
+      "   encoding, the socket and decoding are not in these figures.",
+    );
+  }
+  if (actors.some((a) => a.delivery === "direct")) {
+    notes.push("   direct: called inside the sender's send or publish, no hop to time.");
+  }
+  if (actors.some((a) => a.delivery === "direct+mailbox")) {
+    notes.push(
+      "   direct+mailbox: senders in its process call it directly (untimed); what other processes",
+      "   send, and what finds it busy, comes through its mailbox and is timed as above (a send by",
+      "   name from another process that finds it idle is called on arrival, untimed).",
+    );
+  }
+  notes[notes.length - 1] = `${notes[notes.length - 1]!.slice(0, -1)})`;
+  return notes;
 }
 
 /** One declared route's latency budget against what the run measured. */
@@ -119,6 +147,8 @@ export interface BudgetCheck {
   readonly from: string;
   readonly to: string;
   readonly transport: string;
+  /** Whether sender and receiver ran in different processes in this run. */
+  readonly linked: boolean;
   /** Budget in ns, and the key that set it. */
   readonly budgetNs: number;
   readonly budgetKey: string;
@@ -134,15 +164,28 @@ export interface BudgetCheck {
   readonly queuedP99Ns: number;
   /**
    * `ok`: hop p99 within the budget; `over`: not, on at least
-   * {@linkcode MIN_HOP_SAMPLES} hop samples; `direct`: the receiver is
-   * called directly (no hop); `bounded`: no delivery found the receiver
-   * idle, or too few did and their p99 was over, but even those that queued
-   * started within the budget; `few`: fewer than `MIN_HOP_SAMPLES` found it
-   * idle, their p99 over the budget (a first, cold delivery, say), and
-   * queued ones took longer too: not shown to be within, not judged over;
-   * `unknown`: none found it idle and queued ones took longer.
+   * {@linkcode MIN_HOP_SAMPLES} hop samples; `direct`: the sender runs in
+   * the receiver's process, which calls the receiver directly (no hop);
+   * `bounded`: no delivery found the receiver idle, or too few did and
+   * their p99 was over, but even those that queued started within the
+   * budget; `few`: fewer than `MIN_HOP_SAMPLES` found it idle, their p99
+   * over the budget (a first, cold delivery, say), and queued ones took
+   * longer too: not shown to be within, not judged over; `unknown`: none
+   * found it idle and queued ones took longer; `untimed`: no delivery to
+   * the receiver was timed; `in-process`: the config puts sender and
+   * receiver in different processes, but this run had them in one (a
+   * monolith run, `validate --measure`), so the route's transport was not
+   * measured: not judged.
    */
-  readonly verdict: "ok" | "over" | "direct" | "bounded" | "few" | "unknown";
+  readonly verdict:
+    | "ok"
+    | "over"
+    | "direct"
+    | "bounded"
+    | "few"
+    | "unknown"
+    | "untimed"
+    | "in-process";
   /** Whether the route is shown to be within its budget (`ok`, `bounded` or `direct`). */
   readonly ok: boolean;
 }
@@ -160,8 +203,14 @@ export const MIN_HOP_SAMPLES = 10;
 /**
  * Compares each declared route that has a latency budget with the hop times
  * measured at its receiving actor: deliveries that found nothing queued
- * ahead, so the figure is the transport's cost, not the load's. Deliveries
- * that waited behind others are reported beside it, not judged.
+ * ahead, so the figure is the hop's cost, not the load's (from another
+ * process, from the link's hand-over in the receiving process). Deliveries
+ * that waited behind others are reported beside it, not judged. Whether a
+ * route crossed processes is read from the groups the actors ran in
+ * (`actors`), not from the config: a route from another process is judged
+ * on the receiver's hop even when senders of its own process call it
+ * directly, and a route the config sends over a link but that ran inside
+ * one process is not judged at all.
  */
 export function checkBudgets(topology: Topology, actors: readonly ActorReport[]): BudgetCheck[] {
   const byActor = new Map(actors.map((a) => [a.name, a]));
@@ -172,7 +221,13 @@ export function checkBudgets(topology: Topology, actors: readonly ActorReport[])
     const budget = route.latencyBudget.value;
     const hop = measured.hop;
     const queued = measured.queued;
-    const verdict: BudgetCheck["verdict"] = measured.delivery === "direct"
+    const sender = byActor.get(route.from);
+    const sameProcess = sender === undefined
+      ? route.fromGroup === route.toGroup
+      : sender.group === measured.group;
+    const verdict: BudgetCheck["verdict"] = sameProcess && route.transport !== "channel"
+      ? "in-process"
+      : sameProcess && measured.delivery !== "mailbox"
       ? "direct"
       : hop.samples > 0 && hop.p99Ns <= budget
       ? "ok"
@@ -182,11 +237,14 @@ export function checkBudgets(topology: Topology, actors: readonly ActorReport[])
       ? "bounded"
       : hop.samples > 0
       ? "few"
-      : "unknown";
+      : queued.samples > 0
+      ? "unknown"
+      : "untimed";
     checks.push({
       from: route.from,
       to: route.to,
       transport: route.transport,
+      linked: !sameProcess,
       budgetNs: budget,
       budgetKey: route.latencyBudget.key,
       p50Ns: hop.p50Ns,
@@ -207,6 +265,8 @@ const VERDICT: Readonly<Record<BudgetCheck["verdict"], string>> = {
   bounded: "ok (queued p99)",
   few: "too few idle samples",
   unknown: "no idle sample",
+  untimed: "not timed",
+  "in-process": "in one process: not judged",
 };
 
 /** The budgets table. `paced`: the run was not at full load. */
@@ -216,8 +276,19 @@ export function formatBudgets(checks: readonly BudgetCheck[], paced: boolean): s
   const direct = checks.filter((c) => c.verdict === "direct").length;
   const unknown = checks.filter((c) => c.verdict === "unknown").length;
   const few = checks.filter((c) => c.verdict === "few").length;
+  const untimed = checks.filter((c) => c.verdict === "untimed").length;
+  const local = checks.filter((c) => c.verdict === "in-process");
   const notes = [
-    ...(direct > 0 ? [`${direct} of them direct calls (no hop)`] : []),
+    ...(direct > 0 ? [`${direct} of them direct calls in the sender's process (no hop)`] : []),
+    ...(local.length > 0
+      ? [
+        `${local.length} not judged: the config sends them over ${
+          [...new Set(local.map((c) => c.transport))].join(", ")
+        }, but this run had sender and receiver in one process, so only an in-process hop was ` +
+        `measured (run the split deployment to judge them)`,
+      ]
+      : []),
+    ...(untimed > 0 ? [`${untimed} had no timed delivery at the receiver`] : []),
     ...(unknown > 0
       ? [`${unknown} never found the receiver idle (every timed delivery queued: pace the run)`]
       : []),
@@ -234,6 +305,12 @@ export function formatBudgets(checks: readonly BudgetCheck[], paced: boolean): s
     `  (compared: hop p99 at the receiver, send to handler start when nothing was queued ahead;${
       paced ? "" : " at full load"
     }`,
+    ...(checks.some((c) => c.linked)
+      ? [
+        "   from another process, the clock starts when the link hands the message to the bus:",
+        "   encoding, the socket and decoding are not timed;",
+      ]
+      : []),
     "   queued p99: the same for deliveries that waited behind others, load not transport, not judged)",
     formatTable([
       [
@@ -253,9 +330,10 @@ export function formatBudgets(checks: readonly BudgetCheck[], paced: boolean): s
         c.transport,
         latency(c.budgetNs),
         c.budgetKey,
-        latency(c.p50Ns),
-        latency(c.p99Ns),
-        latency(c.queuedP99Ns),
+        // A direct call has no hop: the receiver's figures are other senders' deliveries.
+        ...(c.verdict === "direct"
+          ? ["-", "-", "-"]
+          : [latency(c.p50Ns), latency(c.p99Ns), latency(c.queuedP99Ns)]),
         VERDICT[c.verdict],
       ]),
     ]),

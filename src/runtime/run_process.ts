@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { Actor } from "../actor/actor.ts";
+import type { Actor, ActorSource } from "../actor/actor.ts";
 import { on } from "../actor/actor.ts";
 import type { AnyApp, AppEnv, SetupEnv } from "../app/app.ts";
 import { defaultParams } from "../app/param.ts";
@@ -95,7 +95,29 @@ interface Hosted {
   instance: Actor | undefined;
   ref: ActorRef | undefined;
   timing: DeliveryTiming | undefined;
-  direct: boolean;
+  /** How messages reach it (see `ActorReport.delivery`). */
+  delivery: ActorReport["delivery"];
+}
+
+/**
+ * The bus of one group of a split run. A MonolithBus spawns a sync member's
+ * proxy (the mailbox through which deliveries from other processes, and
+ * those that find the member busy, reach it) without timing; this bus gives
+ * the proxy the member's, so a route from another process to an actor
+ * called directly here is timed like any mailbox delivery. Calls made
+ * directly by senders of this process stay untimed (no clock read).
+ */
+class SplitRunBus extends MessageBus {
+  /** Sync members' timing, by name, for their proxies. */
+  readonly proxyTiming = new Map<string, DeliveryTiming>();
+
+  override spawn(name: string, actor: ActorSource, options: SpawnOptions = {}): ActorRef {
+    const timing = this.proxyTiming.get(name);
+    if (timing === undefined || options.timing !== undefined) {
+      return super.spawn(name, actor, options);
+    }
+    return super.spawn(name, actor, { ...options, timing });
+  }
 }
 
 /**
@@ -180,10 +202,14 @@ export async function runProcess(
   });
   const shared: unknown = app.setup === undefined ? undefined : await app.setup(setupEnv);
   const env: AppEnv = Object.freeze({ ...setupEnv, shared });
-  const bus = new MessageBus({
+  const busOptions = {
     faithful: options.faithful ?? false,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
-  });
+  };
+  // Only a split run times a direct member's mailbox: in one process every sender calls it
+  // directly (its mailbox holds only what found it busy).
+  const splitBus = split ? new SplitRunBus(busOptions) : undefined;
+  const bus = splitBus ?? new MessageBus(busOptions);
 
   // Start hooks wait for the gate: nothing sends before everything it may reach exists.
   const gate = Promise.withResolvers<void>();
@@ -207,7 +233,7 @@ export async function runProcess(
       instance: undefined,
       ref: undefined,
       timing: undefined,
-      direct: false,
+      delivery: "mailbox",
     });
   }
   const make = (name: string): Actor => {
@@ -269,7 +295,10 @@ export async function runProcess(
       };
       if (mono !== undefined && members.has(name)) {
         const direct = localRoutes.some((r) => r.sync.includes(name));
-        h.direct = direct;
+        if (direct) {
+          h.delivery = splitBus === undefined ? "direct" : "direct+mailbox";
+          splitBus?.proxyTiming.set(name, timing);
+        }
         const actor = make(name);
         const added = direct ? actor : gated(actor);
         // As on the bus: by default every type it handles (the monolith's own default would
@@ -516,11 +545,11 @@ export async function runProcess(
 
 function actorReport(h: Hosted, group: string, mono: MonolithBus | undefined): ActorReport {
   const s = h.ref?.stats();
-  const d = h.direct ? mono?.directStats(h.name) : undefined;
+  const d = h.delivery === "mailbox" ? undefined : mono?.directStats(h.name);
   return {
     name: h.name,
     group,
-    delivery: h.direct ? "direct" : "mailbox",
+    delivery: h.delivery,
     handled: (s?.handled ?? 0) + (d === undefined ? 0 : d.calls - d.failed),
     failed: (s?.failed ?? 0) + (d?.failed ?? 0),
     dropped: s?.dropped ?? 0,

@@ -28,8 +28,17 @@ export interface ActorReport {
   readonly name: string;
   /** The process group it ran in. */
   readonly group: string;
-  /** How messages reach it: `mailbox`, or `direct` (a fixed route's sync target). */
-  readonly delivery: "mailbox" | "direct";
+  /**
+   * How messages reach it: `mailbox`; `direct` (a fixed route's sync target
+   * in a run in one process: called inside its sender's send or publish, or
+   * through its mailbox when busy, untimed either way); or `direct+mailbox`
+   * (such a target in a group of a split run: senders of its group call it
+   * directly, untimed, while what comes from other processes, or finds it
+   * busy, goes through its mailbox and is timed as `hop`/`queued`; a send by
+   * name from another process that finds it idle is called on arrival,
+   * untimed).
+   */
+  readonly delivery: "mailbox" | "direct" | "direct+mailbox";
   /** Messages handled successfully. */
   readonly handled: number;
   /** Messages whose handler threw or rejected. */
@@ -42,8 +51,10 @@ export interface ActorReport {
   readonly restarts: number;
   /**
    * Deliveries that found its mailbox empty and the actor idle: send to
-   * handler start is what the hop costs (scheduling; encoding, the link and
-   * decoding from another process). What latency budgets are checked against.
+   * handler start is what the hop costs. From another process the clock
+   * starts when the link hands the message to this process's bus, so
+   * encoding, the socket and decoding are not in it. What latency budgets
+   * are checked against.
    */
   readonly hop: DeliveryTimes;
   /** Deliveries that waited behind others: the hop plus queueing under load. */

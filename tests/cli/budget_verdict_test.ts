@@ -5,7 +5,13 @@
  * all on one or two idle samples (a first, cold delivery) or none.
  */
 import assert from "node:assert/strict";
-import { checkBudgets, formatBudgets, MIN_HOP_SAMPLES } from "../../src/cli/run_summary.ts";
+import {
+  checkBudgets,
+  formatBudgets,
+  formatRun,
+  MIN_HOP_SAMPLES,
+} from "../../src/cli/run_summary.ts";
+import { defineApp } from "../../src/app/app.ts";
 import type { ActorReport, DeliveryTimes } from "../../src/runtime/run_report.ts";
 import { parseTopology } from "../../src/topology/mod.ts";
 
@@ -21,11 +27,12 @@ performance:
 function receiver(
   hop: DeliveryTimes,
   queued: DeliveryTimes,
-  delivery: "mailbox" | "direct" = "mailbox",
+  delivery: ActorReport["delivery"] = "mailbox",
+  group = "main",
 ): ActorReport {
   return {
     name: "b",
-    group: "main",
+    group,
     delivery,
     handled: 100,
     failed: 0,
@@ -85,4 +92,127 @@ Deno.test("no idle sample and slow queued deliveries: unknown; a direct call has
   const direct = checkBudgets(topology, [receiver(none, none, "direct")])[0]!;
   assert.equal(direct.verdict, "direct");
   assert.equal(direct.ok, true);
+});
+
+/** `a` and `b` in two processes, `b`'s reached over TCP. */
+const split = parseTopology(`topology:
+  mode: hybrid
+  process_groups:
+    source: { actors: [a] }
+    agg: { actors: [b], transport: tcp, endpoint: "127.0.0.1:7631" }
+  routes:
+    - { from: a, to: b, latency: "1µs" }
+`);
+
+/** Sender `a` as it ran, in `group`. */
+function sender(group: string): ActorReport {
+  return { ...receiver(none, none, "mailbox", group), name: "a", handled: 0 };
+}
+
+Deno.test("a route from another process to an actor called directly in its own is judged on its hop", () => {
+  // b is a fixed route's sync target in its group; a publishes to it from the other group.
+  const slow = receiver(
+    { samples: 200, p50Ns: 3_000, p99Ns: 110_000 },
+    none,
+    "direct+mailbox",
+    "agg",
+  );
+  const over = checkBudgets(split, [sender("source"), slow])[0]!;
+  assert.equal(over.transport, "tcp");
+  assert.equal(over.verdict, "over");
+  assert.equal(over.ok, false);
+  const table = formatBudgets([over], false);
+  assert.match(table, /^budgets: 0 of 1 declared routes within their latency budget$/m);
+  assert.doesNotMatch(table, /direct call/);
+  assert.match(table, /^a +b +tcp +1.0 µs .* 110.0 µs .* OVER$/m);
+  const fast = receiver({ samples: 200, p50Ns: 300, p99Ns: 900 }, none, "direct+mailbox", "agg");
+  assert.equal(checkBudgets(split, [sender("source"), fast])[0]!.verdict, "ok");
+  // Nothing it got from the link was timed: not shown within, and not said to have queued.
+  const untimed = checkBudgets(split, [
+    sender("source"),
+    receiver(none, none, "direct", "agg"),
+  ])[0]!;
+  assert.equal(untimed.verdict, "untimed");
+  assert.equal(untimed.ok, false);
+  assert.match(formatBudgets([untimed], false), /1 had no timed delivery at the receiver/);
+  assert.match(formatBudgets([untimed], false), /^a +b +tcp .* not timed$/m);
+});
+
+Deno.test("a direct call counts as one only when its sender ran in the receiver's process", () => {
+  const both = checkBudgets(split, [sender("agg"), receiver(none, none, "direct+mailbox", "agg")]);
+  assert.equal(both[0]!.verdict, "in-process", "the config's tcp route ran inside one group");
+  const inGroup = parseTopology(`topology:
+  mode: hybrid
+  process_groups:
+    one: { actors: [a, b] }
+    two: { actors: [c], transport: unix_socket }
+  routes:
+    - { from: a, to: b, latency: "1ns" }
+`);
+  const direct = checkBudgets(inGroup, [
+    sender("one"),
+    receiver({ samples: 50, p50Ns: 5_000, p99Ns: 9_000 }, none, "direct+mailbox", "one"),
+  ])[0]!;
+  assert.equal(direct.verdict, "direct");
+  assert.equal(direct.ok, true);
+  // The receiver's hop figures are other senders' deliveries, not this route's.
+  assert.match(
+    formatBudgets([direct], false),
+    /^a +b +channel +1 ns +topology\.routes\[0\]\.latency +- +- +- +direct call$/m,
+  );
+  assert.match(
+    formatBudgets([direct], false),
+    /1 of 1 declared routes within .*; 1 of them direct calls in the sender's process/,
+  );
+});
+
+Deno.test("a route the config sends over a link but that ran in one process is not judged", () => {
+  // validate --measure and run --mode monolith run every actor in one process ("main").
+  const mono = [sender("main"), receiver({ samples: 200, p50Ns: 300, p99Ns: 700 }, none)];
+  const local = checkBudgets(split, mono)[0]!;
+  assert.equal(local.verdict, "in-process");
+  assert.equal(local.ok, false);
+  const table = formatBudgets([local], true);
+  assert.match(
+    table,
+    /^budgets: 0 of 1 declared routes within their latency budget; 1 not judged: the config sends them over tcp, but this run had sender and receiver in one process/m,
+  );
+  assert.match(table, /^a +b +tcp +1.0 µs .* in one process: not judged$/m);
+  // A channel route of the same run is judged as before.
+  assert.equal(verdictOf({ samples: 200, p50Ns: 300, p99Ns: 700 }).verdict, "ok");
+});
+
+Deno.test("the actor table's footnote explains only the deliveries it shows", async () => {
+  const app = defineApp({
+    name: "t",
+    messages: [],
+    lifecycle: "job",
+    actors: { a: () => ({ handlers: [] }), b: () => ({ handlers: [] }) },
+  });
+  const run = (actors: ActorReport[]) =>
+    formatRun(app, {
+      name: "t",
+      mode: "hybrid",
+      groups: ["source", "agg"],
+      completed: true,
+      actors,
+      links: [],
+      shutdown: { drained: true, discarded: 0, abandonedRequests: 0 },
+      restart: undefined,
+      elapsedMs: 10,
+      app: undefined,
+    }, {});
+  const splitRun = await run([sender("source"), receiver(none, none, "direct+mailbox", "agg")]);
+  assert.match(splitRun, /^b +agg +direct\+mailbox /m);
+  assert.match(
+    splitRun,
+    /direct\+mailbox: senders in its process call it directly \(untimed\); what other processes/,
+  );
+  assert.doesNotMatch(splitRun, /direct: called inside the sender's send or publish/);
+  const monolith = await run([sender("main"), receiver(none, none, "direct")]);
+  assert.match(monolith, /direct: called inside the sender's send or publish, no hop to time\)$/m);
+  assert.doesNotMatch(monolith, /direct\+mailbox/);
+  const mailboxes = await run([sender("main"), receiver(none, none)]);
+  assert.match(mailboxes, /one delivery in 8 is timed\)$/m);
+  assert.doesNotMatch(mailboxes, /direct/);
 });

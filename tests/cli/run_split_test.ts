@@ -27,7 +27,7 @@ function results(stdout: string): string[] {
   // hop and queueing times.
   // The group and delivery depend on the deployment, msg/s and latencies on timing.
   const actors = lines
-    .filter((l) => /^[a-z_]+ +[a-z_]+ +(mailbox|direct) +\d+ /.test(l))
+    .filter((l) => /^[a-z_]+ +[a-z_]+ +(mailbox|direct|direct\+mailbox) +\d+ /.test(l))
     .map((l) => {
       const [name, _group, _delivery, handled, _rate, failed, dropped, discarded, restarts] = l
         .split(/ +/);

@@ -152,3 +152,24 @@ Deno.test("validate --measure passes within generous budgets and fails, naming t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("validate --measure does not judge a route the config sends over a link: it ran in one process", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_measure_" });
+  try {
+    const r = await validateMeasure(`${ROOT}config/prod.yaml`, dir);
+    // Not shown within its budget, so the check fails whatever the in-process figures were.
+    assert.equal(r.code, EXIT_CODES.FAILED, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^budgets: \d of 5 declared routes within their latency budget; 3 not judged: the config sends them over unix, tcp, but this run had sender and receiver in one process/m,
+    );
+    assert.match(
+      r.stdout,
+      /^arbitrage_strategy +order_executor +unix .* in one process: not judged$/m,
+    );
+    assert.match(r.stdout, /^order_executor +risk_manager +tcp .* in one process: not judged$/m);
+    assert.doesNotMatch(r.stdout, /^\S+ +\S+ +(unix|tcp) .* ok$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -225,6 +225,23 @@ Deno.test("done() called from a factory ends a split job", async () => {
   assert.deepEqual(reports.map((r) => r.completed), [true, true]);
 });
 
+Deno.test("a split run times what reaches a route's sync target from another process", async () => {
+  // The sink is a fixed route's sync target in its group; the source publishes from the other.
+  const [one, two] = await runSplit(job(400, "fixed"), { one: ["source"], two: ["sink"] });
+  assert.deepEqual(one!.app, undefined);
+  assert.equal((two!.app as number[]).length, 400);
+  const sink = two!.actors.find((a) => a.name === "sink")!;
+  assert.equal(sink.delivery, "direct+mailbox");
+  assert.equal(sink.handled, 401);
+  // The source's Nums come over the link into the sink's mailbox: timed, first one and then
+  // one in 8.
+  assert.ok(
+    sink.hop.samples + sink.queued.samples >= 400 / 8,
+    `timed ${sink.hop.samples} + ${sink.queued.samples}`,
+  );
+  assert.ok(sink.hop.samples > 0 && sink.hop.p99Ns > 0);
+});
+
 Deno.test("runProcess: a route target without the handler is refused and everything opened is closed", async () => {
   const Other = defineMessage({ id: 4, name: "Other", fields: {} });
   let tornDown = false;
