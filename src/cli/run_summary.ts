@@ -10,10 +10,14 @@ import { type Topology, TopologyResolver } from "../topology/mod.ts";
 import { formatTable } from "./format_table.ts";
 
 /** Share of an actor's timed deliveries that met a queue. */
-function queuedShare(a: ActorReport): string {
+export function queuedShare(a: ActorReport): string {
   const all = a.hop.samples + a.queued.samples;
   if (all === 0) return "-";
-  return `${Math.round((100 * a.queued.samples) / all)}%`;
+  const share = (100 * a.queued.samples) / all;
+  // A share that rounds to 0 % or 100 % but is not: `<1%`, `>99%` (a queued p99 stands beside it).
+  if (share > 0 && share < 0.5) return "<1%";
+  if (share < 100 && share >= 99.5) return ">99%";
+  return `${Math.round(share)}%`;
 }
 
 function latency(ns: number): string {

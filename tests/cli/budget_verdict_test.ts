@@ -10,6 +10,7 @@ import {
   formatBudgets,
   formatRun,
   MIN_HOP_SAMPLES,
+  queuedShare,
 } from "../../src/cli/run_summary.ts";
 import { defineApp } from "../../src/app/app.ts";
 import type { ActorReport, DeliveryTimes } from "../../src/runtime/run_report.ts";
@@ -215,4 +216,17 @@ Deno.test("the actor table's footnote explains only the deliveries it shows", as
   const mailboxes = await run([sender("main"), receiver(none, none)]);
   assert.match(mailboxes, /one delivery in 8 is timed\)$/m);
   assert.doesNotMatch(mailboxes, /direct/);
+});
+
+Deno.test("the share of timed deliveries that queued says <1% or >99% rather than round to 0 or 100", () => {
+  const share = (idle: number, waited: number) =>
+    queuedShare(
+      receiver({ samples: idle, p50Ns: 1, p99Ns: 1 }, { samples: waited, p50Ns: 1, p99Ns: 1 }),
+    );
+  assert.equal(share(999, 1), "<1%");
+  assert.equal(share(1, 999), ">99%");
+  assert.equal(share(1000, 0), "0%");
+  assert.equal(share(0, 1000), "100%");
+  assert.equal(share(3, 1), "25%");
+  assert.equal(share(0, 0), "-");
 });
