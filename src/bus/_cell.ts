@@ -525,6 +525,12 @@ export class Cell {
     let delay = 0;
     if (this.stopped || this.#stopping !== undefined) {
       action = "stop";
+    } else if (policy.strategy === "restart" && this.#host.signal.aborted) {
+      // The bus is shutting down: a restart would run the start hook again, i.e. start the
+      // actor's work (a producer's loop, say) anew against peers that are leaving. A failed
+      // start hook stops the actor; a failed handler leaves the same instance draining its
+      // mailbox (what a restart would have done next, without the new start).
+      action = phase === "start" ? "stop" : "resume";
     } else if (policy.strategy === "restart") {
       const now = performance.now();
       const within = policy.withinMs ?? 10_000;

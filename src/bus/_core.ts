@@ -145,7 +145,11 @@ export interface ShutdownReport {
   readonly drained: boolean;
   /** Messages left undelivered (queued or waiting) when actors stopped; counted per actor too. */
   readonly discarded: number;
-  /** Requests still pending at close, rejected with `BUS_CLOSED`. */
+  /**
+   * Requests the shutdown failed: those still pending at close (rejected with
+   * `BUS_CLOSED`), and those waiting on a link that closed for good while
+   * this bus was shutting down (rejected with `BUS_NO_ROUTE`).
+   */
   readonly abandonedRequests: number;
 }
 
@@ -192,12 +196,16 @@ export class BusCore implements CellHost {
   #sweepMs = Infinity;
   #state = OPEN;
   #closing: Promise<ShutdownReport> | undefined = undefined;
+  /** Run during close between the mailboxes draining and the actors stopping. */
+  readonly #beforeStop = new Set<(timeoutMs: number) => Promise<void>>();
   #idleWaiters: (() => void)[] = [];
   #slab = new Uint8Array(4096);
   /** Faithful views: frames go at `#viewAt` and onwards; a full slab is replaced, never rewritten. */
   #viewSlab = new Uint8Array(0);
   #viewAt = 0;
   #discardedTotal = 0;
+  /** Requests failed by a link that closed for good while this bus was shutting down. */
+  #abandonedByLinks = 0;
   /** Messages published with no subscriber anywhere. */
   unrouted = 0;
 
@@ -893,13 +901,15 @@ export class BusCore implements CellHost {
     for (let p = this.#pendingHead; p !== undefined;) {
       const next = p.next;
       if (p.via === peer) {
-        this.#fail(
+        const failed = this.#fail(
           p,
           new BusError("BUS_NO_ROUTE", `link to '${peer.id}' closed before the reply came`, {
             actor: p.to,
             messageType: p.typeName,
           }),
         );
+        // The peer left because the deployment is stopping: the shutdown abandoned it.
+        if (failed && this.#state !== OPEN) this.#abandonedByLinks++;
       }
       p = next;
     }
@@ -948,6 +958,13 @@ export class BusCore implements CellHost {
 
   // ---- shutdown ---------------------------------------------------------------
 
+  /** See {@linkcode MessageBus.beforeStop}. */
+  beforeStop(hook: (timeoutMs: number) => Promise<void>): () => void {
+    const own = (ms: number) => hook(ms);
+    this.#beforeStop.add(own);
+    return () => void this.#beforeStop.delete(own);
+  }
+
   close(deadlineMs: number): Promise<ShutdownReport> {
     if (this.#closing === undefined) {
       this.#state = CLOSING;
@@ -958,13 +975,29 @@ export class BusCore implements CellHost {
   }
 
   async #shutdown(deadlineMs: number): Promise<ShutdownReport> {
-    const drained = await this.idle(deadlineMs, undefined);
+    const began = performance.now();
+    let drained = await this.idle(deadlineMs, undefined);
+    if (drained && this.#beforeStop.size > 0) {
+      // E.g. linked processes still sending here: the actors keep running (and the bus keeps
+      // taking deliveries) until they are done, within what is left of the deadline.
+      const left = () => Math.max(0, deadlineMs - (performance.now() - began));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hooks = [...this.#beforeStop].map((hook) =>
+        hook(left()).catch((error) => this.logger.error("a before-stop hook failed", { error }))
+      );
+      await Promise.race([
+        Promise.all(hooks),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, left())),
+      ]);
+      clearTimeout(timer);
+      drained = await this.idle(left(), undefined);
+    }
     const cells = [...this.cells.values()];
     await Promise.all(cells.map((cell) => cell.stop(drained)));
     let discarded = 0;
     for (const cell of cells) discarded += cell.stats().discarded;
     this.#discardedTotal += discarded;
-    const abandoned = this.#pendingCount;
+    const abandoned = this.#pendingCount + this.#abandonedByLinks;
     while (this.#pendingHead !== undefined) {
       this.#fail(
         this.#pendingHead,

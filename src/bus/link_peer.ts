@@ -66,6 +66,33 @@ export const LinkCredit = defineMessage({
   fields: { n: field.u32() },
 });
 
+/** Type id of {@linkcode LinkDrained}. */
+export const LINK_DRAINED_TYPE_ID = 0xfefb;
+
+/** What a {@linkcode LinkDrained} frame says. */
+export const DRAIN_STATUS = {
+  /** A report of drain round `round`: `count` messages accepted from links so far. */
+  round: 0,
+  /** The sender is not shutting down (an answer to a round report). */
+  live: 1,
+  /** The sender has finished its drain rounds and is leaving: it reports no more. */
+  finished: 2,
+  /** The sender has begun shutting down: its round reports follow once its actors are idle. */
+  joined: 3,
+} as const;
+
+/**
+ * A process's drain report to a linked one while both shut down (see
+ * `BusNode`): never handed to the bus. It follows, on the link, everything
+ * its sender sent before.
+ */
+export const LinkDrained = defineMessage({
+  id: LINK_DRAINED_TYPE_ID,
+  name: "MyceliumLinkDrained",
+  topic: "mycelium.drained",
+  fields: { status: field.u8(), round: field.u32(), count: field.u64() },
+});
+
 /** Topic prefix under which a subscription to a message type is announced. */
 export const TYPE_TOPIC_PREFIX = "#";
 
@@ -139,6 +166,8 @@ export interface LinkPeerOptions {
    * (see {@linkcode LinkPeer.hold}). Default: false.
    */
   held?: boolean;
+  /** Receives the peer's {@linkcode LinkDrained} frames. Default: they are ignored. */
+  onDrained?: (status: number, round: number, count: bigint) => void;
 }
 
 /** Counters of a {@linkcode LinkPeer}, beside its link's. */
@@ -155,6 +184,17 @@ export interface LinkPeerStats {
   readonly creditFramesSent: number;
   /** Credit frames received (the link counts them among its messages). */
   readonly creditFramesReceived: number;
+  /** Drain frames written (the link counts them among its messages). */
+  readonly drainFramesSent: number;
+  /** Drain frames received (the link counts them among its messages). */
+  readonly drainFramesReceived: number;
+  /**
+   * Inbound messages that arrived after the local bus had closed: refused
+   * (counted in `refused` too) and lost.
+   */
+  readonly refusedClosed: number;
+  /** Inbound data messages the bus has taken so far: delivered, refused or dropped. */
+  readonly accepted: number;
   /**
    * Replies that matched no pending request: late ones (the request timed
    * out) or ones meant for an earlier run of this process that a peer
@@ -242,8 +282,13 @@ export class LinkPeer implements RemotePeer {
   #blocked = false;
   #held: boolean;
   #refused = 0;
+  #refusedClosed = 0;
   #unmatchedReplies = 0;
   #inboundDropped = 0;
+  #acceptedTotal = 0;
+  #drainFramesSent = 0;
+  #drainFramesReceived = 0;
+  readonly #onDrained: ((status: number, round: number, count: bigint) => void) | undefined;
 
   /** Wraps `link` (open, or about to be) for `bus`. */
   constructor(bus: MessageBus, link: Link, registry: Registry, options: LinkPeerOptions = {}) {
@@ -257,6 +302,7 @@ export class LinkPeer implements RemotePeer {
     this.#inboundCapacity = options.inboundCapacity ?? 3 * this.#window;
     this.#maxParked = options.maxParked ?? 4096;
     this.#held = options.held ?? false;
+    this.#onDrained = options.onDrained;
   }
 
   /** The remote process's identity. */
@@ -283,8 +329,38 @@ export class LinkPeer implements RemotePeer {
       parked: this.#parked.length - this.#parkedHead,
       creditFramesSent: this.#creditFramesSent,
       creditFramesReceived: this.#creditFramesReceived,
+      drainFramesSent: this.#drainFramesSent,
+      drainFramesReceived: this.#drainFramesReceived,
+      refusedClosed: this.#refusedClosed,
+      accepted: this.#acceptedTotal,
       unmatchedReplies: this.#unmatchedReplies,
     };
+  }
+
+  /**
+   * Whether inbound messages are on their way to the bus: one waits for a
+   * full mailbox, or released ones are queued. (Held ones are not.)
+   */
+  get delivering(): boolean {
+    return this.#blocked || (!this.#held && this.#inboundHead < this.#inbound.length);
+  }
+
+  /**
+   * Writes a {@linkcode LinkDrained} frame behind everything sent before it
+   * (parked messages first). Resolves once it is in the link's buffer;
+   * rejects if the link closed.
+   */
+  async drained(status: number, round: number, count: bigint): Promise<void> {
+    await this.flushed();
+    for (;;) {
+      const r = this.#link.write(LinkDrained, { status, round, count });
+      if (r === WRITE_RESULT.queued) {
+        this.#drainFramesSent++;
+        return;
+      }
+      if (r !== WRITE_RESULT.full) return; // dropped by a drop policy: a later round resends
+      await this.#link.room();
+    }
   }
 
   // ---- RemotePeer (outbound) -------------------------------------------------
@@ -419,6 +495,11 @@ export class LinkPeer implements RemotePeer {
       const waiter = this.#creditArrived;
       this.#creditArrived = undefined;
       waiter?.resolve();
+      return;
+    }
+    if (LinkDrained.isView(view)) {
+      this.#drainFramesReceived++;
+      this.#onDrained?.(view.status, view.round, view.count);
       return;
     }
     if (this.#blocked || (this.#held && route.kind !== "reply")) {
@@ -575,6 +656,7 @@ export class LinkPeer implements RemotePeer {
 
   /** The local bus took one message (or it was refused or dropped): credit it back in batches. */
   #accepted(): void {
+    this.#acceptedTotal++;
     if (++this.#unreported < this.#creditBatch) return;
     const n = this.#unreported;
     this.#unreported = 0;
@@ -629,6 +711,7 @@ export class LinkPeer implements RemotePeer {
   #refuse(error: unknown, view: MessageView<Fields>, to: string): void {
     this.#refused++;
     const code = error instanceof BusError ? error.code : undefined;
+    if (code === "BUS_CLOSED") this.#refusedClosed++;
     this.#log.warn("a message from a linked process was not delivered", {
       peer: this.id,
       to,

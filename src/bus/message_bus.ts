@@ -419,12 +419,26 @@ export class MessageBus implements AsyncDisposable {
 
   /**
    * Graceful shutdown: refuse new outside calls, abort `signal`, let
-   * mailboxes drain up to the deadline, stop every actor (stop hooks run;
+   * mailboxes drain up to the deadline (then run the
+   * {@linkcode beforeStop} hooks, and drain again), stop every actor (stop hooks run;
    * anything still queued is discarded and counted), reject pending requests.
    * Idempotent: later calls return the same promise.
    */
   close(options: CloseOptions = {}): Promise<ShutdownReport> {
     return this.#core.close(options.deadlineMs ?? 5_000);
+  }
+
+  /**
+   * Runs `hook` during {@linkcode close}, once the mailboxes have drained and
+   * before the actors stop, with the ms left of the deadline: until it
+   * settles (or the deadline passes) the actors keep running and the bus
+   * keeps taking deliveries, from links too. Not run when the mailboxes did
+   * not drain in time. A `BusNode` uses it to keep the bus open until its
+   * linked processes have finished sending to it. Returns the function that
+   * removes the hook.
+   */
+  beforeStop(hook: (timeoutMs: number) => Promise<void>): () => void {
+    return this.#core.beforeStop(hook);
   }
 
   /** `close()` with the default deadline. */

@@ -29,7 +29,7 @@ export class DrainRounds {
   /** This group's reports so far, to send again to a peer's new instance. */
   readonly sent: { round: number; handled: bigint }[] = [];
   readonly #group: string;
-  readonly #peers: readonly string[];
+  readonly #peers: Set<string>;
   /** Round → group → messages its actors had handled when it reported. */
   readonly #rounds = new Map<number, Map<string, bigint>>();
   #latest = 0;
@@ -39,7 +39,22 @@ export class DrainRounds {
   /** Rounds of `group` with `peers`. */
   constructor(group: string, peers: readonly string[]) {
     this.#group = group;
-    this.#peers = peers;
+    this.#peers = new Set(peers);
+  }
+
+  /** The peers still taking part. */
+  get peers(): readonly string[] {
+    return [...this.#peers];
+  }
+
+  /**
+   * `peer` takes no further part (it left, or will not drain): rounds no
+   * longer wait for its reports.
+   */
+  leave(peer: string): void {
+    if (!this.#peers.delete(peer)) return;
+    this.#changed.resolve();
+    this.#changed = Promise.withResolvers<void>();
   }
 
   /** A group's report of a round (a peer's, as its monitor receives it, or this group's). */
@@ -68,12 +83,13 @@ export class DrainRounds {
       await step.publish(round, handled);
       for (;;) {
         const got = this.#rounds.get(round);
-        if (got !== undefined && this.#peers.every((p) => got.has(p))) break;
+        if (got !== undefined && [...this.#peers].every((p) => got.has(p))) break;
         await this.#changed.promise;
         if (this.#stopped) return false;
       }
       const current = this.#rounds.get(round)!;
-      const same = previous !== undefined && [...current].every(([g, n]) => previous!.get(g) === n);
+      const same = previous !== undefined &&
+        [this.#group, ...this.#peers].every((g) => previous!.get(g) === current.get(g));
       // A restarted peer replays earlier rounds: stop only once caught up with everyone.
       if (same && round >= this.#latest) return true;
       previous = current;

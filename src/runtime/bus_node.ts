@@ -10,7 +10,9 @@ import type { Registry } from "../codec/mod.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { MessageBus } from "../bus/message_bus.ts";
 import {
+  DRAIN_STATUS,
   LinkCredit,
+  LinkDrained,
   LinkPeer,
   type LinkPeerOptions,
   RequestFailed,
@@ -29,6 +31,15 @@ import type { Transport } from "../transport/transport.ts";
 import type { TransportLogger } from "../transport/logger.ts";
 import { NatsPeer, type NatsPeerJetStream, type NatsWire } from "../bus/nats_peer.ts";
 import { RuntimeError } from "./runtime_error.ts";
+import { DrainRounds } from "./_drain_rounds.ts";
+
+/**
+ * How long a shutting-down node waits for a peer that answered "not shutting
+ * down" to start its own drain, in ms: the processes of a deployment get
+ * their signals at about the same time, and a report may reach one before
+ * its own signal does.
+ */
+const LIVE_PEER_GRACE_MS = 200;
 
 /** A peer process to dial: the identity it must present, and where it listens. */
 export interface DialTarget {
@@ -93,8 +104,9 @@ export interface BusNodeOptions {
   identity: string;
   /**
    * Every message type crossing a link from or to this process. The
-   * runtime's own types (`RequestFailed` 0xFEFF, `LinkCredit` 0xFEFC) are
-   * added when missing; ids 0xFEF0 to 0xFEFF are reserved.
+   * runtime's own types (`RequestFailed` 0xFEFF, `LinkCredit` 0xFEFC,
+   * `LinkDrained` 0xFEFB) are added when missing; ids 0xFEF0 to 0xFEFF are
+   * reserved.
    */
   registry: Registry;
   /** Addresses to accept peers on. Default: none. */
@@ -151,7 +163,11 @@ export interface LinkReport {
   readonly received: number;
   /** Messages dropped: by the link's overflow policy, or inbound for a full queue. */
   readonly dropped: number;
-  /** Messages still buffered when the link closed for good. */
+  /**
+   * Messages lost at the end: still buffered when the link closed for good,
+   * or received after this process's bus had closed (refused, also counted
+   * in `refused`).
+   */
   readonly undelivered: number;
   /** Inbound messages the bus refused (no such actor or handler). */
   readonly refused: number;
@@ -259,6 +275,20 @@ export class BusNode implements AsyncDisposable {
   #nats: NatsPeer | undefined;
   #natsOptions: BusNodeNats | undefined;
   #stopNatsEvents: () => void = () => {};
+  #unBeforeStop: () => void = () => {};
+  /** Where this node is in the drain at the bus's close (see `#drainWithPeers`). */
+  #drainState: "live" | "draining" | "finished" = "live";
+  #drain: DrainRounds | undefined;
+  /** Round reports peers sent before this node began to drain, by peer. */
+  readonly #early = new Map<string, { round: number; count: bigint }[]>();
+  /** Peers that said they finished draining (they report no more). */
+  readonly #finishedPeers = new Set<string>();
+  /** Peers that said they began to drain. */
+  readonly #joinedPeers = new Set<string>();
+  /** Peers that said they are not shutting down: each leaves the rounds unless it starts soon. */
+  readonly #graceTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Messages accepted from links that have closed for good. */
+  #acceptedByClosed = 0;
 
   private constructor(options: BusNodeOptions) {
     this.#bus = options.bus;
@@ -305,6 +335,7 @@ export class BusNode implements AsyncDisposable {
       message: (view, route, link) => this.#peerOf(link).receive(view, route),
       announce: (a, link) => this.#peerOf(link).announced(a),
       up: (link, peerRestarted) => this.#up(link, peerRestarted),
+      down: (link) => this.#drain?.leave(link.peer),
       closed: (link) => this.#closed(link),
     };
     const t = options.link ?? {};
@@ -331,7 +362,7 @@ export class BusNode implements AsyncDisposable {
    * @throws {TransportError} when a listener cannot bind.
    */
   static async start(options: BusNodeOptions): Promise<BusNode> {
-    for (const type of [RequestFailed, LinkCredit]) {
+    for (const type of [RequestFailed, LinkCredit, LinkDrained]) {
       const reserved = options.registry.get(type.id);
       if (reserved === undefined) options.registry.add(type);
       else if (reserved !== type) {
@@ -343,6 +374,7 @@ export class BusNode implements AsyncDisposable {
       }
     }
     const node = new BusNode(options);
+    node.#unBeforeStop = options.bus.beforeStop((ms) => node.#drainWithPeers(ms));
     node.#refreshAnnouncement();
     node.#unlisten = options.bus.onRoutesChange(() => node.#routesChanged());
     try {
@@ -541,6 +573,7 @@ export class BusNode implements AsyncDisposable {
 
   async #close(drainMs: number): Promise<void> {
     this.#unlisten();
+    this.#unBeforeStop();
     this.#forget();
     const closedError = this.#closedError();
     for (const w of [...this.#waiters]) w.reject(closedError);
@@ -650,6 +683,7 @@ export class BusNode implements AsyncDisposable {
       peer = new LinkPeer(this.#bus, link, this.#registry, {
         ...this.#peerOptions,
         held: this.#held,
+        onDrained: (status, round, count) => this.#peerDrained(link, status, round, count),
       });
       this.#peers.set(link, peer);
     }
@@ -684,12 +718,157 @@ export class BusNode implements AsyncDisposable {
     // Out of the map first: detaching announces the change, and routable() must see it.
     this.#finished.push(report(link, peer));
     this.#peers.delete(link);
+    this.#acceptedByClosed += peer.stats().accepted;
+    this.#drain?.leave(link.peer);
     peer.closed();
     if (this.#lastLink === link) {
       this.#lastLink = undefined;
       this.#lastPeer = undefined;
     }
     this.#checkWaiters();
+  }
+
+  /**
+   * Runs while the bus closes, after its mailboxes drained and before its
+   * actors stop: drain rounds with every linked peer that shuts down too,
+   * so what they still send here (results of what this process sent them,
+   * the last messages of their producers) is delivered before the bus
+   * refuses it. Each round: wait until the bus is idle, then tell every peer
+   * how many messages this node has taken from links so far (behind
+   * everything sent before, links keep order); once two rounds in a row
+   * show the same counts here and at every peer, nothing is in flight
+   * between them. A peer that is not shutting down leaves the rounds after
+   * a short grace; one that leaves or whose link goes down is not waited
+   * for. Ends at `timeoutMs` at the latest. (Exact for a full mesh of
+   * links, what the runtime plans; NATS peers do not take part.)
+   */
+  async #drainWithPeers(timeoutMs: number): Promise<void> {
+    if (this.#closing !== undefined || this.#drainState !== "live" || timeoutMs <= 0) return;
+    this.#drainState = "draining";
+    const peers = [...this.#peers.keys()]
+      .filter((l) => l.state === "open" && !this.#finishedPeers.has(l.peer))
+      .map((l) => l.peer);
+    const rounds = new DrainRounds(this.#identity, peers);
+    this.#drain = rounds;
+    for (const [peer, reports] of this.#early) {
+      if (peers.includes(peer)) { for (const r of reports) rounds.record(r.round, peer, r.count); }
+    }
+    this.#early.clear();
+    const stop = Promise.withResolvers<void>();
+    const timer = setTimeout(stop.resolve, timeoutMs);
+    let agreed = false;
+    try {
+      if (peers.length > 0) {
+        // Peers that already began their rounds stop counting this node as not shutting down.
+        void this.#tellPeers(DRAIN_STATUS.joined, 0, 0n);
+        agreed = await rounds.run({
+          idle: () => this.#quiet(stop.promise),
+          handled: () => this.#acceptedCount(),
+          // A link that went away with messages parked would hold the report: not past `stop`.
+          publish: (round, count) =>
+            Promise.race([this.#tellPeers(DRAIN_STATUS.round, round, count), stop.promise]),
+          stopped: stop.promise,
+        });
+      }
+    } finally {
+      clearTimeout(timer);
+      this.#drainState = "finished";
+      this.#drain = undefined;
+      for (const t of this.#graceTimers.values()) clearTimeout(t);
+      this.#graceTimers.clear();
+      // Peers still in their rounds stop waiting for this node: those that began too late to
+      // take part (or all, when the rounds did not agree). Those that agreed end at the same
+      // round as this node and may be gone: nothing is written to them (a frame their process
+      // never acknowledged would count as undelivered).
+      const agreedWith = new Set(agreed ? rounds.peers : []);
+      void this.#tellPeers(DRAIN_STATUS.finished, 0, 0n, (peer) => !agreedWith.has(peer));
+    }
+  }
+
+  /** Resolves once the bus is idle and no link is handing it anything (or at `stop`). */
+  async #quiet(stop: Promise<void>): Promise<void> {
+    let stopped = false;
+    void stop.then(() => stopped = true);
+    while (!stopped) {
+      await Promise.race([this.#bus.idle(), stop]);
+      if (![...this.#peers.values()].some((p) => p.delivering)) return;
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, 1)), stop]);
+    }
+  }
+
+  /** Messages this node has taken from links so far (the drain rounds' count). */
+  #acceptedCount(): bigint {
+    let n = this.#acceptedByClosed;
+    for (const peer of this.#peers.values()) n += peer.stats().accepted;
+    return BigInt(n);
+  }
+
+  /** Writes a drain frame to every open link (to `to` peers only, if given). */
+  async #tellPeers(
+    status: number,
+    round: number,
+    count: bigint,
+    to: (peer: string) => boolean = () => true,
+  ): Promise<void> {
+    await Promise.all(
+      [...this.#peers].filter(([l]) => l.state === "open" && to(l.peer)).map(([, peer]) =>
+        peer.drained(status, round, count).catch(() => {})
+      ),
+    );
+  }
+
+  /** A peer's drain frame. */
+  #peerDrained(link: Link, status: number, round: number, count: bigint): void {
+    const peer = link.peer;
+    if (status === DRAIN_STATUS.round || status === DRAIN_STATUS.joined) {
+      if (this.#drainState === "draining") {
+        clearTimeout(this.#graceTimers.get(peer));
+        this.#graceTimers.delete(peer);
+        this.#joinedPeers.add(peer);
+        if (status === DRAIN_STATUS.round) this.#drain?.record(round, peer, count);
+        return;
+      }
+      if (status === DRAIN_STATUS.joined) {
+        this.#joinedPeers.add(peer);
+        return;
+      }
+      // A bus already closing (its actors not yet idle, e.g. a producer still running) drains
+      // as soon as they are: the peer waits for it, up to its deadline.
+      const answer = this.#drainState === "finished"
+        ? DRAIN_STATUS.finished
+        : this.#bus.signal.aborted
+        ? DRAIN_STATUS.joined
+        : DRAIN_STATUS.live;
+      if (this.#drainState === "live") {
+        // This node may begin its own drain in a moment: keep the report for it.
+        const reports = this.#early.get(peer) ?? [];
+        reports.push({ round, count });
+        this.#early.set(peer, reports);
+        // Answered once per drain of the peer (its first round).
+        if (round !== 1) return;
+      }
+      void this.#peerOf(link).drained(answer, 0, 0n).catch(() => {});
+      return;
+    }
+    if (status === DRAIN_STATUS.finished) {
+      this.#finishedPeers.add(peer);
+      this.#early.delete(peer);
+      this.#drain?.leave(peer);
+      return;
+    }
+    if (
+      status === DRAIN_STATUS.live && this.#drain !== undefined && !this.#graceTimers.has(peer) &&
+      !this.#joinedPeers.has(peer)
+    ) {
+      const rounds = this.#drain;
+      this.#graceTimers.set(
+        peer,
+        setTimeout(() => {
+          this.#graceTimers.delete(peer);
+          rounds.leave(peer);
+        }, LIVE_PEER_GRACE_MS),
+      );
+    }
   }
 
   #routesChanged(): void {
@@ -734,10 +913,10 @@ function report(link: Link, peer: LinkPeer): LinkReport {
     peer: link.peer,
     address: link.transport.address,
     state: link.state,
-    sent: l.sent - p.creditFramesSent,
-    received: l.received - p.creditFramesReceived,
+    sent: l.sent - p.creditFramesSent - p.drainFramesSent,
+    received: l.received - p.creditFramesReceived - p.drainFramesReceived,
     dropped: l.dropped + p.inboundDropped,
-    undelivered: l.undelivered,
+    undelivered: l.undelivered + p.refusedClosed,
     refused: p.refused,
     unmatchedReplies: p.unmatchedReplies,
     reconnects: l.reconnects,
