@@ -160,7 +160,12 @@ interface Slot {
   window: number[];
   lastCode: number | undefined;
   lastSignal: Deno.Signal | null | undefined;
+  /** The last non-blank line the current (or last) run wrote to stderr, when piped. */
+  lastOutput: string | undefined;
 }
+
+/** Longest last-output line quoted in a give-up message, in characters. */
+const QUOTED_OUTPUT_MAX = 500;
 
 type Finish =
   | { readonly ok: true; readonly outcome: SupervisorOutcome }
@@ -259,6 +264,7 @@ export class Supervisor implements AsyncDisposable {
       window: [],
       lastCode: undefined,
       lastSignal: undefined,
+      lastOutput: undefined,
     }));
     this.#signal = options.signal;
     // An already-aborted signal means: start nothing, finish as closed.
@@ -400,10 +406,11 @@ export class Supervisor implements AsyncDisposable {
       }
       slot.process = child;
       slot.runs++;
+      slot.lastOutput = undefined;
       const startedAt = performance.now();
       this.#emit({ type: "started", child: name, pid: child.pid, run: slot.runs });
       const pumps = this.#output === "piped"
-        ? [this.#pump(name, "stdout", child.stdout), this.#pump(name, "stderr", child.stderr)]
+        ? [this.#pump(slot, "stdout", child.stdout), this.#pump(slot, "stderr", child.stderr)]
         : [];
       const status = await child.status;
       slot.process = undefined;
@@ -441,13 +448,18 @@ export class Supervisor implements AsyncDisposable {
         const why = fatal
           ? `exited with ${how}, which restarting cannot fix`
           : `crashed (${how}) after ${slot.window.length} restarts within ${this.#policy.windowMs} ms`;
+        // The child's own last words usually say why (an address in use, say): the final
+        // message carries them, so the cause is not only far up in the output.
+        const last = slot.lastOutput;
+        const quoted = last === undefined ? "" : `; its last output: ${quote(last)}`;
         this.#giveUp(
           slot,
-          new SupervisorError("SUPERVISOR_CHILD_FAILED", `'${name}' ${why}; giving up`, {
+          new SupervisorError("SUPERVISOR_CHILD_FAILED", `'${name}' ${why}; giving up${quoted}`, {
             child: name,
             exitCode: status.signal === null ? status.code : null,
             exitSignal: status.signal,
             restarts: slot.window.length,
+            ...(last === undefined ? {} : { lastOutput: last }),
           }),
         );
         return;
@@ -480,13 +492,15 @@ export class Supervisor implements AsyncDisposable {
   }
 
   async #pump(
-    child: string,
+    slot: Slot,
     stream: "stdout" | "stderr",
     readable: ReadableStream<Uint8Array>,
   ): Promise<void> {
+    const child = slot.spec.name;
     const prefix = `${child.padEnd(this.#nameWidth)} | `;
     try {
       await pumpLines(readable, this.#maxLineLength, (text) => {
+        if (stream === "stderr" && text.trim() !== "") slot.lastOutput = text;
         try {
           this.#onOutput({ child, stream, text, prefixed: prefix + text });
         } catch {
@@ -540,6 +554,12 @@ export class Supervisor implements AsyncDisposable {
       // An observer's failure must not stop supervision.
     }
   }
+}
+
+/** A child's output line as quoted in a message: trimmed, cut if long. */
+function quote(line: string): string {
+  const text = line.trim();
+  return text.length <= QUOTED_OUTPUT_MAX ? text : `${text.slice(0, QUOTED_OUTPUT_MAX)}…`;
 }
 
 function sleep(ms: number, wake: AbortSignal): Promise<void> {

@@ -30,6 +30,8 @@ export interface SupervisorErrorOptions {
   exitSignal?: Deno.Signal | null;
   /** How many times the child was restarted within the policy's window before giving up. */
   restarts?: number;
+  /** The last line the child wrote to stderr in its last run (piped output only). */
+  lastOutput?: string;
 }
 
 /**
@@ -56,6 +58,11 @@ export class SupervisorError extends MyceliumError {
   readonly exitSignal: Deno.Signal | null | undefined;
   /** Restarts within the window before the supervisor gave up (`undefined` when not relevant). */
   readonly restarts: number | undefined;
+  /**
+   * The last line the child wrote to stderr before it last exited, usually
+   * why it failed (`undefined`: none, or its output was not piped).
+   */
+  readonly lastOutput: string | undefined;
 
   /** Creates a supervisor error with a code, a message and the child's facts. */
   constructor(code: SupervisorErrorCode, message: string, options: SupervisorErrorOptions = {}) {
@@ -64,5 +71,6 @@ export class SupervisorError extends MyceliumError {
     this.exitCode = options.exitCode;
     this.exitSignal = options.exitSignal;
     this.restarts = options.restarts;
+    this.lastOutput = options.lastOutput;
   }
 }

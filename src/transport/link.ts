@@ -793,7 +793,8 @@ export class Link implements AsyncDisposable {
           { address: this.#transport.address, cause: last ?? error },
         );
         if (!opened) first.reject(gaveUp);
-        this.#finish(gaveUp);
+        // The caller stopped it (its node is closing): an orderly end, logged as such.
+        this.#finish(gaveUp, "info");
         break;
       }
       last = error;
@@ -1429,7 +1430,7 @@ export class Link implements AsyncDisposable {
     room.resolve();
   }
 
-  #finish(error: TransportError | undefined): void {
+  #finish(error: TransportError | undefined, level: "info" | "error" = "error"): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#closing = true;
@@ -1451,7 +1452,7 @@ export class Link implements AsyncDisposable {
       });
     }
     if (error !== undefined) {
-      this.#log.error("link closed", { identity: this.#identity, peer: this.#peer, error });
+      this.#log[level]("link closed", { identity: this.#identity, peer: this.#peer, error });
     }
     const room = this.#room;
     this.#room = undefined;

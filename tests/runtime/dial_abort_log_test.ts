@@ -1,0 +1,59 @@
+/**
+ * A dial its caller stops (a node closing while a peer's address answers
+ * without ever completing the handshake, e.g. another program holds the
+ * port) ends quietly: an orderly stop is no error in the log.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Registry } from "../../src/codec/mod.ts";
+import { Link } from "../../src/transport/link.ts";
+import { TcpTransport } from "../../src/transport/tcp.ts";
+import { TransportError } from "../../src/transport/transport_error.ts";
+import { Tick } from "../bus/_messages.ts";
+
+Deno.test("a dial stopped by its caller's signal logs no error", async () => {
+  // Another program on the port: it accepts connections and never says a word.
+  const squatter = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of squatter) accepted.push(conn);
+  })();
+  const errors: string[] = [];
+  const stop = new AbortController();
+  const logger = {
+    error: (message: string) => errors.push(message),
+    warn: () => {},
+    // Its first failed handshake: the dial is retrying; now its caller stops it.
+    info: (message: string) => {
+      if (message === "link reconnecting") stop.abort();
+    },
+  };
+  try {
+    const dialing = Link.connect(
+      new TcpTransport({ hostname: "127.0.0.1", port: (squatter.addr as Deno.NetAddr).port }),
+      {
+        registry: new Registry([Tick]),
+        identity: "dialer",
+        logger,
+        handshakeTimeoutMs: 100,
+        signal: stop.signal,
+      },
+    );
+    await assert.rejects(
+      dialing,
+      (e) => e instanceof TransportError && /signal aborted/.test(e.message),
+    );
+    assert.deepEqual(errors, []);
+  } finally {
+    squatter.close();
+    await accepting.catch(() => {});
+    for (const conn of accepted) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+});
