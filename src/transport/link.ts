@@ -769,7 +769,7 @@ export class Link implements AsyncDisposable {
       let session: Session | undefined;
       try {
         const stream = await this.#transport.dial(stop);
-        error = await this.#runSession(stream, (s) => {
+        error = await this.#runSession(stream, stop, (s) => {
           attempt = 0;
           session = s;
           if (!opened) {
@@ -834,8 +834,16 @@ export class Link implements AsyncDisposable {
     if (!opened) first.reject(this.#closedError());
   }
 
-  /** Handshake on `stream`, then pump it until it ends; returns why it ended. */
-  async #runSession(stream: ByteStream, onOpen: (s: Session) => void): Promise<TransportError> {
+  /**
+   * Handshake on `stream` (given up when `stop` aborts: a peer address that
+   * accepts but never answers must not hold a closing node for the whole
+   * handshake deadline), then pump it until it ends; returns why it ended.
+   */
+  async #runSession(
+    stream: ByteStream,
+    stop: AbortSignal,
+    onOpen: (s: Session) => void,
+  ): Promise<TransportError> {
     const splitter = new FrameSplitter({
       maxFrameSize: this.#maxFrame,
       slabSize: this.#slabSize,
@@ -850,6 +858,7 @@ export class Link implements AsyncDisposable {
         key: this.#key,
         maxFrameSize: this.#maxFrame,
         timeoutMs: this.#handshakeTimeoutMs,
+        signal: stop,
         bootId: this.#bootId,
         bind: () => this.#bootId,
         resumePoint: (peer) => this._resumePoint(peer),

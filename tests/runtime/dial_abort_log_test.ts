@@ -57,3 +57,44 @@ Deno.test("a dial stopped by its caller's signal logs no error", async () => {
     }
   }
 });
+
+Deno.test("a dial stopped by its caller mid-handshake ends then, not at the handshake deadline", async () => {
+  const stop = new AbortController();
+  const squatter = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of squatter) {
+      accepted.push(conn);
+      // The dial is connected and waits for a Hello that never comes: its caller stops it.
+      stop.abort();
+    }
+  })();
+  try {
+    const began = performance.now();
+    const dialing = Link.connect(
+      new TcpTransport({ hostname: "127.0.0.1", port: (squatter.addr as Deno.NetAddr).port }),
+      {
+        registry: new Registry([Tick]),
+        identity: "dialer",
+        handshakeTimeoutMs: 60_000,
+        signal: stop.signal,
+      },
+    );
+    await assert.rejects(
+      dialing,
+      (e) => e instanceof TransportError && /signal aborted/.test(e.message),
+    );
+    const tookMs = performance.now() - began;
+    assert.ok(tookMs < 10_000, `the stopped dial took ${Math.round(tookMs)} ms`);
+  } finally {
+    squatter.close();
+    await accepting.catch(() => {});
+    for (const conn of accepted) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+});
