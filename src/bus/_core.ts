@@ -197,7 +197,7 @@ export class BusCore implements CellHost {
   #state = OPEN;
   #closing: Promise<ShutdownReport> | undefined = undefined;
   /** Run during close between the mailboxes draining and the actors stopping. */
-  readonly #beforeStop = new Set<(timeoutMs: number) => Promise<void>>();
+  readonly #beforeStop = new Set<(timeoutMs: number) => Promise<boolean | void>>();
   #idleWaiters: (() => void)[] = [];
   #slab = new Uint8Array(4096);
   /** Faithful views: frames go at `#viewAt` and onwards; a full slab is replaced, never rewritten. */
@@ -959,7 +959,7 @@ export class BusCore implements CellHost {
   // ---- shutdown ---------------------------------------------------------------
 
   /** See {@linkcode MessageBus.beforeStop}. */
-  beforeStop(hook: (timeoutMs: number) => Promise<void>): () => void {
+  beforeStop(hook: (timeoutMs: number) => Promise<boolean | void>): () => void {
     const own = (ms: number) => hook(ms);
     this.#beforeStop.add(own);
     return () => void this.#beforeStop.delete(own);
@@ -983,14 +983,18 @@ export class BusCore implements CellHost {
       const left = () => Math.max(0, deadlineMs - (performance.now() - began));
       let timer: ReturnType<typeof setTimeout> | undefined;
       const hooks = [...this.#beforeStop].map((hook) =>
-        hook(left()).catch((error) => this.logger.error("a before-stop hook failed", { error }))
+        hook(left()).catch((error) => {
+          this.logger.error("a before-stop hook failed", { error });
+          return false;
+        })
       );
-      await Promise.race([
-        Promise.all(hooks),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, left())),
+      // A hook that did not finish in time, or says it could not, means the drain did not.
+      const finished = await Promise.race([
+        Promise.all(hooks).then((results) => results.every((r) => r !== false)),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), left())),
       ]);
       clearTimeout(timer);
-      drained = await this.idle(left(), undefined);
+      drained = (await this.idle(left(), undefined)) && finished;
     }
     const cells = [...this.cells.values()];
     await Promise.all(cells.map((cell) => cell.stop(drained)));

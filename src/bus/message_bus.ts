@@ -433,11 +433,12 @@ export class MessageBus implements AsyncDisposable {
    * before the actors stop, with the ms left of the deadline: until it
    * settles (or the deadline passes) the actors keep running and the bus
    * keeps taking deliveries, from links too. Not run when the mailboxes did
-   * not drain in time. A `BusNode` uses it to keep the bus open until its
-   * linked processes have finished sending to it. Returns the function that
-   * removes the hook.
+   * not drain in time. A hook that resolves `false`, rejects or is still
+   * running at the deadline makes the close report `drained: false`. A
+   * `BusNode` uses it to keep the bus open until its linked processes have
+   * finished sending to it. Returns the function that removes the hook.
    */
-  beforeStop(hook: (timeoutMs: number) => Promise<void>): () => void {
+  beforeStop(hook: (timeoutMs: number) => Promise<boolean | void>): () => void {
     return this.#core.beforeStop(hook);
   }
 

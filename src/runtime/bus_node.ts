@@ -205,7 +205,11 @@ interface ReadyWaiter {
  * process then gets what was buffered for them the moment it reconnects),
  * then `start`, then `await node.ready([...])` for the actors this process
  * sends to before producing. Close the bus first (actors drain, still
- * sending), then the node (link buffers drain).
+ * sending), then the node (link buffers drain). While the bus closes, the
+ * node keeps it open until the linked processes that shut down too have
+ * finished sending to it (drain rounds over the links, within the bus's
+ * close deadline; a peer that keeps running is waited for at most 200 ms),
+ * so processes stopped together lose nothing in flight between them.
  *
  * A process that may be restarted mid-run starts with `holdInbound` and calls
  * {@linkcode BusNode.release} once `ready`, so it handles nothing its peers
@@ -257,7 +261,8 @@ export class BusNode implements AsyncDisposable {
   readonly #dialed = new Set<Link>();
   readonly #dials: Promise<void>[] = [];
   readonly #waiters = new Set<ReadyWaiter>();
-  readonly #finished: LinkReport[] = [];
+  /** Links closed for good, reported when asked (their peer may still count refusals). */
+  readonly #finished: { link: Link; peer: LinkPeer }[] = [];
   readonly #restartListeners = new Set<(peer: string) => void>();
   #heldCount = 0;
   readonly #linkOptions: LinkListenerOptions;
@@ -276,6 +281,8 @@ export class BusNode implements AsyncDisposable {
   #natsOptions: BusNodeNats | undefined;
   #stopNatsEvents: () => void = () => {};
   #unBeforeStop: () => void = () => {};
+  #unJoin: () => void = () => {};
+  #joinSent = false;
   /** Where this node is in the drain at the bus's close (see `#drainWithPeers`). */
   #drainState: "live" | "draining" | "finished" = "live";
   #drain: DrainRounds | undefined;
@@ -375,6 +382,11 @@ export class BusNode implements AsyncDisposable {
     }
     const node = new BusNode(options);
     node.#unBeforeStop = options.bus.beforeStop((ms) => node.#drainWithPeers(ms));
+    // The bus began closing: peers in their rounds learn now that this node will drain too
+    // (once its actors are idle), not only when it is idle, so they wait for it.
+    const closing = () => node.#join();
+    options.bus.signal.addEventListener("abort", closing, { once: true });
+    node.#unJoin = () => options.bus.signal.removeEventListener("abort", closing);
     node.#refreshAnnouncement();
     node.#unlisten = options.bus.onRoutesChange(() => node.#routesChanged());
     try {
@@ -550,7 +562,7 @@ export class BusNode implements AsyncDisposable {
   /** Counters of every link: those closed for good first, then the live ones. */
   stats(): LinkReport[] {
     return [
-      ...this.#finished,
+      ...this.#finished.map(({ link, peer }) => report(link, peer)),
       ...[...this.#peers].map(([link, peer]) => report(link, peer)),
       ...(this.#nats === undefined ? [] : [this.#natsReport(this.#nats)]),
     ];
@@ -574,6 +586,7 @@ export class BusNode implements AsyncDisposable {
   async #close(drainMs: number): Promise<void> {
     this.#unlisten();
     this.#unBeforeStop();
+    this.#unJoin();
     this.#forget();
     const closedError = this.#closedError();
     for (const w of [...this.#waiters]) w.reject(closedError);
@@ -716,7 +729,7 @@ export class BusNode implements AsyncDisposable {
     const peer = this.#peers.get(link);
     if (peer === undefined) return;
     // Out of the map first: detaching announces the change, and routable() must see it.
-    this.#finished.push(report(link, peer));
+    this.#finished.push({ link, peer });
     this.#peers.delete(link);
     this.#acceptedByClosed += peer.stats().accepted;
     this.#drain?.leave(link.peer);
@@ -740,10 +753,11 @@ export class BusNode implements AsyncDisposable {
    * between them. A peer that is not shutting down leaves the rounds after
    * a short grace; one that leaves or whose link goes down is not waited
    * for. Ends at `timeoutMs` at the latest. (Exact for a full mesh of
-   * links, what the runtime plans; NATS peers do not take part.)
+   * links, what the runtime plans; NATS peers do not take part.) Resolves
+   * false when the rounds did not agree before `timeoutMs`.
    */
-  async #drainWithPeers(timeoutMs: number): Promise<void> {
-    if (this.#closing !== undefined || this.#drainState !== "live" || timeoutMs <= 0) return;
+  async #drainWithPeers(timeoutMs: number): Promise<boolean> {
+    if (this.#closing !== undefined || this.#drainState !== "live" || timeoutMs <= 0) return true;
     this.#drainState = "draining";
     const peers = [...this.#peers.keys()]
       .filter((l) => l.state === "open" && !this.#finishedPeers.has(l.peer))
@@ -759,8 +773,7 @@ export class BusNode implements AsyncDisposable {
     let agreed = false;
     try {
       if (peers.length > 0) {
-        // Peers that already began their rounds stop counting this node as not shutting down.
-        void this.#tellPeers(DRAIN_STATUS.joined, 0, 0n);
+        this.#join();
         agreed = await rounds.run({
           idle: () => this.#quiet(stop.promise),
           handled: () => this.#acceptedCount(),
@@ -783,6 +796,14 @@ export class BusNode implements AsyncDisposable {
       const agreedWith = new Set(agreed ? rounds.peers : []);
       void this.#tellPeers(DRAIN_STATUS.finished, 0, 0n, (peer) => !agreedWith.has(peer));
     }
+    return agreed || peers.length === 0;
+  }
+
+  /** Tells the peers, once, that this node drains: those in their rounds wait for it. */
+  #join(): void {
+    if (this.#joinSent || this.#closing !== undefined || this.#drainState === "finished") return;
+    this.#joinSent = true;
+    void this.#tellPeers(DRAIN_STATUS.joined, 0, 0n);
   }
 
   /** Resolves once the bus is idle and no link is handing it anything (or at `stop`). */

@@ -24,14 +24,15 @@ interface Figures {
   ended: boolean;
   sent: number;
   answered: boolean;
+  restarts: number;
   shutdown: { drained: boolean; discarded: number; abandonedRequests: number };
   links: { undelivered: number; refused: number; dropped: number }[];
 }
 
 /** Runs one fixture process; `lines` yields its stdout lines as they come. */
-function spawn(role: string, path: string) {
+function spawn(role: string, path: string, ...more: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-net", FIXTURE, role, path],
+    args: ["run", "--allow-read", "--allow-write", "--allow-net", FIXTURE, role, path, ...more],
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
@@ -73,6 +74,8 @@ for (let attempt = 1; attempt <= 3; attempt++) {
       assert.equal(d.links[0]!.undelivered, 0);
       assert.equal(s.links[0]!.undelivered, 0);
       assert.equal(s.shutdown.abandonedRequests, 0);
+      assert.equal(d.shutdown.drained, true);
+      assert.equal(s.shutdown.drained, true);
       assert.equal((await dst.child.status).code, 0);
       assert.equal((await src.child.status).code, 0);
     } finally {
@@ -89,6 +92,42 @@ for (let attempt = 1; attempt <= 3; attempt++) {
     }
   });
 }
+
+Deno.test("shutdown drain: a producer that ignores its signal makes the drain hit its deadline, said so", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium-drain-" });
+  const dst = spawn("dst", `${dir}/dst.sock`, "1000");
+  const src = spawn("stubborn", `${dir}/dst.sock`, "1000");
+  try {
+    assert.deepEqual(await dst.next(), { ready: true });
+    assert.deepEqual(await src.next(), { ready: true });
+    dst.child.kill("SIGTERM");
+    src.child.kill("SIGTERM");
+    const [d, s] = await Promise.all([dst.next(), src.next()]) as unknown as [Figures, Figures];
+    // The receiver waited for the producer's group (it was shutting down) until the deadline.
+    assert.equal(d.shutdown.drained, false);
+    // Its producer failed once its bus stopped it, or once the receiver left: reported, not
+    // restarted.
+    assert.equal(s.restarts, 0);
+    assert.equal(s.answered, false);
+    // Whatever it sent while the receiver still ran was handled; what was not is counted:
+    // discarded from a mailbox at the deadline, dropped, or undelivered (refused by the closed
+    // bus, or left in a link). One send may have failed outright (its producer was told).
+    const lost = d.shutdown.discarded + d.links[0]!.undelivered + s.links[0]!.undelivered +
+      d.links[0]!.dropped + s.links[0]!.dropped;
+    assert.ok(d.handled + lost >= s.sent - 1, `handled ${d.handled}, lost ${lost}, sent ${s.sent}`);
+  } finally {
+    for (const p of [dst, src]) {
+      try {
+        p.child.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await p.child.status;
+      await p.child.stdout.cancel().catch(() => {});
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 const quiet = {
   ...silentLogger,
