@@ -30,6 +30,8 @@ export const EXIT_CODES = {
   TOPOLOGY_TRANSPORT_CONFLICT: 18,
   /** A peer or the NATS cluster refused this deployment's credentials (a restart will not mend it). */
   TRANSPORT_AUTH: 31,
+  /** Another process holds the address a group listens on (a restart will not free it). */
+  TRANSPORT_ADDRESS_IN_USE: 32,
   /** An unexpected exception: a bug in Mycelium. */
   INTERNAL: 70,
 } as const satisfies Record<TopologyErrorCode, number> & Record<string, number>;

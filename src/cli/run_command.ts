@@ -320,9 +320,10 @@ async function superviseGroups(
         maxLineLength: 64 * 1024 * 1024,
         // Usage, configuration and declaration errors will not mend with a restart.
         restart: {
-          // 40: a bus error while placing actors (a route target without the handler).
-          // 31: credentials refused (e.g. by the NATS cluster).
-          fatalExitCodes: [EXIT_CODES.USAGE, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 31, 40, 90],
+          // 10-19: the topology; 31: credentials refused (e.g. by the NATS cluster);
+          // 32: another process holds a group's address; 40: a bus error while placing actors
+          // (a route target without the handler); 90: the app's declaration.
+          fatalExitCodes: [EXIT_CODES.USAGE, ...range(10, 19), 31, 32, 40, 90],
         },
       },
     );
@@ -355,4 +356,9 @@ async function superviseGroups(
   io.out("");
   io.out(formatBudgets(checkBudgets(topology, report.actors), false));
   return exitCode(app, report);
+}
+
+/** The integers from `from` to `to`, both included. */
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }

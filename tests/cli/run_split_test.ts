@@ -110,3 +110,36 @@ Deno.test("mycelium run of a topology with no group on this host says how to run
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a group whose address another process holds ends the run at once, its cause in the last line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium_in_use_" });
+  const ports = freePorts(ACTORS.length);
+  // Another program holds the first actor's endpoint.
+  const holder = Deno.listen({ hostname: "127.0.0.1", port: ports });
+  try {
+    await Deno.writeTextFile(`${dir}/split.yaml`, DISTRIBUTED(ports));
+    const r = await run(
+      [
+        `${dir}/split.yaml`,
+        "--all-hosts",
+        "--socket-dir",
+        `${dir}/sockets`,
+        "--swaps",
+        "500",
+        "--audit",
+        `${dir}/a.log`,
+      ],
+      dir,
+    );
+    assert.notEqual(r.code, EXIT_CODES.OK, r.stderr);
+    const last = r.stderr.trim().split("\n").at(-1)!;
+    assert.match(last, /exit code 32, which restarting cannot fix/, r.stderr);
+    assert.match(last, /TRANSPORT_ADDRESS_IN_USE/, r.stderr);
+    // Not restarted: an address in use is not freed by trying again.
+    assert.doesNotMatch(r.stderr, /^\S+: restarting/m, r.stderr);
+    assert.doesNotMatch(r.stderr, /run 2\)/, r.stderr);
+  } finally {
+    holder.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
