@@ -55,6 +55,20 @@ function spawn(role: string, path: string, ...more: string[]) {
   return { child, next };
 }
 
+/** Ends what `spawn` started (SIGKILL if still running) and removes `dir`. */
+async function stopAll(procs: ReturnType<typeof spawn>[], dir: string): Promise<void> {
+  for (const p of procs) {
+    try {
+      p.child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await p.child.status;
+    await p.child.stdout.cancel().catch(() => {});
+  }
+  await Deno.remove(dir, { recursive: true });
+}
+
 for (let attempt = 1; attempt <= 3; attempt++) {
   Deno.test(`shutdown drain (${attempt}): a producer's last messages after SIGTERM are delivered`, async () => {
     const dir = await Deno.makeTempDir({ prefix: "mycelium-drain-" });
@@ -79,16 +93,7 @@ for (let attempt = 1; attempt <= 3; attempt++) {
       assert.equal((await dst.child.status).code, 0);
       assert.equal((await src.child.status).code, 0);
     } finally {
-      for (const p of [dst, src]) {
-        try {
-          p.child.kill("SIGKILL");
-        } catch {
-          // Already exited.
-        }
-        await p.child.status;
-        await p.child.stdout.cancel().catch(() => {});
-      }
-      await Deno.remove(dir, { recursive: true });
+      await stopAll([dst, src], dir);
     }
   });
 }
@@ -116,16 +121,7 @@ Deno.test("shutdown drain: a producer that ignores its signal makes the drain hi
       d.links[0]!.dropped + s.links[0]!.dropped;
     assert.ok(d.handled + lost >= s.sent - 1, `handled ${d.handled}, lost ${lost}, sent ${s.sent}`);
   } finally {
-    for (const p of [dst, src]) {
-      try {
-        p.child.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-      await p.child.status;
-      await p.child.stdout.cancel().catch(() => {});
-    }
-    await Deno.remove(dir, { recursive: true });
+    await stopAll([dst, src], dir);
   }
 });
 
