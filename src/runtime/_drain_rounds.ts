@@ -7,8 +7,13 @@
 
 /** What one round needs from its process group. */
 export interface DrainStep {
-  /** Resolves once this group's actors are idle (and its peers' monitors reachable). */
-  idle(): Promise<void>;
+  /**
+   * Resolves once this group's actors are idle (and its peers' monitors
+   * reachable). It may resolve with the round's count, taken in the same
+   * turn as its last idle check (nothing can run in between); otherwise
+   * {@linkcode DrainStep.handled} is asked.
+   */
+  idle(): Promise<bigint | void>;
   /** Messages this group's actors have handled so far. */
   handled(): bigint;
   /** Sends this group's report of `round` to every peer. */
@@ -57,8 +62,12 @@ export class DrainRounds {
     this.#changed = Promise.withResolvers<void>();
   }
 
-  /** A group's report of a round (a peer's, as its monitor receives it, or this group's). */
+  /**
+   * A group's report of a round (a peer's, as its monitor receives it, or
+   * this group's). Ignored from a group not (or no longer) in the rounds.
+   */
   record(round: number, from: string, handled: bigint): void {
+    if (from !== this.#group && !this.#peers.has(from)) return;
     let r = this.#rounds.get(round);
     if (r === undefined) this.#rounds.set(round, r = new Map());
     r.set(from, handled);
@@ -75,9 +84,9 @@ export class DrainRounds {
     });
     let previous: Map<string, bigint> | undefined;
     for (let round = 1;; round++) {
-      await step.idle();
+      const counted = await step.idle();
       if (this.#stopped) return false;
-      const handled = step.handled();
+      const handled = typeof counted === "bigint" ? counted : step.handled();
       this.sent.push({ round, handled });
       this.record(round, this.#group, handled);
       await step.publish(round, handled);

@@ -294,8 +294,6 @@ export class BusNode implements AsyncDisposable {
   readonly #joinedPeers = new Set<string>();
   /** Peers that said they are not shutting down: each leaves the rounds unless it starts soon. */
   readonly #graceTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Messages accepted from links that have closed for good. */
-  #acceptedByClosed = 0;
 
   private constructor(options: BusNodeOptions) {
     this.#bus = options.bus;
@@ -709,7 +707,16 @@ export class BusNode implements AsyncDisposable {
     this.#peerOf(link).up();
     link.announce(this.#announcement);
     if (!peerRestarted) return;
+    // What the previous instance said of its drain is not what this one does.
+    this.#forgetDrain(link.peer);
     this.#restarted(link.peer);
+  }
+
+  /** Drops what `peer` said of its drain (its process ended, or a new instance replaced it). */
+  #forgetDrain(peer: string): void {
+    this.#finishedPeers.delete(peer);
+    this.#joinedPeers.delete(peer);
+    this.#early.delete(peer);
   }
 
   #restarted(peer: string): void {
@@ -731,8 +738,9 @@ export class BusNode implements AsyncDisposable {
     // Out of the map first: detaching announces the change, and routable() must see it.
     this.#finished.push({ link, peer });
     this.#peers.delete(link);
-    this.#acceptedByClosed += peer.stats().accepted;
     this.#drain?.leave(link.peer);
+    // Its process is gone for this node: a later link with that identity starts afresh.
+    if (![...this.#peers.keys()].some((l) => l.peer === link.peer)) this.#forgetDrain(link.peer);
     peer.closed();
     if (this.#lastLink === link) {
       this.#lastLink = undefined;
@@ -764,8 +772,9 @@ export class BusNode implements AsyncDisposable {
       .map((l) => l.peer);
     const rounds = new DrainRounds(this.#identity, peers);
     this.#drain = rounds;
+    this.#log.debug("drain rounds begin", { peers });
     for (const [peer, reports] of this.#early) {
-      if (peers.includes(peer)) { for (const r of reports) rounds.record(r.round, peer, r.count); }
+      for (const r of reports) rounds.record(r.round, peer, r.count);
     }
     this.#early.clear();
     const stop = Promise.withResolvers<void>();
@@ -806,21 +815,43 @@ export class BusNode implements AsyncDisposable {
     void this.#tellPeers(DRAIN_STATUS.joined, 0, 0n);
   }
 
-  /** Resolves once the bus is idle and no link is handing it anything (or at `stop`). */
-  async #quiet(stop: Promise<void>): Promise<void> {
+  /**
+   * Resolves once the bus is idle and no link is handing it anything, with
+   * the messages taken from links at that moment (or at `stop`). A link
+   * waiting on a full mailbox may hand the bus its next message between
+   * the bus's idle and this check: the check runs again until no message
+   * was taken in between, and the count is taken in that same turn.
+   */
+  async #quiet(stop: Promise<void>): Promise<bigint | void> {
     let stopped = false;
     void stop.then(() => stopped = true);
     while (!stopped) {
+      const before = this.#acceptedCount();
       await Promise.race([this.#bus.idle(), stop]);
-      if (![...this.#peers.values()].some((p) => p.delivering)) return;
+      if (stopped) return;
+      if (!this.#delivering()) {
+        const after = this.#acceptedCount();
+        if (after === before) return after;
+        continue;
+      }
       await Promise.race([new Promise((resolve) => setTimeout(resolve, 1)), stop]);
     }
   }
 
+  /** Peers of every link, those closed for good included (they hand over what they queued). */
+  #allPeers(): LinkPeer[] {
+    return [...this.#peers.values(), ...this.#finished.map(({ peer }) => peer)];
+  }
+
+  /** Whether a link, open or closed, is still handing the bus messages. */
+  #delivering(): boolean {
+    return this.#allPeers().some((p) => p.delivering);
+  }
+
   /** Messages this node has taken from links so far (the drain rounds' count). */
   #acceptedCount(): bigint {
-    let n = this.#acceptedByClosed;
-    for (const peer of this.#peers.values()) n += peer.stats().accepted;
+    let n = 0;
+    for (const peer of this.#allPeers()) n += peer.stats().accepted;
     return BigInt(n);
   }
 
@@ -841,11 +872,13 @@ export class BusNode implements AsyncDisposable {
   /** A peer's drain frame. */
   #peerDrained(link: Link, status: number, round: number, count: bigint): void {
     const peer = link.peer;
+    this.#log.debug("drain frame", { peer, status, round });
     if (status === DRAIN_STATUS.round || status === DRAIN_STATUS.joined) {
       if (this.#drainState === "draining") {
         clearTimeout(this.#graceTimers.get(peer));
         this.#graceTimers.delete(peer);
         this.#joinedPeers.add(peer);
+        // Recorded only from a peer still in the rounds (the rounds ignore the others).
         if (status === DRAIN_STATUS.round) this.#drain?.record(round, peer, count);
         return;
       }
