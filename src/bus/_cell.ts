@@ -228,6 +228,8 @@ export class Cell {
   #restarts = 0;
   #restartTimes: number[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Clears a scheduled restart's timer and abort listener. */
+  #cancelRestart: (() => void) | undefined = undefined;
   /** The pending lifecycle step or async handler, so stop can wait for it. */
   #pending: Promise<void> | undefined = undefined;
   #stopping: Promise<void> | undefined = undefined;
@@ -561,10 +563,7 @@ export class Cell {
     this.#host.report(failure);
     if (action === "restart") {
       this.blocked = true;
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#restart();
-      }, delay);
+      this.#scheduleRestart(phase, delay);
     } else if (action === "stop" || action === "escalate") {
       this.blocked = true;
       if (this.#stopping === undefined) {
@@ -575,9 +574,54 @@ export class Cell {
     }
   }
 
+  /**
+   * Restarts the actor after `delay`, unless the bus begins shutting down
+   * first (or meanwhile): no actor is restarted once a shutdown began, as a
+   * failure after the abort would have been handled (see `#supervise`). A
+   * failed handler's instance resumes, draining its mailbox; an actor whose
+   * start hook failed stops. The abort ends the wait at once, so the shutdown
+   * does not wait out the backoff.
+   */
+  #scheduleRestart(phase: ActorFailure["phase"], delay: number): void {
+    const signal = this.#host.signal;
+    const fire = () => {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      signal.removeEventListener("abort", fire);
+      this.#cancelRestart = undefined;
+      if (this.stopped || this.#stopping !== undefined) return;
+      if (!signal.aborted) {
+        this.#restart();
+        return;
+      }
+      // Not restarted after all: the counter keeps to restarts that happened.
+      this.#restarts--;
+      this.#host.logger.info("restart not made: the bus is shutting down", {
+        actor: this.name,
+        phase,
+      });
+      if (phase === "start") this.#stopping = this.#stop(true);
+      else this.#unblock();
+    };
+    this.#timer = setTimeout(fire, delay);
+    signal.addEventListener("abort", fire);
+    this.#cancelRestart = () => {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      signal.removeEventListener("abort", fire);
+      this.#cancelRestart = undefined;
+    };
+  }
+
   #restart(): void {
     const step = this.#callHook("stop").then((stopped) => {
       if (this.stopped || this.#stopping !== undefined) return;
+      if (this.#host.signal.aborted) {
+        // The shutdown began while the old instance's stop hook ran: that instance has
+        // stopped, and no new one starts now, so the actor stops (its hook is not run twice).
+        this.#stopping = this.#stop(true, true, false);
+        return;
+      }
       if (!stopped) this.#host.logger.warn("stop hook failed during restart", { actor: this.name });
       if (typeof this.#source === "function") {
         try {
@@ -673,13 +717,10 @@ export class Cell {
    * `waitForHandler`: let a running async handler finish first. Shutdown
    * past its deadline does not wait: the handler's eventual result is ignored.
    */
-  async #stop(afterFailure: boolean, waitForHandler = true): Promise<void> {
+  async #stop(afterFailure: boolean, waitForHandler = true, stopHook = true): Promise<void> {
     this.blocked = true;
     this.#host.removeCell(this);
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.#cancelRestart?.();
     if (this.#pending !== undefined && waitForHandler) await this.#pending;
     this.stopped = true;
     const mb = this.mailbox;
@@ -704,7 +745,10 @@ export class Cell {
     this.#waitHead = 0;
     this.#waitCount = 0;
     // An actor stopped by its policy after a failed start never started.
-    if (!afterFailure || this.#restartTimes.length > 0 || this.#handled + this.#failed > 0) {
+    if (
+      stopHook &&
+      (!afterFailure || this.#restartTimes.length > 0 || this.#handled + this.#failed > 0)
+    ) {
       await this.#callHook("stop");
     }
     this.#host.checkIdle();

@@ -74,6 +74,123 @@ Deno.test("shutdown: a handler failing once the bus closes leaves the actor drai
   assert.equal(report.discarded, 0);
 });
 
+Deno.test("shutdown: a restart scheduled before the close is not made; the instance drains its mailbox", async () => {
+  const failures: ActorFailure[] = [];
+  const failed = gate();
+  const bus = new MessageBus({
+    logger: quiet,
+    onFailure: (f) => {
+      failures.push(f);
+      failed.open();
+    },
+  });
+  const seen: number[] = [];
+  let instances = 0;
+  let startsAfterAbort = 0;
+  const ref = bus.spawn("sink", () => {
+    instances++;
+    return {
+      handlers: [on(Tick, (t) => {
+        seen.push(t.seq);
+        if (t.seq === 1) throw new Error("bad tick");
+      })],
+      start(ctx) {
+        if (ctx.signal.aborted) startsAfterAbort++;
+      },
+    };
+  }, { supervision: { strategy: "restart", backoffMs: 5_000, maxBackoffMs: 5_000 } });
+  bus.send("sink", Tick, tick(1));
+  await failed.promise;
+  // The restart waits out its backoff; these queue behind it.
+  bus.send("sink", Tick, tick(2));
+  bus.send("sink", Tick, tick(3));
+  const began = performance.now();
+  const report = await bus.close({ deadlineMs: 10_000 });
+  const tookMs = performance.now() - began;
+  assert.equal(instances, 1, "no fresh instance during the shutdown");
+  assert.equal(startsAfterAbort, 0, "no start hook ran after the abort");
+  assert.deepEqual(seen, [1, 2, 3], "the same instance drained its mailbox");
+  assert.deepEqual(failures.map((f) => [f.phase, f.action]), [["handle", "restart"]]);
+  assert.equal(ref.stats().restarts, 0, "the restart was not made");
+  assert.equal(report.drained, true);
+  assert.equal(report.discarded, 0);
+  assert.ok(tookMs < 2_000, `the close did not wait out the 5 s backoff (took ${tookMs} ms)`);
+});
+
+Deno.test("shutdown: a restart after a failed start, scheduled before the close, stops the actor", async () => {
+  const failures: ActorFailure[] = [];
+  const failed = gate();
+  const bus = new MessageBus({
+    logger: quiet,
+    onFailure: (f) => {
+      failures.push(f);
+      failed.open();
+    },
+  });
+  let starts = 0;
+  let stops = 0;
+  const ref = bus.spawn("producer", () => ({
+    handlers: [],
+    start() {
+      starts++;
+      if (starts === 1) throw new Error("no connection yet");
+    },
+    stop() {
+      stops++;
+    },
+  }), { supervision: { strategy: "restart", backoffMs: 5_000, maxBackoffMs: 5_000 } });
+  await failed.promise;
+  const report = await bus.close({ deadlineMs: 10_000 });
+  assert.equal(starts, 1, "the start hook did not run again during the shutdown");
+  assert.deepEqual(failures.map((f) => [f.phase, f.action]), [["start", "restart"]]);
+  assert.equal(ref.stats().stopped, true);
+  assert.equal(ref.stats().restarts, 0);
+  assert.equal(stops, 1, "the stop hook ran once");
+  assert.equal(report.drained, true);
+});
+
+Deno.test("shutdown: a close that begins while a restart's stop hook runs stops the actor, no new start", async () => {
+  const failures: ActorFailure[] = [];
+  const bus = new MessageBus({ logger: quiet, onFailure: (f) => failures.push(f) });
+  const stopping = gate();
+  const release = gate();
+  let instances = 0;
+  let starts = 0;
+  let stops = 0;
+  const seen: number[] = [];
+  const ref = bus.spawn("sink", () => {
+    instances++;
+    return {
+      handlers: [on(Tick, (t) => {
+        seen.push(t.seq);
+        if (t.seq === 1) throw new Error("bad tick");
+      })],
+      start() {
+        starts++;
+      },
+      async stop() {
+        stops++;
+        stopping.open();
+        await release.promise;
+      },
+    };
+  }, { supervision: { strategy: "restart", backoffMs: 0 } });
+  bus.send("sink", Tick, tick(1));
+  await stopping.promise;
+  bus.send("sink", Tick, tick(2));
+  const closing = bus.close({ deadlineMs: 10_000 });
+  release.open();
+  const report = await closing;
+  assert.equal(instances, 1, "no fresh instance during the shutdown");
+  assert.equal(starts, 1, "the start hook did not run again");
+  assert.equal(stops, 1, "the old instance's stop hook ran once");
+  assert.deepEqual(seen, [1]);
+  assert.deepEqual(failures.map((f) => [f.phase, f.action]), [["handle", "restart"]]);
+  assert.equal(ref.stats().stopped, true);
+  assert.equal(ref.stats().discarded, 1, "the tick queued behind the restart is counted");
+  assert.equal(report.drained, true);
+});
+
 Deno.test("shutdown: a request whose linked peer leaves during the shutdown is counted abandoned", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mycelium-shutdown-" });
   const registry = () => new Registry([Tick, Tock, Ask, Answer]);
