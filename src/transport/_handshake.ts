@@ -146,6 +146,7 @@ export async function handshake(stream: ByteStream, side: HandshakeSide): Promis
     throw e;
   } finally {
     clearTimeout(timer);
+    reader.dispose();
   }
 }
 
@@ -419,6 +420,8 @@ class HandshakeReader {
   /** Rejects with the signal's reason when the handshake is stopped from outside. */
   readonly #stopped: Promise<never> | undefined;
   #aborted = false;
+  /** Removes the listener on the side's signal (which may outlive the handshake: a link's). */
+  readonly #unlisten: (() => void) | undefined;
   /** Bytes received so far. */
   bytesRead = 0;
   /** Called once the first whole frame (the Hello) is in. */
@@ -429,12 +432,25 @@ class HandshakeReader {
     this.#side = side;
     const signal = side.signal;
     if (signal !== undefined) {
+      let onAbort: (() => void) | undefined;
       this.#stopped = new Promise<never>((_, reject) => {
         if (signal.aborted) reject(signal.reason);
-        else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+        else {
+          onAbort = () => reject(signal.reason);
+          signal.addEventListener("abort", onAbort, { once: true });
+        }
       });
       this.#stopped.catch(() => {});
+      if (onAbort !== undefined) {
+        const listener = onAbort;
+        this.#unlisten = () => signal.removeEventListener("abort", listener);
+      }
     }
+  }
+
+  /** Lets go of the side's signal: called once the handshake ended, however it ended. */
+  dispose(): void {
+    this.#unlisten?.();
   }
 
   abort(): void {
