@@ -160,8 +160,8 @@ interface Slot {
   window: number[];
   lastCode: number | undefined;
   lastSignal: Deno.Signal | null | undefined;
-  /** The last non-blank line the current (or last) run wrote to stderr, when piped. */
-  lastOutput: string | undefined;
+  /** What the current (or last) run wrote last to stderr, when piped: see {@linkcode LastWords}. */
+  lastWords: LastWords;
 }
 
 /** Longest last-output line quoted in a give-up message, in characters. */
@@ -264,7 +264,7 @@ export class Supervisor implements AsyncDisposable {
       window: [],
       lastCode: undefined,
       lastSignal: undefined,
-      lastOutput: undefined,
+      lastWords: new LastWords(),
     }));
     this.#signal = options.signal;
     // An already-aborted signal means: start nothing, finish as closed.
@@ -406,7 +406,7 @@ export class Supervisor implements AsyncDisposable {
       }
       slot.process = child;
       slot.runs++;
-      slot.lastOutput = undefined;
+      slot.lastWords = new LastWords();
       const startedAt = performance.now();
       this.#emit({ type: "started", child: name, pid: child.pid, run: slot.runs });
       const pumps = this.#output === "piped"
@@ -450,7 +450,7 @@ export class Supervisor implements AsyncDisposable {
           : `crashed (${how}) after ${slot.window.length} restarts within ${this.#policy.windowMs} ms`;
         // The child's own last words usually say why (an address in use, say): the final
         // message carries them, so the cause is not only far up in the output.
-        const last = slot.lastOutput;
+        const last = slot.lastWords.line;
         const quoted = last === undefined ? "" : `; its last output: ${quote(last)}`;
         this.#giveUp(
           slot,
@@ -500,7 +500,7 @@ export class Supervisor implements AsyncDisposable {
     const prefix = `${child.padEnd(this.#nameWidth)} | `;
     try {
       await pumpLines(readable, this.#maxLineLength, (text) => {
-        if (stream === "stderr" && text.trim() !== "") slot.lastOutput = text;
+        if (stream === "stderr") slot.lastWords.add(text);
         try {
           this.#onOutput({ child, stream, text, prefixed: prefix + text });
         } catch {
@@ -557,6 +557,53 @@ export class Supervisor implements AsyncDisposable {
 }
 
 /** A child's output line as quoted in a message: trimmed, cut if long. */
+// deno-lint-ignore no-control-regex
+const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
+/** `    at f (file:///…)`: a line of a JavaScript stack trace. */
+const STACK_FRAME = /^\s+at\s/;
+/** A line of carets under the source line of an uncaught error. */
+const CARETS = /^\s*\^+\s*$/;
+
+/**
+ * The line of a child's stderr that most likely says why it failed: its last
+ * non-blank line, unless that ends a stack trace (an uncaught exception); then
+ * the trace's error line, found among the (at most 3) lines just before the
+ * trace: Deno's `error: Uncaught …` line when there is one (it is followed by
+ * the source line and carets), else the last of them that is not carets
+ * (`Error: …` from `console.error(e)` or Node, `Caused by: …`). Colour codes
+ * are removed.
+ */
+class LastWords {
+  /** The line to quote; `undefined` until a non-blank line came. */
+  line: string | undefined = undefined;
+  /** Non-blank lines since the last stack frame, at most 3. */
+  #recent: string[] = [];
+  #inTrace = false;
+
+  /** Takes the next line written to stderr. */
+  add(text: string): void {
+    if (text.trim() === "") return;
+    const plain = text.includes("\x1b") ? text.replace(ANSI_ESCAPE, "") : text;
+    if (STACK_FRAME.test(plain)) {
+      if (!this.#inTrace) {
+        this.#inTrace = true;
+        const recent = this.#recent;
+        const heading = recent.find((l) => l.trimStart().startsWith("error:")) ??
+          recent.findLast((l) => !CARETS.test(l));
+        this.line = heading ?? plain;
+      }
+      return;
+    }
+    if (this.#inTrace) {
+      this.#inTrace = false;
+      this.#recent = [];
+    }
+    if (this.#recent.length === 3) this.#recent.shift();
+    this.#recent.push(plain);
+    this.line = plain;
+  }
+}
+
 function quote(line: string): string {
   const text = line.trim();
   return text.length <= QUOTED_OUTPUT_MAX ? text : `${text.slice(0, QUOTED_OUTPUT_MAX)}…`;

@@ -69,3 +69,46 @@ Deno.test("a child that said nothing on stderr gives up without a quote", async 
     "'mute' exited with exit code 4, which restarting cannot fix; giving up",
   );
 });
+
+Deno.test("a child that dies of an uncaught exception is quoted by its error line, not a stack frame", async () => {
+  const supervisor = new Supervisor([{
+    name: "thrower",
+    command: Deno.execPath(),
+    args: [
+      "eval",
+      "function listen() { throw new Error('address in use: 127.0.0.1:7000'); }\nlisten();",
+    ],
+  }], { onOutput: () => {}, restart: { fatalExitCodes: [1] } });
+  const error = await failure(supervisor);
+  assert.match(
+    error.lastOutput ?? "",
+    /^error: Uncaught .*Error: address in use: 127\.0\.0\.1:7000$/,
+  );
+  assert.match(error.message, /; its last output: error: Uncaught .*Error: address in use/);
+});
+
+Deno.test("a stack trace a child printed itself is quoted by the line above its frames", async () => {
+  const supervisor = new Supervisor([{
+    name: "logger",
+    command: Deno.execPath(),
+    args: [
+      "eval",
+      "console.error('starting'); console.error(new Error('no route to calibrator')); Deno.exit(5);",
+    ],
+  }], { onOutput: () => {}, restart: { fatalExitCodes: [5] } });
+  const error = await failure(supervisor);
+  assert.equal(error.lastOutput, "Error: no route to calibrator");
+});
+
+Deno.test("a child's last line that is not a stack frame is quoted as it is", async () => {
+  const supervisor = new Supervisor([{
+    name: "tracer",
+    command: Deno.execPath(),
+    args: [
+      "eval",
+      "console.error(new Error('handled')); console.error('giving up: the port is taken'); Deno.exit(6);",
+    ],
+  }], { onOutput: () => {}, restart: { fatalExitCodes: [6] } });
+  const error = await failure(supervisor);
+  assert.equal(error.lastOutput, "giving up: the port is taken");
+});
