@@ -30,7 +30,7 @@ export interface SupervisorErrorOptions {
   exitSignal?: Deno.Signal | null;
   /** How many times the child was restarted within the policy's window before giving up. */
   restarts?: number;
-  /** The last line the child wrote to stderr in its last run (piped output only). */
+  /** What the child said last on stderr in its last run (piped output only): see `SupervisorError.lastOutput`. */
   lastOutput?: string;
 }
 
@@ -60,7 +60,10 @@ export class SupervisorError extends MyceliumError {
   readonly restarts: number | undefined;
   /**
    * The last line the child wrote to stderr before it last exited, usually
-   * why it failed (`undefined`: none, or its output was not piped).
+   * why it failed; when that line is a stack frame (`    at …`), the error
+   * line of the trace instead (Deno's `error: Uncaught …`, or the line above
+   * the frames), colour codes removed (`undefined`: none, or its output was
+   * not piped).
    */
   readonly lastOutput: string | undefined;
 
