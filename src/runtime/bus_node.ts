@@ -736,6 +736,7 @@ export class BusNode implements AsyncDisposable {
     const peer = this.#peers.get(link);
     if (peer === undefined) return;
     // Out of the map first: detaching announces the change, and routable() must see it.
+    this.#log.debug("link closed for good", { peer: link.peer });
     this.#finished.push({ link, peer });
     this.#peers.delete(link);
     this.#drain?.leave(link.peer);
@@ -872,7 +873,7 @@ export class BusNode implements AsyncDisposable {
   /** A peer's drain frame. */
   #peerDrained(link: Link, status: number, round: number, count: bigint): void {
     const peer = link.peer;
-    this.#log.debug("drain frame", { peer, status, round });
+    this.#log.debug("drain frame", { peer, status, round, count });
     if (status === DRAIN_STATUS.round || status === DRAIN_STATUS.joined) {
       if (this.#drainState === "draining") {
         clearTimeout(this.#graceTimers.get(peer));

@@ -184,3 +184,66 @@ Deno.test("drain rounds: a peer that said it would drain and ended is not waited
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("drain rounds: what a closed link still hands the bus counts in the rounds", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium-drain-" });
+  const path = `${dir}/b.sock`;
+  const w = waiter();
+  // `b`'s sink holds its first message until the test opens `hold`; its mailbox takes two.
+  const bus = new MessageBus({ logger: quiet });
+  const hold = gate();
+  let handled = 0;
+  bus.spawn("sink", {
+    handlers: [on(Tick, async () => {
+      await hold.promise;
+      handled++;
+    })],
+  }, { mailbox: { capacity: 2 } });
+  const b = await BusNode.start({
+    bus,
+    identity: "b",
+    registry: registry(),
+    listen: [new UnixTransport({ path })],
+    logger: watching(w.seen),
+  });
+  // `c` drains with `b` and hears its round reports.
+  const counts: bigint[] = [];
+  const busC = new MessageBus({ logger: quiet });
+  const c = await BusNode.start({
+    bus: busC,
+    identity: "c",
+    registry: registry(),
+    dial: [{ identity: "b", transport: new UnixTransport({ path }) }],
+    logger: watching((m, f) => {
+      if (m === "drain frame" && f.peer === "b" && f.status === DRAIN_STATUS.round) {
+        counts.push(f.count as bigint);
+      }
+    }),
+  });
+  let a: Awaited<ReturnType<typeof dialer>> | undefined;
+  try {
+    await c.ready(["sink"], { timeoutMs: 10_000 });
+    a = await dialer(path);
+    for (let i = 0; i < 50; i++) await a.bus.send("sink", Tick, tick(i, "a"));
+    // `a`'s link closes for good while most of its messages wait behind the full mailbox.
+    const closed = w.next((m, f) => m === "link closed for good" && f.peer === "a");
+    await a.node.close({ drainMs: 5_000 });
+    await closed;
+    hold.open();
+    const [rB, rC] = await Promise.all([
+      bus.close({ deadlineMs: 10_000 }),
+      busC.close({ deadlineMs: 10_000 }),
+    ]);
+    assert.equal(handled, 50);
+    assert.equal(rB.drained, true);
+    assert.equal(rC.drained, true);
+    assert.ok(counts.length > 0, "b reported rounds to c");
+    assert.equal(counts.at(-1), 50n, "b's count includes what a's closed link delivered late");
+  } finally {
+    hold.open();
+    await a?.bus.close({ deadlineMs: 1_000 });
+    await Promise.all([bus.close({ deadlineMs: 1_000 }), busC.close({ deadlineMs: 1_000 })]);
+    await Promise.all([b.close({ drainMs: 0 }), c.close({ drainMs: 0 })]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
