@@ -976,6 +976,8 @@ export class BusCore implements CellHost {
 
   async #shutdown(deadlineMs: number): Promise<ShutdownReport> {
     const began = performance.now();
+    // Actors that stop on their own during the drain leave `cells`; what they discard counts too.
+    const present = new Set(this.cells.values());
     let drained = await this.idle(deadlineMs, undefined);
     if (drained && this.#beforeStop.size > 0) {
       // E.g. linked processes still sending here: the actors keep running (and the bus keeps
@@ -996,10 +998,11 @@ export class BusCore implements CellHost {
       clearTimeout(timer);
       drained = (await this.idle(left(), undefined)) && finished;
     }
-    const cells = [...this.cells.values()];
-    await Promise.all(cells.map((cell) => cell.stop(drained)));
+    for (const cell of this.cells.values()) present.add(cell);
+    // `stop` is idempotent: for a cell already stopping, this waits for that stop to end.
+    await Promise.all([...present].map((cell) => cell.stop(drained)));
     let discarded = 0;
-    for (const cell of cells) discarded += cell.stats().discarded;
+    for (const cell of present) discarded += cell.stats().discarded;
     this.#discardedTotal += discarded;
     const abandoned = this.#pendingCount + this.#abandonedByLinks;
     while (this.#pendingHead !== undefined) {
