@@ -24,6 +24,8 @@ const quiet = {
   },
 };
 
+const FIXTURE = new URL("./fixtures/drain_peer.ts", import.meta.url).pathname;
+
 const registry = () => new Registry([Tick, Tock, Ask, Answer]);
 
 /** A logger that calls `seen` with each debug entry (the drain's frames and rounds). */
@@ -244,6 +246,70 @@ Deno.test("drain rounds: what a closed link still hands the bus counts in the ro
     await a?.bus.close({ deadlineMs: 1_000 });
     await Promise.all([bus.close({ deadlineMs: 1_000 }), busC.close({ deadlineMs: 1_000 })]);
     await Promise.all([b.close({ drainMs: 0 }), c.close({ drainMs: 0 })]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("drain rounds: a peer killed after saying it would drain is not waited for in its new instance", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mycelium-drain-" });
+  const path = `${dir}/dst.sock`;
+  const w = waiter();
+  // `dst` here; `src` a process whose producer ignores its signal (so it never drains).
+  const bus = new MessageBus({ logger: quiet });
+  bus.spawn("sink", { handlers: [on(Tick, () => {})] });
+  bus.spawn("echo", { handlers: [on(Ask, (q, ctx) => ctx.reply(Answer, q))] });
+  const dst = await BusNode.start({
+    bus,
+    identity: "dst",
+    registry: registry(),
+    listen: [new UnixTransport({ path })],
+    logger: watching(w.seen),
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-net", FIXTURE, "stubborn", path],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const restarted = gate<string>();
+  dst.onPeerRestart((peer) => restarted.open(peer));
+  let src2: BusNode | undefined;
+  const bus2 = new MessageBus({ logger: quiet });
+  try {
+    const first = await lines.read();
+    assert.equal(first.value?.trim(), JSON.stringify({ ready: true }));
+    const joined = w.next((m, f) =>
+      m === "drain frame" && f.peer === "src" && f.status === DRAIN_STATUS.joined
+    );
+    child.kill("SIGTERM");
+    await joined;
+    // Killed: its link here is not closed, only down; the next instance resumes it.
+    child.kill("SIGKILL");
+    await child.status;
+    src2 = await BusNode.start({
+      bus: bus2,
+      identity: "src",
+      registry: registry(),
+      dial: [{ identity: "dst", transport: new UnixTransport({ path }) }],
+      logger: quiet,
+    });
+    await src2.ready(["sink"], { timeoutMs: 10_000 });
+    assert.equal(await restarted.promise, "src");
+    // `dst` stops alone; the new `src` keeps running: `dst` leaves it out after a short grace.
+    const r = await bus.close({ deadlineMs: 5_000 });
+    assert.equal(r.drained, true, "dst did not wait for the new src until its deadline");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await child.status;
+    await lines.cancel().catch(() => {});
+    await bus2.close({ deadlineMs: 1_000 });
+    await Promise.all([src2?.close({ drainMs: 0 }), bus.close({ deadlineMs: 1_000 })]);
+    await dst.close({ drainMs: 0 });
     await Deno.remove(dir, { recursive: true });
   }
 });
