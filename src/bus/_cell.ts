@@ -594,9 +594,11 @@ export class Cell {
         this.#restart();
         return;
       }
-      // Not restarted after all: the counter keeps to restarts that happened.
+      // Not restarted after all: the counters keep to restarts that happened (an instance whose
+      // first start failed never started, so it gets no stop hook).
       this.#restarts--;
-      this.#host.logger.info("restart not made: the bus is shutting down", {
+      this.#restartTimes.pop();
+      this.#host.logger.warn("restart not made: the bus is shutting down", {
         actor: this.name,
         phase,
       });

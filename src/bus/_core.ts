@@ -968,16 +968,18 @@ export class BusCore implements CellHost {
   close(deadlineMs: number): Promise<ShutdownReport> {
     if (this.#closing === undefined) {
       this.#state = CLOSING;
+      // Taken before the abort: an actor may stop at once on it (a restart it cancels), and what
+      // such an actor discards counts, and its stop hook is waited for, like the others'.
+      const present = new Set(this.cells.values());
       this.#controller.abort(new BusError("BUS_CLOSED", "the bus is shutting down"));
-      this.#closing = this.#shutdown(deadlineMs);
+      this.#closing = this.#shutdown(deadlineMs, present);
     }
     return this.#closing;
   }
 
-  async #shutdown(deadlineMs: number): Promise<ShutdownReport> {
+  /** `present`: the cells when the close began (those that stop on their own leave `cells`). */
+  async #shutdown(deadlineMs: number, present: Set<Cell>): Promise<ShutdownReport> {
     const began = performance.now();
-    // Actors that stop on their own during the drain leave `cells`; what they discard counts too.
-    const present = new Set(this.cells.values());
     let drained = await this.idle(deadlineMs, undefined);
     if (drained && this.#beforeStop.size > 0) {
       // E.g. linked processes still sending here: the actors keep running (and the bus keeps

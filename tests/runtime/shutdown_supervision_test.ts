@@ -130,7 +130,7 @@ Deno.test("shutdown: a restart after a failed start, scheduled before the close,
   let starts = 0;
   let stops = 0;
   const ref = bus.spawn("producer", () => ({
-    handlers: [],
+    handlers: [on(Tick, () => {})],
     start() {
       starts++;
       if (starts === 1) throw new Error("no connection yet");
@@ -140,12 +140,16 @@ Deno.test("shutdown: a restart after a failed start, scheduled before the close,
     },
   }), { supervision: { strategy: "restart", backoffMs: 5_000, maxBackoffMs: 5_000 } });
   await failed.promise;
+  // Queued behind the restart's backoff: discarded when the close cancels the restart.
+  bus.send("producer", Tick, tick(1));
+  bus.send("producer", Tick, tick(2));
   const report = await bus.close({ deadlineMs: 10_000 });
   assert.equal(starts, 1, "the start hook did not run again during the shutdown");
   assert.deepEqual(failures.map((f) => [f.phase, f.action]), [["start", "restart"]]);
   assert.equal(ref.stats().stopped, true);
   assert.equal(ref.stats().restarts, 0);
-  assert.equal(stops, 1, "the stop hook ran once");
+  assert.equal(stops, 0, "an instance whose first start failed never started: no stop hook");
+  assert.equal(report.discarded, 2, "the close report counts what the cancelled restart left");
   assert.equal(report.drained, true);
 });
 
