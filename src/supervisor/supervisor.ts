@@ -7,6 +7,7 @@
 import { pumpLines } from "./_line_pump.ts";
 import { SupervisorError } from "./supervisor_error.ts";
 import type { SupervisorEvent } from "./supervisor_event.ts";
+import { LastWords } from "./_last_words.ts";
 
 /** One child to supervise: a name (e.g. the process group) and the command that runs it. */
 export interface SupervisedChild {
@@ -557,53 +558,6 @@ export class Supervisor implements AsyncDisposable {
 }
 
 /** A child's output line as quoted in a message: trimmed, cut if long. */
-// deno-lint-ignore no-control-regex
-const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
-/** `    at f (file:///…)`: a line of a JavaScript stack trace. */
-const STACK_FRAME = /^\s+at\s/;
-/** A line of carets under the source line of an uncaught error. */
-const CARETS = /^\s*\^+\s*$/;
-
-/**
- * The line of a child's stderr that most likely says why it failed: its last
- * non-blank line, unless that ends a stack trace (an uncaught exception); then
- * the trace's error line, found among the (at most 3) lines just before the
- * trace: Deno's `error: Uncaught …` line when there is one (it is followed by
- * the source line and carets), else the last of them that is not carets
- * (`Error: …` from `console.error(e)` or Node, `Caused by: …`). Colour codes
- * are removed.
- */
-class LastWords {
-  /** The line to quote; `undefined` until a non-blank line came. */
-  line: string | undefined = undefined;
-  /** Non-blank lines since the last stack frame, at most 3. */
-  #recent: string[] = [];
-  #inTrace = false;
-
-  /** Takes the next line written to stderr. */
-  add(text: string): void {
-    if (text.trim() === "") return;
-    const plain = text.includes("\x1b") ? text.replace(ANSI_ESCAPE, "") : text;
-    if (STACK_FRAME.test(plain)) {
-      if (!this.#inTrace) {
-        this.#inTrace = true;
-        const recent = this.#recent;
-        const heading = recent.find((l) => l.trimStart().startsWith("error:")) ??
-          recent.findLast((l) => !CARETS.test(l));
-        this.line = heading ?? plain;
-      }
-      return;
-    }
-    if (this.#inTrace) {
-      this.#inTrace = false;
-      this.#recent = [];
-    }
-    if (this.#recent.length === 3) this.#recent.shift();
-    this.#recent.push(plain);
-    this.line = plain;
-  }
-}
-
 function quote(line: string): string {
   const text = line.trim();
   return text.length <= QUOTED_OUTPUT_MAX ? text : `${text.slice(0, QUOTED_OUTPUT_MAX)}…`;
