@@ -306,9 +306,9 @@ export function formatBudgets(checks: readonly BudgetCheck[], paced: boolean): s
   return [
     `budgets: ${within} of ${checks.length} declared routes within their latency budget` +
     (notes.length === 0 ? "" : `; ${notes.join("; ")}`),
-    `  (compared: hop p99 at the receiver, send to handler start when nothing was queued ahead;${
-      paced ? "" : " at full load"
-    }`,
+    `  (compared${
+      paced ? "" : ", the run at full load"
+    }: hop p99 at the receiver, send to handler start when nothing was queued ahead;`,
     ...(checks.some((c) => c.linked)
       ? [
         "   from another process, the clock starts when the link hands the message to the bus:",
