@@ -215,11 +215,18 @@ export function optionHint(usage: string, args: readonly string[]): string | und
   const unknown = /Unexpected option or subcommand: `(--[^`=\s]+)/.exec(plain)?.[1];
   if (unknown === undefined) return undefined;
   const command = args[0];
-  // Usage lines read `Usage: <program> <command> …`, then `<program> <command> …`.
-  const lines = plain.split("\n").filter((line) => {
+  // Usage entries read `Usage: <program> <command> …`, then `<program> <command> …`; a narrow
+  // terminal wraps an entry onto indented lines.
+  const lines: string[] = [];
+  let program: string | undefined;
+  let entry: string | undefined;
+  for (const line of plain.split("\n")) {
     const words = line.trim().split(/\s+/);
-    return command !== undefined && words[words[0] === "Usage:" ? 2 : 1] === command;
-  });
+    if (words[0] === "Usage:") [program, entry] = [words[1], words[2]];
+    else if (program !== undefined && words[0] === program) entry = words[1];
+    else if (!/^\s/.test(line)) entry = undefined;
+    if (entry !== undefined && entry === command) lines.push(line);
+  }
   const options = new Set(
     (lines.length > 0 ? lines.join(" ") : plain).match(/--[a-z][a-z0-9-]*/g) ?? [],
   );

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../src/cli/exit_codes.ts";
+import { optionHint } from "../../src/cli/main.ts";
 import { tradingApp } from "../../examples/trading/app.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -341,4 +342,18 @@ Deno.test("mycelium completion prints a completion script for each shell Optique
   }
   const none = await mycelium(["completion"]);
   assert.equal(none.code, EXIT_CODES.USAGE);
+});
+
+Deno.test("the option hint reads a command's usage entry also when a narrow terminal wrapped it", () => {
+  const usage = [
+    "Usage: shop --help",
+    "       shop run [--mode MODE] [--group NAME]",
+    "           [--orders N] [--seed N] [CONFIG]",
+    "       shop validate [--measure] [CONFIG]",
+    "Error: Unexpected option or subcommand: `--ordres`.",
+  ].join("\n");
+  assert.equal(optionHint(usage, ["run", "--ordres"]), "  fix: did you mean '--orders'?");
+  // validate's entry has no --orders, and the wrapped line is run's, not validate's.
+  assert.equal(optionHint(usage, ["validate", "--ordres"]), undefined);
+  assert.equal(optionHint("Error: Unexpected option or subcommand: `frob`.", ["frob"]), undefined);
 });
