@@ -12,13 +12,40 @@ import { TcpTransport } from "../../src/transport/tcp.ts";
 import { TransportError } from "../../src/transport/transport_error.ts";
 import { Tick } from "../bus/_messages.ts";
 
-Deno.test("a dial stopped by its caller's signal logs no error", async () => {
-  // Another program on the port: it accepts connections and never says a word.
-  const squatter = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+/**
+ * Another program on a port: it accepts connections and never says a word.
+ * `onConnection` runs for each; `close()` ends it and what it accepted.
+ */
+function squatter(onConnection: () => void = () => {}) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const accepted: Deno.Conn[] = [];
   const accepting = (async () => {
-    for await (const conn of squatter) accepted.push(conn);
+    for await (const conn of listener) {
+      accepted.push(conn);
+      onConnection();
+    }
   })();
+  return {
+    transport: new TcpTransport({
+      hostname: "127.0.0.1",
+      port: (listener.addr as Deno.NetAddr).port,
+    }),
+    async close(): Promise<void> {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of accepted) {
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+      }
+    },
+  };
+}
+
+Deno.test("a dial stopped by its caller's signal logs no error", async () => {
+  const port = squatter();
   const errors: string[] = [];
   const stop = new AbortController();
   const logger = {
@@ -31,7 +58,7 @@ Deno.test("a dial stopped by its caller's signal logs no error", async () => {
   };
   try {
     const dialing = Link.connect(
-      new TcpTransport({ hostname: "127.0.0.1", port: (squatter.addr as Deno.NetAddr).port }),
+      port.transport,
       {
         registry: new Registry([Tick]),
         identity: "dialer",
@@ -46,33 +73,18 @@ Deno.test("a dial stopped by its caller's signal logs no error", async () => {
     );
     assert.deepEqual(errors, []);
   } finally {
-    squatter.close();
-    await accepting.catch(() => {});
-    for (const conn of accepted) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    await port.close();
   }
 });
 
 Deno.test("a dial stopped by its caller mid-handshake ends then, not at the handshake deadline", async () => {
   const stop = new AbortController();
-  const squatter = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepted: Deno.Conn[] = [];
-  const accepting = (async () => {
-    for await (const conn of squatter) {
-      accepted.push(conn);
-      // The dial is connected and waits for a Hello that never comes: its caller stops it.
-      stop.abort();
-    }
-  })();
+  // The dial is connected and waits for a Hello that never comes: its caller stops it.
+  const port = squatter(() => stop.abort());
   try {
     const began = performance.now();
     const dialing = Link.connect(
-      new TcpTransport({ hostname: "127.0.0.1", port: (squatter.addr as Deno.NetAddr).port }),
+      port.transport,
       {
         registry: new Registry([Tick]),
         identity: "dialer",
@@ -87,14 +99,6 @@ Deno.test("a dial stopped by its caller mid-handshake ends then, not at the hand
     const tookMs = performance.now() - began;
     assert.ok(tookMs < 10_000, `the stopped dial took ${Math.round(tookMs)} ms`);
   } finally {
-    squatter.close();
-    await accepting.catch(() => {});
-    for (const conn of accepted) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    await port.close();
   }
 });

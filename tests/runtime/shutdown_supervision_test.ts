@@ -13,21 +13,26 @@ import { Registry } from "../../src/codec/mod.ts";
 import { BusError } from "../../src/bus/bus_error.ts";
 import { MessageBus } from "../../src/bus/message_bus.ts";
 import { BusNode } from "../../src/runtime/bus_node.ts";
-import { silentLogger } from "../../src/transport/logger.ts";
+import { NULL_LOGGER } from "../../src/logger.ts";
 import { UnixTransport } from "../../src/transport/unix.ts";
 import { Answer, Ask, gate, Tick, tick, Tock } from "../bus/_messages.ts";
 
-const quiet = {
-  ...silentLogger,
-  debug() {},
-  child() {
-    return quiet;
-  },
-};
+/** A bus whose failures are kept in order; `failed` opens at the first. */
+function watchedBus() {
+  const failures: ActorFailure[] = [];
+  const failed = gate();
+  const bus = new MessageBus({
+    logger: NULL_LOGGER,
+    onFailure: (f) => {
+      failures.push(f);
+      failed.open();
+    },
+  });
+  return { bus, failures, failed };
+}
 
 Deno.test("shutdown: a start hook failing once the bus closes stops its actor, no restart", async () => {
-  const failures: ActorFailure[] = [];
-  const bus = new MessageBus({ logger: quiet, onFailure: (f) => failures.push(f) });
+  const { bus, failures } = watchedBus();
   let starts = 0;
   const started = gate();
   const ref = bus.spawn("producer", () => ({
@@ -51,8 +56,7 @@ Deno.test("shutdown: a start hook failing once the bus closes stops its actor, n
 });
 
 Deno.test("shutdown: a handler failing once the bus closes leaves the actor draining its mailbox", async () => {
-  const failures: ActorFailure[] = [];
-  const bus = new MessageBus({ logger: quiet, onFailure: (f) => failures.push(f) });
+  const { bus, failures } = watchedBus();
   const seen: number[] = [];
   let instances = 0;
   const ref = bus.spawn("sink", () => {
@@ -75,15 +79,7 @@ Deno.test("shutdown: a handler failing once the bus closes leaves the actor drai
 });
 
 Deno.test("shutdown: a restart scheduled before the close is not made; the instance drains its mailbox", async () => {
-  const failures: ActorFailure[] = [];
-  const failed = gate();
-  const bus = new MessageBus({
-    logger: quiet,
-    onFailure: (f) => {
-      failures.push(f);
-      failed.open();
-    },
-  });
+  const { bus, failures, failed } = watchedBus();
   const seen: number[] = [];
   let instances = 0;
   let startsAfterAbort = 0;
@@ -118,15 +114,7 @@ Deno.test("shutdown: a restart scheduled before the close is not made; the insta
 });
 
 Deno.test("shutdown: a restart after a failed start, scheduled before the close, stops the actor", async () => {
-  const failures: ActorFailure[] = [];
-  const failed = gate();
-  const bus = new MessageBus({
-    logger: quiet,
-    onFailure: (f) => {
-      failures.push(f);
-      failed.open();
-    },
-  });
+  const { bus, failures, failed } = watchedBus();
   let starts = 0;
   let stops = 0;
   const ref = bus.spawn("producer", () => ({
@@ -154,8 +142,7 @@ Deno.test("shutdown: a restart after a failed start, scheduled before the close,
 });
 
 Deno.test("shutdown: a close that begins while a restart's stop hook runs stops the actor, no new start", async () => {
-  const failures: ActorFailure[] = [];
-  const bus = new MessageBus({ logger: quiet, onFailure: (f) => failures.push(f) });
+  const { bus, failures } = watchedBus();
   const stopping = gate();
   const release = gate();
   let instances = 0;
@@ -200,8 +187,8 @@ Deno.test("shutdown: a close that begins while a restart's stop hook runs stops 
 Deno.test("shutdown: a request whose linked peer leaves during the shutdown is counted abandoned", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mycelium-shutdown-" });
   const registry = () => new Registry([Tick, Tock, Ask, Answer]);
-  const a = new MessageBus({ logger: quiet });
-  const b = new MessageBus({ logger: quiet });
+  const a = new MessageBus({ logger: NULL_LOGGER });
+  const b = new MessageBus({ logger: NULL_LOGGER });
   const asked = gate();
   const hold = gate();
   b.spawn("slow", {
@@ -218,14 +205,14 @@ Deno.test("shutdown: a request whose linked peer leaves during the shutdown is c
     identity: "a",
     registry: registry(),
     listen: [new UnixTransport({ path: `${dir}/a.sock` })],
-    logger: quiet,
+    logger: NULL_LOGGER,
   });
   const nodeB = await BusNode.start({
     bus: b,
     identity: "b",
     registry: registry(),
     dial: [{ identity: "a", transport: nodeA.transports[0]! }],
-    logger: quiet,
+    logger: NULL_LOGGER,
   });
   try {
     await nodeA.ready(["slow"], { timeoutMs: 10_000 });
