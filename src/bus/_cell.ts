@@ -584,11 +584,14 @@ export class Cell {
    */
   #scheduleRestart(phase: ActorFailure["phase"], delay: number): void {
     const signal = this.#host.signal;
-    const fire = () => {
+    const cancel = () => {
       clearTimeout(this.#timer);
       this.#timer = undefined;
       signal.removeEventListener("abort", fire);
       this.#cancelRestart = undefined;
+    };
+    const fire = () => {
+      cancel();
       if (this.stopped || this.#stopping !== undefined) return;
       if (!signal.aborted) {
         this.#restart();
@@ -607,12 +610,7 @@ export class Cell {
     };
     this.#timer = setTimeout(fire, delay);
     signal.addEventListener("abort", fire);
-    this.#cancelRestart = () => {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      signal.removeEventListener("abort", fire);
-      this.#cancelRestart = undefined;
-    };
+    this.#cancelRestart = cancel;
   }
 
   #restart(): void {

@@ -345,6 +345,11 @@ export class LinkPeer implements RemotePeer {
     return this.#blocked || (!this.#held && this.#inboundHead < this.#inbound.length);
   }
 
+  /** Inbound messages the local bus has accepted so far (`stats().accepted`, without the rest). */
+  get accepted(): number {
+    return this.#acceptedTotal;
+  }
+
   /**
    * Writes a {@linkcode LinkDrained} frame behind everything sent before it
    * (parked messages first). Resolves once it is in the link's buffer;

@@ -15,6 +15,7 @@ import type { Cell, Envelope, HandleFn } from "./_cell.ts";
 import { BusError } from "./bus_error.ts";
 import { type ActorRef, MessageBus, type SpawnOptions } from "./message_bus.ts";
 import type { AnyMessage } from "./remote_peer.ts";
+import type { DeliveryTiming } from "../metrics/delivery_timing.ts";
 
 /**
  * `A` if actor `A` has a handler for message fields `F`, else an error type
@@ -58,6 +59,12 @@ export interface MonolithBusOptions {
 export interface MonolithActorOptions {
   /** Spawn options used when the actor is an async route target (it runs on the bus). */
   spawn?: SpawnOptions;
+  /**
+   * For a sync member: timing of its proxy's mailbox, through which what
+   * comes from the bus reaches it (other processes, and whatever finds it
+   * busy). Default: untimed. Direct calls are never timed.
+   */
+  proxyTiming?: DeliveryTiming;
 }
 
 /** An emitter: calls a route's sync handlers now; returns a promise only if an async target's `wait` mailbox is full. */
@@ -497,6 +504,7 @@ export class MonolithBus implements AsyncDisposable {
         ...this.#subscriptions(m),
         supervision: KEEP_RUNNING,
         ...(m.options.spawn?.mailbox === undefined ? {} : { mailbox: m.options.spawn.mailbox }),
+        ...(m.options.proxyTiming === undefined ? {} : { timing: m.options.proxyTiming }),
       });
       m.cell = this.#core.cells.get(m.name);
       m.cell!.counter = this.#depth;

@@ -37,7 +37,7 @@ export const EXIT_CODES = {
 } as const satisfies Record<TopologyErrorCode, number> & Record<string, number>;
 
 /** Exit codes of error codes not listed in {@linkcode EXIT_CODES}, by their concept prefix. */
-export const EXIT_CODE_BY_PREFIX: Readonly<Record<string, number>> = {
+export const EXIT_CODE_BY_PREFIX = {
   TOPOLOGY_: 19,
   CODEC_: 20,
   TRANSPORT_: 30,
@@ -46,7 +46,7 @@ export const EXIT_CODE_BY_PREFIX: Readonly<Record<string, number>> = {
   BENCH_: 60,
   RUNTIME_: 80,
   APP_: 90,
-};
+} as const satisfies Record<string, number>;
 
 /**
  * The exit code for an error: its own entry in {@linkcode EXIT_CODES}, else

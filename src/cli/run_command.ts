@@ -30,7 +30,7 @@ import {
 } from "../supervisor/mod.ts";
 import { loadTopology, LOCAL_HOST, type Topology } from "../topology/mod.ts";
 import type { CliIo } from "./cli_io.ts";
-import { EXIT_CODES } from "./exit_codes.ts";
+import { EXIT_CODE_BY_PREFIX, EXIT_CODES } from "./exit_codes.ts";
 import { checkBudgets, formatBudgets, formatRun } from "./run_summary.ts";
 
 /** Environment variables a group child reads: the config's, and the yaml package's two switches. */
@@ -320,10 +320,17 @@ async function superviseGroups(
         maxLineLength: 64 * 1024 * 1024,
         // Usage, configuration and declaration errors will not mend with a restart.
         restart: {
-          // 10-19: the topology; 31: credentials refused (e.g. by the NATS cluster);
-          // 32: another process holds a group's address; 40: a bus error while placing actors
-          // (a route target without the handler); 90: the app's declaration.
-          fatalExitCodes: [EXIT_CODES.USAGE, ...range(10, 19), 31, 32, 40, 90],
+          // The topology, credentials refused (e.g. by the NATS cluster), an address another
+          // process holds, a bus error while placing actors (a route target without the
+          // handler), the app's declaration.
+          fatalExitCodes: [
+            EXIT_CODES.USAGE,
+            ...TOPOLOGY_EXITS,
+            EXIT_CODES.TRANSPORT_AUTH,
+            EXIT_CODES.TRANSPORT_ADDRESS_IN_USE,
+            EXIT_CODE_BY_PREFIX.BUS_,
+            EXIT_CODE_BY_PREFIX.APP_,
+          ],
         },
       },
     );
@@ -358,7 +365,10 @@ async function superviseGroups(
   return exitCode(app, report);
 }
 
-/** The integers from `from` to `to`, both included. */
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
+/** Every exit code of a topology error: its own codes and the concept's. */
+const TOPOLOGY_EXITS: readonly number[] = [
+  ...Object.entries(EXIT_CODES).flatMap(([name, code]) =>
+    name.startsWith("TOPOLOGY_") ? [code] : []
+  ),
+  EXIT_CODE_BY_PREFIX.TOPOLOGY_,
+];

@@ -852,7 +852,7 @@ export class BusNode implements AsyncDisposable {
   /** Messages this node has taken from links so far (the drain rounds' count). */
   #acceptedCount(): bigint {
     let n = 0;
-    for (const peer of this.#allPeers()) n += peer.stats().accepted;
+    for (const peer of this.#allPeers()) n += peer.accepted;
     return BigInt(n);
   }
 

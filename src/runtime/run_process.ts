@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { Actor, ActorSource } from "../actor/actor.ts";
+import type { Actor } from "../actor/actor.ts";
 import { on } from "../actor/actor.ts";
 import type { AnyApp, AppEnv, SetupEnv } from "../app/app.ts";
 import { defaultParams } from "../app/param.ts";
@@ -97,27 +97,6 @@ interface Hosted {
   timing: DeliveryTiming | undefined;
   /** How messages reach it (see `ActorReport.delivery`). */
   delivery: ActorReport["delivery"];
-}
-
-/**
- * The bus of one group of a split run. A MonolithBus spawns a sync member's
- * proxy (the mailbox through which deliveries from other processes, and
- * those that find the member busy, reach it) without timing; this bus gives
- * the proxy the member's, so a route from another process to an actor
- * called directly here is timed like any mailbox delivery. Calls made
- * directly by senders of this process stay untimed (no clock read).
- */
-class SplitRunBus extends MessageBus {
-  /** Sync members' timing, by name, for their proxies. */
-  readonly proxyTiming = new Map<string, DeliveryTiming>();
-
-  override spawn(name: string, actor: ActorSource, options: SpawnOptions = {}): ActorRef {
-    const timing = this.proxyTiming.get(name);
-    if (timing === undefined || options.timing !== undefined) {
-      return super.spawn(name, actor, options);
-    }
-    return super.spawn(name, actor, { ...options, timing });
-  }
 }
 
 /**
@@ -202,14 +181,10 @@ export async function runProcess(
   });
   const shared: unknown = app.setup === undefined ? undefined : await app.setup(setupEnv);
   const env: AppEnv = Object.freeze({ ...setupEnv, shared });
-  const busOptions = {
+  const bus = new MessageBus({
     faithful: options.faithful ?? false,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
-  };
-  // Only a split run times a direct member's mailbox: in one process every sender calls it
-  // directly (its mailbox holds only what found it busy).
-  const splitBus = split ? new SplitRunBus(busOptions) : undefined;
-  const bus = splitBus ?? new MessageBus(busOptions);
+  });
 
   // Start hooks wait for the gate: nothing sends before everything it may reach exists.
   const gate = Promise.withResolvers<void>();
@@ -295,17 +270,17 @@ export async function runProcess(
       };
       if (mono !== undefined && members.has(name)) {
         const direct = localRoutes.some((r) => r.sync.includes(name));
-        if (direct) {
-          h.delivery = splitBus === undefined ? "direct" : "direct+mailbox";
-          splitBus?.proxyTiming.set(name, timing);
-        }
+        // Only a split run times a direct member's mailbox: in one process every sender calls
+        // it directly (its mailbox holds only what found it busy).
+        const timed = direct && split;
+        if (direct) h.delivery = timed ? "direct+mailbox" : "direct";
         const actor = make(name);
         const added = direct ? actor : gated(actor);
         // As on the bus: by default every type it handles (the monolith's own default would
         // leave out routed types whose route does not name it).
         spawn.subscribe ??= actor.handlers.map((h) => h.type);
         monoMembers.set(name, added);
-        mono.add(name, added, { spawn });
+        mono.add(name, added, timed ? { spawn, proxyTiming: timing } : { spawn });
         continue;
       }
       h.ref = bus.spawn(name, () => gated(make(name)), spawn);
