@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { chooseTransport, type GroupFacts, pairKey, pinnedListener } from "./_choose_transport.ts";
+import {
+  betweenFor,
+  chooseTransport,
+  type GroupFacts,
+  pairKey,
+  pinnedListener,
+  type TransportChoice,
+  type TransportRefusal,
+} from "./_choose_transport.ts";
 import { closest, didYouMean } from "./_did_you_mean.ts";
 import type { DistributedData, HybridData, MonolithData, NatsData } from "./_schema.ts";
 import { formatPath, type YamlPath, type YamlSource } from "./_yaml_source.ts";
@@ -127,9 +135,21 @@ export class TopologyBuilder {
     this.#known = known === undefined ? undefined : new Set(known);
   }
 
-  /** What two groups asking for no transport use on one host (see `chooseTransport`). */
-  get #between(): "unix" | "tcp" {
-    return this.#mode === "distributed" ? "tcp" : "unix";
+  /** `chooseTransport` with this topology's nats section and mode. */
+  #choose(
+    from: GroupFacts,
+    to: GroupFacts,
+    pin: TransportKind | undefined,
+    pinnedBy = "the route",
+  ): TransportChoice | TransportRefusal {
+    return chooseTransport(
+      from,
+      to,
+      pin,
+      pinnedBy,
+      this.#nats !== undefined,
+      betweenFor(this.#mode),
+    );
   }
 
   #add(code: TopologyProblem["code"], path: YamlPath, problem: string, fix: string, key = false) {
@@ -671,14 +691,7 @@ export class TopologyBuilder {
     if (fromPlaced && toPlaced) {
       const from = this.#facts(r.from);
       const to = this.#facts(r.to);
-      const choice = chooseTransport(
-        from,
-        to,
-        transport,
-        "the route",
-        this.#nats !== undefined,
-        this.#between,
-      );
+      const choice = this.#choose(from, to, transport);
       if ("refused" in choice) {
         this.#add("TOPOLOGY_TRANSPORT_CONFLICT", [...at, "transport"], choice.refused, choice.fix);
       } else if (transport !== undefined && from.name !== to.name) {
@@ -790,14 +803,7 @@ export class TopologyBuilder {
       for (const to of drafts) {
         if (from === to) continue;
         const pin = this.#pairPins.get(pairKey(from.name, to.name))?.transport;
-        const c = chooseTransport(
-          from,
-          to,
-          pin,
-          "the route",
-          this.#nats !== undefined,
-          this.#between,
-        );
+        const c = this.#choose(from, to, pin);
         if (!("transport" in c)) continue;
         if (pinnedListener(from, to, c.transport) !== from) needs.get(to.name)?.add(c.transport);
       }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TransportKind } from "./topology.ts";
+import type { TopologyMode, TransportKind } from "./topology.ts";
 
 /** The group-level facts the rule needs. */
 export interface GroupFacts {
@@ -134,6 +134,15 @@ export function chooseTransport(
     };
   }
   return { transport: "tcp", reason: `other host ${to.host}` };
+}
+
+/**
+ * What two groups asking for no transport use between themselves in `mode`
+ * (the `between` of {@linkcode chooseTransport}): tcp in mode distributed,
+ * where every actor is its own service, unix otherwise.
+ */
+export function betweenFor(mode: TopologyMode): "unix" | "tcp" {
+  return mode === "distributed" ? "tcp" : "unix";
 }
 
 /**

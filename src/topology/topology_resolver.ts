@@ -5,9 +5,12 @@
  * @module
  */
 import {
+  betweenFor,
   chooseTransport,
+  type GroupFacts,
   linkListener,
   pairKey,
+  type TransportChoice,
   type TransportRefusal,
 } from "./_choose_transport.ts";
 import { didYouMean } from "./_did_you_mean.ts";
@@ -167,9 +170,15 @@ export class TopologyResolver {
     }
   }
 
-  /** What two groups asking for no transport use on one host (see `chooseTransport`). */
-  get #between(): "unix" | "tcp" {
-    return this.#topology.mode === "distributed" ? "tcp" : "unix";
+  /** `chooseTransport` with this topology's nats section and mode. */
+  #choose(
+    from: GroupFacts,
+    to: GroupFacts,
+    pin: TransportKind | undefined,
+    pinnedBy: string,
+  ): TransportChoice | TransportRefusal {
+    const t = this.#topology;
+    return chooseTransport(from, to, pin, pinnedBy, t.nats !== undefined, betweenFor(t.mode));
   }
 
   /** The topology being resolved. */
@@ -215,15 +224,13 @@ export class TopologyResolver {
       : src.name === dst.name
       ? undefined
       : this.#pairPins.get(pairKey(src.name, dst.name));
-    const choice = chooseTransport(
+    const choice = this.#choose(
       src,
       dst,
       pinned?.transport,
       pinned === undefined || pinned === declared
         ? "the route"
         : `route ${pinned.from} → ${pinned.to}`,
-      this.#topology.nats !== undefined,
-      this.#between,
     );
     // parseTopology refuses such pins, so only a hand-built Topology gets here.
     if ("refused" in choice) throw this.#conflict(pinned, choice);
@@ -307,20 +314,12 @@ export class TopologyResolver {
     }
     const pinned = this.#pairPins.get(pairKey(a, b));
     const pinnedBy = pinned === undefined ? "the route" : `route ${pinned.from} → ${pinned.to}`;
-    const nats = this.#topology.nats !== undefined;
-    const first = chooseTransport(ga, gb, pinned?.transport, pinnedBy, nats, this.#between);
+    const first = this.#choose(ga, gb, pinned?.transport, pinnedBy);
     if ("refused" in first) throw this.#conflict(pinned, first);
     const listener = linkListener(ga, gb, first.transport);
     const dialer = listener === ga ? gb : ga;
     // Same transport either way; the reason is told from the dialer's side.
-    const choice = chooseTransport(
-      dialer,
-      listener,
-      pinned?.transport,
-      pinnedBy,
-      nats,
-      this.#between,
-    );
+    const choice = this.#choose(dialer, listener, pinned?.transport, pinnedBy);
     const { transport, reason } = "transport" in choice ? choice : first;
     return {
       dialer: dialer.name,
