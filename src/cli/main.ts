@@ -28,6 +28,7 @@ import {
 } from "npm:@optique/core@1.3.6/valueparser";
 import type { InferValue, Parser } from "npm:@optique/core@1.3.6/parser";
 import { run } from "npm:@optique/run@1.3.6";
+import { extractOptionNames, type Usage } from "npm:@optique/core@1.3.6/usage";
 import type { AnyApp } from "../app/app.ts";
 import { kebabCase, type Param } from "../app/param.ts";
 import type { CliIo } from "./cli_io.ts";
@@ -193,7 +194,16 @@ function parsersOf(app: AnyApp) {
         message`A monolith topology (or --mode monolith) runs every actor in this process; --group NAME runs one process group, linked to the others; otherwise this process supervises one child process per process group of this host (--all-hosts: of every host), restarting a crashed group with backoff, and merges their reports. A job ends when the app says it is done; a service runs until SIGINT or SIGTERM, then drains.`,
     },
   );
-  return or(runCmd, validate, topology, bench);
+  return {
+    parser: or(runCmd, validate, topology, bench),
+    /** Each command's parser, by name (its usage lists its options). */
+    commands: new Map<string, { readonly usage: Usage }>([
+      ["run", runCmd],
+      ["validate", validate],
+      ["topology", topology],
+      ["bench", bench],
+    ]),
+  };
 }
 
 class ExitRequest extends Error {
@@ -205,32 +215,19 @@ class ExitRequest extends Error {
 }
 
 /**
- * A fix line for a usage error about an unknown `--option` that is close to
- * one the command has: `usage` is what the parser printed (its usage lines
- * list every option of every command).
+ * A fix line for a usage error about an unknown `--option` of `args` that is
+ * close to one its command has (`commands`: each command's parser by name).
  */
-export function optionHint(usage: string, args: readonly string[]): string | undefined {
-  // deno-lint-ignore no-control-regex
-  const plain = usage.replace(/\x1b\[[0-9;]*m/g, "");
-  const unknown = /Unexpected option or subcommand: `(--[^`=\s]+)/.exec(plain)?.[1];
+export function optionHint(
+  commands: ReadonlyMap<string, { readonly usage: Usage }>,
+  args: readonly string[],
+): string | undefined {
+  const command = commands.get(args[0] ?? "");
+  if (command === undefined) return undefined;
+  const known = extractOptionNames(command.usage);
+  const unknown = args.slice(1).find((a) => a.startsWith("--") && !known.has(a.split("=")[0]!));
   if (unknown === undefined) return undefined;
-  const command = args[0];
-  // Usage entries read `Usage: <program> <command> …`, then `<program> <command> …`; a narrow
-  // terminal wraps an entry onto indented lines.
-  const lines: string[] = [];
-  let program: string | undefined;
-  let entry: string | undefined;
-  for (const line of plain.split("\n")) {
-    const words = line.trim().split(/\s+/);
-    if (words[0] === "Usage:") [program, entry] = [words[1], words[2]];
-    else if (program !== undefined && words[0] === program) entry = words[1];
-    else if (!/^\s/.test(line)) entry = undefined;
-    if (entry !== undefined && entry === command) lines.push(line);
-  }
-  const options = new Set(
-    (lines.length > 0 ? lines.join(" ") : plain).match(/--[a-z][a-z0-9-]*/g) ?? [],
-  );
-  const hint = didYouMean(unknown, options);
+  const hint = didYouMean(unknown.split("=")[0]!, known);
   return hint === "" ? undefined : `  fix: ${hint.trim()}`;
 }
 
@@ -274,9 +271,8 @@ export async function runCli(
 ): Promise<number> {
   const io = options.io ?? consoleIo;
   const width = terminalWidth();
-  const parser = parsersOf(app);
+  const { parser, commands } = parsersOf(app);
   let parsed: InferValue<typeof parser>;
-  let printed = "";
   try {
     parsed = run(parser, {
       programName: app.name,
@@ -294,17 +290,14 @@ export async function runCli(
       ...(width === undefined ? {} : { maxWidth: width }),
       errorExitCode: EXIT_CODES.USAGE,
       stdout: io.out,
-      stderr: (text) => {
-        printed += text;
-        io.err(text);
-      },
+      stderr: io.err,
       onExit: (code: number): never => {
         throw new ExitRequest(code);
       },
     });
   } catch (e) {
     if (e instanceof ExitRequest) {
-      const hint = e.exitCode === EXIT_CODES.USAGE ? optionHint(printed, args) : undefined;
+      const hint = e.exitCode === EXIT_CODES.USAGE ? optionHint(commands, args) : undefined;
       if (hint !== undefined) io.err(hint);
       return e.exitCode;
     }
