@@ -356,11 +356,8 @@ export class TopologyBuilder {
       .map((g) => g.name);
     if (remote.length > 0 && dialledLocally.length > 0 && !hostAddresses.has(LOCAL_HOST)) {
       const path: YamlPath = hostsWritten ? ["topology", "hosts"] : ["topology"];
-      const at = this.#loc(path, true);
       out.push({
-        line: at.line,
-        column: at.column,
-        path: at.path,
+        ...this.#loc(path, true),
         problem: `${dialledLocally.map((g) => `group '${g}'`).join(", ")} ${
           dialledLocally.length === 1 ? "is" : "are"
         } dialled at 127.0.0.1, which ${remote.join(", ")} cannot reach`,
@@ -385,30 +382,21 @@ export class TopologyBuilder {
       const partners = routes.length === 0
         ? [...this.#groups.keys()]
         : routes.flatMap((r) => r.from === g.name ? [r.to] : r.to === g.name ? [r.from] : []);
-      const far = new Map<string, TransportKind>();
+      // Another host, no pin: never unix (see chooseTransport).
+      const far = new Map<GroupDraft, TransportKind>();
       for (const name of partners) {
         const other = this.#groups.get(name);
         if (other === undefined || other === g || other.host === g.host) continue;
         if (this.#pairPins.has(pairKey(g.name, other.name))) continue; // a route says how
-        const c = chooseTransport(
-          other,
-          g,
-          undefined,
-          "the route",
-          this.#nats !== undefined,
-          "tcp",
-        );
-        if ("transport" in c && c.transport !== "unix") far.set(other.name, c.transport);
+        const c = this.#choose(other, g, undefined);
+        if ("transport" in c) far.set(other, c.transport);
       }
       if (far.size === 0) continue;
-      const names = [...far.keys()];
-      const hosts = [...new Set(names.map((n) => this.#groups.get(n)?.host ?? ""))];
+      const names = [...far.keys()].map((o) => o.name);
+      const hosts = [...new Set([...far.keys()].map((o) => o.host))];
       const used = [...new Set(far.values())].join(" or ");
-      const at = this.#loc([...g.at, "transport"]);
       out.push({
-        line: at.line,
-        column: at.column,
-        path: at.path,
+        ...this.#loc([...g.at, "transport"]),
         problem: `actor '${g.name}' asks for unix, but ${
           names.map((n) => `'${n}'`).join(", ")
         } on ${hosts.length === 1 ? "host" : "hosts"} ${hosts.join(", ")} cannot reach it by ` +
