@@ -53,8 +53,9 @@ export const DEFAULT_SUPERVISION: RestartPolicy = Object.freeze({
  * What was done about a failure: `restart`, `stop`, `escalate`, or `resume`
  * (the handler stays in place; what a `MonolithBus` sync handler gets, since
  * it has no mailbox to pause). Once the bus is shutting down no actor is
- * restarted: a failure then is reported as `stop` (a failed start hook) or
- * `resume` (a failed handler; its mailbox still drains), and a `restart`
+ * restarted: a failure that its policy would restart is then reported as
+ * `stop` (a failed start hook) or `resume` (a failed handler; its mailbox
+ * still drains), and a `restart`
  * reported just before the shutdown whose backoff has not run out is not
  * made (the actor resumes or stops as above; its `restarts` count drops).
  */

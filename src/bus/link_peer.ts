@@ -352,8 +352,10 @@ export class LinkPeer implements RemotePeer {
 
   /**
    * Writes a {@linkcode LinkDrained} frame behind everything sent before it
-   * (parked messages first). Resolves once it is in the link's buffer;
-   * rejects if the link closed.
+   * (parked messages first). Resolves once it is in the link's buffer, or
+   * once a drop policy dropped it (a round report is sent again with the
+   * next round; a `joined` or `finished` frame is not); rejects if the link
+   * closed.
    */
   async drained(status: number, round: number, count: bigint): Promise<void> {
     await this.flushed();
@@ -363,7 +365,7 @@ export class LinkPeer implements RemotePeer {
         this.#drainFramesSent++;
         return;
       }
-      if (r !== WRITE_RESULT.full) return; // dropped by a drop policy: a later round resends
+      if (r !== WRITE_RESULT.full) return; // dropped by a drop policy (see above)
       await this.#link.room();
     }
   }

@@ -108,7 +108,7 @@ function parsersOf(app: AnyApp) {
       measure: withDefault(
         flag("--measure", {
           description:
-            message`Also run the app here (a job, with its default parameters) and fail if a declared route's measured p99 latency is over its budget.`,
+            message`Also run the app here (a job, with its default parameters, every message through the bus) and fail unless each declared route it can judge is shown within its latency budget (routes the topology sends between processes are listed, not judged).`,
         }),
         false,
       ),

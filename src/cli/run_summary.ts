@@ -142,7 +142,8 @@ function deliveryNotes(actors: readonly ActorReport[], linked: boolean): string[
       "   name from another process that finds it idle is called on arrival, untimed).",
     );
   }
-  notes[notes.length - 1] = `${notes[notes.length - 1]!.slice(0, -1)})`;
+  // The last note's full stop closes the parenthesis instead.
+  notes[notes.length - 1] = notes[notes.length - 1]!.replace(/\.$/, ")");
   return notes;
 }
 
@@ -173,8 +174,8 @@ export interface BudgetCheck {
    * `bounded`: no delivery found the receiver idle, or too few did and
    * their p99 was over, but even those that queued started within the
    * budget; `few`: fewer than `MIN_HOP_SAMPLES` found it idle, their p99
-   * over the budget (a first, cold delivery, say), and queued ones took
-   * longer too: not shown to be within, not judged over; `unknown`: none
+   * over the budget (a first, cold delivery, say), and queued ones, if any,
+   * took longer too: not shown to be within, not judged over; `unknown`: none
    * found it idle and queued ones took longer; `untimed`: no delivery to
    * the receiver was timed; `in-process`: the config puts sender and
    * receiver in different processes, but this run had them in one (a
@@ -254,7 +255,7 @@ export function checkBudgets(topology: Topology, actors: readonly ActorReport[])
       p50Ns: hop.p50Ns,
       p99Ns: hop.p99Ns,
       samples: hop.samples,
-      queuedP99Ns: measured.queued.p99Ns,
+      queuedP99Ns: queued.p99Ns,
       verdict,
       ok: verdict === "ok" || verdict === "bounded" || verdict === "direct",
     });
