@@ -330,6 +330,7 @@ export { NatsTransport } from "./src/transport/nats.ts";
 export { NatsJetStream } from "./src/transport/nats_jetstream.ts";
 export type {
   NatsConsumeOptions,
+  NatsJetStreamBacklog,
   NatsJetStreamMessage,
   NatsJetStreamOptions,
 } from "./src/transport/nats_jetstream.ts";

@@ -9,6 +9,7 @@
  */
 import type { Logger } from "../logger.ts";
 import { TransportError } from "../transport/transport_error.ts";
+import { DEFAULT_ACK_WAIT_MS, type NatsJetStreamBacklog } from "../transport/nats_jetstream.ts";
 
 /** The JetStream side of a NATS connection, as a `NatsPeer` uses it (`NatsJetStream` has it). */
 export interface NatsJetStreamWire {
@@ -29,20 +30,8 @@ export interface NatsJetStreamWire {
    * it (one request). Without it, a receiver does not wait for its consumer
    * at the end of a run.
    */
-  backlog?(durable: string): Promise<{
-    /** Messages handed out and not acknowledged yet. */
-    readonly ackPending: number;
-    /** Messages stored for it and not handed out yet. */
-    readonly pending: number;
-    /** A message handed out and not acknowledged within this many ms is handed out again. */
-    readonly ackWaitMs: number;
-  }>;
+  backlog?(durable: string): Promise<NatsJetStreamBacklog>;
 }
-
-/** What a durable consumer has not finished (`NatsJetStreamWire.backlog`). */
-export type NatsJetStreamBacklog = Awaited<
-  ReturnType<NonNullable<NatsJetStreamWire["backlog"]>>
->;
 
 /** A message of a durable consumer. */
 export interface NatsJetStreamWireMessage {
@@ -235,8 +224,6 @@ export class JetStreamDedup {
 
 /** Past the consumer's acknowledgement deadline, how long a receiver still waits for it, in ms. */
 const DRAIN_MARGIN_MS = 2000;
-/** Its deadline when the servers never said, in ms (`NatsJetStream`'s default). */
-const DRAIN_ACK_WAIT_MS = 10_000;
 const DRAIN_POLL_FIRST_MS = 50;
 const DRAIN_POLL_MAX_MS = 500;
 
@@ -253,23 +240,21 @@ const DRAIN_POLL_MAX_MS = 500;
  * every 50 to 500 ms, for at most the deadline plus 2 s, or until
  * `stopped()`. Logs a warning when messages are still left then (or the
  * servers never answered); the run goes on.
- * Resolves with how many were left (0: none; -1: the servers never said).
  */
 export async function consumerDrained(
   backlog: () => Promise<NatsJetStreamBacklog>,
   stopped: () => boolean,
   log: Logger,
   group: string,
-): Promise<number> {
+): Promise<void> {
   const started = Date.now();
-  let deadline = started + DRAIN_ACK_WAIT_MS + DRAIN_MARGIN_MS;
+  let deadline = started + DEFAULT_ACK_WAIT_MS + DRAIN_MARGIN_MS;
   let left: NatsJetStreamBacklog | undefined;
   let error: unknown;
   for (let wait = DRAIN_POLL_FIRST_MS;; wait = Math.min(wait * 2, DRAIN_POLL_MAX_MS)) {
     try {
       left = await backlog();
-      error = undefined;
-      if (left.ackPending === 0 && left.pending === 0) return 0;
+      if (left.ackPending === 0 && left.pending === 0) return;
       deadline = started + left.ackWaitMs + DRAIN_MARGIN_MS;
     } catch (e) {
       error = e;
@@ -286,7 +271,7 @@ export async function consumerDrained(
       waitedMs,
       error,
     });
-    return -1;
+    return;
   }
   const n = left.ackPending + left.pending;
   log.warn(
@@ -294,5 +279,4 @@ export async function consumerDrained(
       "out; its next run gets them (and handles again any it handled already)",
     { group, ackPending: left.ackPending, pending: left.pending, waitedMs },
   );
-  return n;
 }

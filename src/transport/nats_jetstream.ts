@@ -14,6 +14,15 @@
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import { TransportError } from "./transport_error.ts";
 
+/** What a durable consumer has not finished, as the servers count it ({@linkcode NatsJetStream.backlog}). */
+export interface NatsJetStreamBacklog {
+  /** Messages handed out and not acknowledged yet. */
+  readonly ackPending: number;
+  /** Messages stored for it and not handed out yet. */
+  readonly pending: number;
+  /** A message handed out and not acknowledged within this many ms is handed out again. */
+  readonly ackWaitMs: number;
+}
 /** Options of {@linkcode NatsJetStream.open}. */
 export interface NatsJetStreamOptions {
   /** Stream name (letters, digits, `_`, `-`). */
@@ -103,7 +112,7 @@ interface JsManager {
 
 const NS_PER_MS = 1_000_000;
 /** The acknowledgement deadline of a consumer made without `ackWaitMs`, in ms. */
-const DEFAULT_ACK_WAIT_MS = 10_000;
+export const DEFAULT_ACK_WAIT_MS = 10_000;
 
 /**
  * JetStream over one NATS connection: the deployment's stream exists once
@@ -296,14 +305,7 @@ export class NatsJetStream {
    * @throws {TransportError} `TRANSPORT_JETSTREAM` when the servers did not
    *   answer, or know no such consumer.
    */
-  async backlog(durable: string): Promise<{
-    /** Messages handed out and not acknowledged yet. */
-    ackPending: number;
-    /** Messages stored for it and not handed out yet. */
-    pending: number;
-    /** A message handed out and not acknowledged within this many ms is handed out again. */
-    ackWaitMs: number;
-  }> {
+  async backlog(durable: string): Promise<NatsJetStreamBacklog> {
     try {
       const info = await this.#jsm.consumers.info(this.#stream, durable);
       return {
