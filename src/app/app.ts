@@ -14,6 +14,7 @@ import type { Logger } from "../logger.ts";
 import type { MailboxOptions } from "../bus/mailbox.ts";
 import { AppError } from "./app_error.ts";
 import type { Params, ParamValues } from "./param.ts";
+import { NAME_PATTERN } from "../topology/topology.ts";
 
 /**
  * How an app ends: a `service` runs until SIGINT/SIGTERM, then drains; a
@@ -244,8 +245,6 @@ export interface App<
 // deno-lint-ignore no-explicit-any -- the runtime runs every app alike.
 export type AnyApp = App<any, any, any, any, any>;
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
 /**
  * Declares an application.
  *
@@ -282,14 +281,14 @@ export function defineApp<
   Part = undefined,
   Total = undefined,
 >(options: AppOptions<P, S, A, Part, Total>): App<P, S, A, Part, Total> {
-  if (typeof options.name !== "string" || !NAME.test(options.name)) {
+  if (typeof options.name !== "string" || !NAME_PATTERN.test(options.name)) {
     throw new AppError("APP_INVALID", `app name ${JSON.stringify(options.name)} is not a name`, {
       fix: "use letters, digits, '_' and '-', starting with a letter",
     });
   }
   const actors: Record<string, ActorSpec<P, S>> = {};
   for (const [name, decl] of Object.entries(options.actors)) {
-    if (!NAME.test(name) || name.startsWith("mycelium.")) {
+    if (!NAME_PATTERN.test(name) || name.startsWith("mycelium.")) {
       throw new AppError("APP_INVALID", `actor name ${JSON.stringify(name)} is not allowed`, {
         fix: "use letters, digits, '_' and '-', starting with a letter",
       });

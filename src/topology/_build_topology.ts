@@ -26,6 +26,7 @@ import {
   type Deployment,
   LOCAL_HOST,
   MONOLITH_GROUP,
+  NAME_PATTERN,
   type NatsAuth,
   type NatsDelivery,
   type NatsSettings,
@@ -40,7 +41,6 @@ import {
 } from "./topology.ts";
 import { TopologyError, type TopologyProblem } from "./topology_error.ts";
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const NAME_FIX = "use letters, digits, '_' and '-', starting with a letter or '_'";
 const LOOPBACK = new Set(["local", "localhost", "127.0.0.1", "::1"]);
 const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[^:\s[\]]+):(\d{1,5})$/;
@@ -411,7 +411,7 @@ export class TopologyBuilder {
   // ---- placement ---------------------------------------------------------
 
   #place(actor: string, group: string, at: YamlPath, key: boolean): void {
-    if (!NAME.test(actor)) {
+    if (!NAME_PATTERN.test(actor)) {
       this.#add("TOPOLOGY_INVALID", at, `'${actor}' is not a valid actor name`, NAME_FIX, key);
       return;
     }
@@ -431,7 +431,7 @@ export class TopologyBuilder {
   }
 
   #groupName(name: string, at: YamlPath): boolean {
-    if (NAME.test(name)) return true;
+    if (NAME_PATTERN.test(name)) return true;
     this.#add("TOPOLOGY_INVALID", at, `'${name}' is not a valid group name`, NAME_FIX, true);
     return false;
   }
@@ -515,7 +515,7 @@ export class TopologyBuilder {
           "use tcp or unix, or set mode: hybrid and share a process group",
         );
       }
-      if (!NAME.test(name)) {
+      if (!NAME_PATTERN.test(name)) {
         this.#add("TOPOLOGY_INVALID", at, `'${name}' is not a valid actor name`, NAME_FIX, true);
         continue;
       }

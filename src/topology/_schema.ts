@@ -8,7 +8,7 @@ import { z } from "npm:zod@4.1.12";
 import { didYouMean } from "./_did_you_mean.ts";
 import type { YamlPath, YamlSource } from "./_yaml_source.ts";
 import type { TopologyProblem } from "./topology_error.ts";
-import { DEPLOYMENTS, TOPOLOGY_MODES } from "./topology.ts";
+import { DEPLOYMENTS, NAME_PATTERN, TOPOLOGY_MODES } from "./topology.ts";
 
 /** The spellings of a transport a file may use (`unix_socket` is the seeds' name for `unix`). */
 export const TRANSPORT_SPELLINGS = ["channel", "unix", "unix_socket", "tcp", "nats"] as const;
@@ -155,7 +155,7 @@ function exampleNames(data: unknown, known: Iterable<string> | undefined): Examp
       }
     }
   }
-  const valid = [...new Set(names)].filter((n) => /^[A-Za-z_][A-Za-z0-9_-]*$/.test(n));
+  const valid = [...new Set(names)].filter((n) => NAME_PATTERN.test(n));
   return { a: valid[0] ?? "my_actor", b: valid[1] ?? "other_actor" };
 }
 

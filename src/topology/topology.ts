@@ -112,6 +112,12 @@ export const DEFAULT_BASE_PORT = 7400;
 /** The process group of every actor in mode monolith. */
 export const MONOLITH_GROUP = "main";
 
+/**
+ * What the name of an actor, a process group or an application may be:
+ * letters, digits, '_' and '-', starting with a letter or '_'.
+ */
+export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
 /** Where something was written in the topology file. */
 export interface SourceLocation {
   /** 1-based line (0 when not from a file). */
