@@ -341,6 +341,21 @@ function misIndented(
 }
 
 /**
+ * For `calib:` written with nothing (`path`, e.g. a process group), the key
+ * written next at its own level when that key belongs under it (see
+ * {@linkcode misIndented}), else `undefined`.
+ */
+function misIndentedBelow(path: YamlPath, src: YamlSource): string | undefined {
+  if (path.length !== 3 || path[0] !== "topology") return undefined;
+  const siblings = Object.keys(valueAt(src.data, path.slice(0, 2)) as Record<string, unknown>);
+  const next = siblings[siblings.indexOf(String(path[2])) + 1];
+  if (next === undefined || misIndented([...path.slice(0, 2), next], src) === undefined) {
+    return undefined;
+  }
+  return next;
+}
+
+/**
  * Turns zod's issues for `schema` into located problems, in file order.
  * `known` (the application's actors, when given) names the actors of the
  * examples in fixes; without it the file's own actors do.
@@ -370,25 +385,6 @@ export function issuesToProblems(
       continue;
     }
     if (
-      value === null && path.length === 3 && path[0] === "topology" &&
-      (issue.code === "invalid_type" || issue.code === "invalid_value")
-    ) {
-      // `calib:` with nothing, its keys written below it at its own level.
-      const siblings = Object.keys(valueAt(src.data, path.slice(0, 2)) as Record<string, unknown>);
-      const next = siblings[siblings.indexOf(String(last)) + 1];
-      if (next !== undefined && misIndented([...path.slice(0, 2), next], src) !== undefined) {
-        out.push(src.problem(
-          "TOPOLOGY_INVALID",
-          path,
-          `'${String(last)}' has no value`,
-          `indent '${next}:' (line ${
-            src.positionOf([...path.slice(0, 2), next], true).line
-          }) two spaces further, under '${String(last)}:'`,
-        ));
-        continue;
-      }
-    }
-    if (
       value === undefined &&
       (issue.code === "invalid_type" || issue.code === "invalid_value" ||
         issue.code === "invalid_union")
@@ -402,11 +398,16 @@ export function issuesToProblems(
       continue;
     }
     if (value === null && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+      const next = misIndentedBelow(path, src);
       out.push(src.problem(
         "TOPOLOGY_INVALID",
         path,
         `'${String(last)}' has no value`,
-        `write ${expectedAt(path)}`,
+        next === undefined
+          ? `write ${expectedAt(path)}`
+          : `indent '${next}:' (line ${
+            src.positionOf([...path.slice(0, 2), next], true).line
+          }) two spaces further, under '${String(last)}:'`,
       ));
       continue;
     }
