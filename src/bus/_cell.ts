@@ -130,16 +130,7 @@ class CellContext implements Context {
   }
 
   reply<F extends Fields>(type: MessageType<F>, message: Readonly<Infer<F>>): void {
-    const envelope = this.current;
-    if (envelope === undefined || envelope.answered) {
-      throw new BusError(
-        "BUS_NOT_A_REQUEST",
-        `actor '${this.name}' replied ${type.name} but is not handling an unanswered request`,
-        { actor: this.name, messageType: type.name },
-      );
-    }
-    envelope.answered = true;
-    this.#host.reply(envelope, type, message);
+    replyTo(this.#host, this.name, this.current, type, message);
   }
 }
 
@@ -474,14 +465,7 @@ export class Cell {
 
   #noReply(meta: Envelope, type: MessageType | undefined): void {
     meta.answered = true;
-    this.#host.failRequest(
-      meta,
-      new BusError(
-        "BUS_NO_REPLY",
-        `actor '${this.name}' finished handling a request without replying`,
-        { actor: this.name, messageType: type?.name },
-      ),
-    );
+    this.#host.failRequest(meta, noReplyError(this.name, type));
   }
 
   #failDropped(meta: Envelope, type: MessageType | undefined): void {
@@ -508,14 +492,7 @@ export class Cell {
     this.#failed++;
     if (meta !== undefined && !meta.answered) {
       meta.answered = true;
-      this.#host.failRequest(
-        meta,
-        new BusError("BUS_HANDLER_FAILED", `actor '${this.name}' failed handling ${type.name}`, {
-          actor: this.name,
-          messageType: type.name,
-          cause: error,
-        }),
-      );
+      this.#host.failRequest(meta, handlerFailedError(this.name, type, error));
     }
     this.#supervise("handle", type.name, error);
   }
@@ -769,4 +746,45 @@ export class Cell {
       stopped: this.stopped,
     };
   }
+}
+
+/**
+ * `ctx.reply` of actor `actor` handling `envelope`: answers it once.
+ *
+ * @throws {BusError} `BUS_NOT_A_REQUEST` when there is no unanswered request.
+ */
+export function replyTo(
+  host: Pick<CellHost, "reply">,
+  actor: string,
+  envelope: Envelope | undefined,
+  type: MessageType,
+  message: AnyMessage,
+): void {
+  if (envelope === undefined || envelope.answered) {
+    throw new BusError(
+      "BUS_NOT_A_REQUEST",
+      `actor '${actor}' replied ${type.name} but is not handling an unanswered request`,
+      { actor, messageType: type.name },
+    );
+  }
+  envelope.answered = true;
+  host.reply(envelope, type, message);
+}
+
+/** How a request fails when its handler ended without replying. */
+export function noReplyError(actor: string, type: MessageType | undefined): BusError {
+  return new BusError(
+    "BUS_NO_REPLY",
+    `actor '${actor}' finished handling a request without replying`,
+    { actor, messageType: type?.name },
+  );
+}
+
+/** How a request fails when its handler threw or rejected (`error`). */
+export function handlerFailedError(actor: string, type: MessageType, error: unknown): BusError {
+  return new BusError("BUS_HANDLER_FAILED", `actor '${actor}' failed handling ${type.name}`, {
+    actor,
+    messageType: type.name,
+    cause: error,
+  });
 }

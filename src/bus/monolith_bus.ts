@@ -11,7 +11,14 @@ import type { Context, RequestOptions } from "../actor/context.ts";
 import { type Logger, NULL_LOGGER } from "../logger.ts";
 import type { ActorFailure, SupervisionPolicy } from "../actor/supervision.ts";
 import type { BusCore } from "./_core.ts";
-import type { Cell, Envelope, HandleFn } from "./_cell.ts";
+import {
+  type Cell,
+  type Envelope,
+  type HandleFn,
+  handlerFailedError,
+  noReplyError,
+  replyTo,
+} from "./_cell.ts";
 import { BusError } from "./bus_error.ts";
 import { type ActorRef, MessageBus, type SpawnOptions } from "./message_bus.ts";
 import type { AnyMessage } from "./remote_peer.ts";
@@ -155,15 +162,7 @@ class DirectRequest {
   }
 
   reply(type: MessageType, message: AnyMessage): void {
-    if (this.#meta.answered) {
-      throw new BusError(
-        "BUS_NOT_A_REQUEST",
-        `actor '${this.#name}' replied ${type.name} but is not handling an unanswered request`,
-        { actor: this.#name, messageType: type.name },
-      );
-    }
-    this.#meta.answered = true;
-    this.#core.reply(this.#meta, type, message);
+    replyTo(this.#core, this.#name, this.#meta, type, message);
   }
 
   /**
@@ -175,17 +174,7 @@ class DirectRequest {
     this.#meta.answered = true;
     this.#core.failRequest(
       this.#meta,
-      !failed
-        ? new BusError(
-          "BUS_NO_REPLY",
-          `actor '${this.#name}' finished handling a request without replying`,
-          { actor: this.#name, messageType: type.name },
-        )
-        : new BusError("BUS_HANDLER_FAILED", `actor '${this.#name}' failed handling ${type.name}`, {
-          actor: this.#name,
-          messageType: type.name,
-          cause: error,
-        }),
+      failed ? handlerFailedError(this.#name, type, error) : noReplyError(this.#name, type),
     );
   }
 }
