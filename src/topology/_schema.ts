@@ -263,7 +263,8 @@ function describeValue(value: unknown): string {
   return String(value);
 }
 
-function valueAt(data: unknown, path: YamlPath): unknown {
+/** The value at `path` in `data`, or `undefined` where the path leads nowhere. */
+export function valueAt(data: unknown, path: YamlPath): unknown {
   let node = data;
   for (const seg of path) {
     if (node === null || typeof node !== "object") return undefined;

@@ -6,7 +6,7 @@
  */
 import type { z } from "npm:zod@4.1.12";
 import { throwIfAny, TopologyBuilder } from "./_build_topology.ts";
-import { documentSchemas, issuesToProblems, rootSchema } from "./_schema.ts";
+import { documentSchemas, issuesToProblems, rootSchema, valueAt } from "./_schema.ts";
 import { formatPath, YamlSource } from "./_yaml_source.ts";
 import { closest } from "./_did_you_mean.ts";
 import { type Topology, TOPOLOGY_MODES, type TopologyMode } from "./topology.ts";
@@ -59,7 +59,7 @@ export interface ParseTopologyOptions {
 export function parseTopology(text: string, given: ParseTopologyOptions = {}): Topology {
   // The actors are read more than once (examples in fixes, each stage): an iterator would not do.
   const options: ParseTopologyOptions = given.knownActors === undefined
-    ? { ...given }
+    ? given
     : { ...given, knownActors: [...given.knownActors] };
   const file = options.file ?? "<topology>";
   const src = new YamlSource(text, file);
@@ -130,9 +130,8 @@ function shapeProblems(
   for (const issue of issues) {
     if (issue.code !== "unrecognized_keys") continue;
     const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
-    let holder: unknown = trimmed;
-    for (const seg of path) holder = (holder as Record<string | number, unknown>)[seg];
-    for (const key of issue.keys) delete (holder as Record<string, unknown>)[key];
+    const holder = valueAt(trimmed, path) as Record<string, unknown>;
+    for (const key of issue.keys) delete holder[key];
     if (!(path.length === 0 || (path.length === 1 && path[0] === "topology"))) {
       holders.push(formatPath(path));
     }
@@ -187,8 +186,7 @@ function checkAs(
   const asGuessed = { ...data, topology: { ...data.topology, mode: guess } };
   const schema = documentSchemas[guess];
   const parsed = schema.safeParse(asGuessed);
-  const problems = parsed.success
+  return parsed.success
     ? buildProblems(parsed.data, guess, src, options)
     : shapeProblems(parsed.error.issues, asGuessed, guess, src, options);
-  return problems.filter((p) => p.path !== "topology.mode");
 }
