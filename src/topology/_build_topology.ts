@@ -62,6 +62,11 @@ function endpointFix(written: string): string {
   return ENDPOINT_FIX;
 }
 
+/** Whether `port` is one a socket can use: 1 to 65535. */
+function inPortRange(port: number): boolean {
+  return port >= 1 && port <= 65535;
+}
+
 function normaliseHost(host: string): string {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
   return LOOPBACK.has(h) ? LOCAL_HOST : h;
@@ -217,16 +222,6 @@ export class TopologyBuilder {
         i,
       ];
       const m = NATS_URL.exec(url.trim());
-      const port = m?.[3] === undefined ? 4222 : Number(m[3]);
-      if (m !== null && !(port >= 1 && port <= 65535)) {
-        this.#add(
-          "TOPOLOGY_INVALID",
-          path,
-          `port ${m[3]} of '${url}' is out of range`,
-          `use a port from 1 to 65535, e.g. "${m[1] ?? "nats"}://${m[2]}:4222"`,
-        );
-        return;
-      }
       if (m === null) {
         this.#add(
           "TOPOLOGY_INVALID",
@@ -234,9 +229,16 @@ export class TopologyBuilder {
           `'${url}' is not a NATS server URL`,
           'write nats://host:port (or tls://host:port), e.g. "nats://10.0.0.5:4222"',
         );
-        return;
+      } else if (m[3] !== undefined && !inPortRange(Number(m[3]))) {
+        this.#add(
+          "TOPOLOGY_INVALID",
+          path,
+          `port ${m[3]} of '${url}' is out of range`,
+          `use a port from 1 to 65535, e.g. "${m[1] ?? "nats"}://${m[2]}:4222"`,
+        );
+      } else {
+        servers.push(url.trim().includes("://") ? url.trim() : `nats://${url.trim()}`);
       }
-      servers.push(url.trim().includes("://") ? url.trim() : `nats://${url.trim()}`);
     });
     const ways = (["token", "user", "nkey", "creds"] as const).filter((k) => n[k] !== undefined);
     if (n.password !== undefined && n.user === undefined) {
@@ -547,7 +549,7 @@ export class TopologyBuilder {
           `'${fields.endpoint}' is not an endpoint`,
           endpointFix(fields.endpoint.trim()),
         );
-      } else if (!(port >= 1 && port <= 65535)) {
+      } else if (!inPortRange(port)) {
         this.#add(
           "TOPOLOGY_INVALID",
           [...at, "endpoint"],
