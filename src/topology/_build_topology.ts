@@ -610,16 +610,15 @@ export class TopologyBuilder {
       if (known.has(name)) continue;
       const meant = closest(name, unplaced.filter((n) => !explained.has(n)));
       if (meant !== undefined) explained.add(meant);
+      // An actor placed nowhere is the one meant, when one is close (then it is what to write).
+      const hint = didYouMean(name, meant === undefined ? known : [meant]) +
+        (meant === undefined ? "" : `write ${meant} here; `);
       this.#add(
         "TOPOLOGY_UNKNOWN_ACTOR",
         a.at,
         `'${name}' is not an actor of this application` +
           (meant === undefined ? "" : `, and actor '${meant}' is placed nowhere`),
-        meant === undefined
-          ? `${didYouMean(name, known)}its actors are: ${[...known].join(", ")}`
-          : `did you mean '${meant}'? write ${meant} here; its actors are: ${
-            [...known].join(", ")
-          }`,
+        `${hint}its actors are: ${[...known].join(", ")}`,
         typeof a.at[a.at.length - 1] === "string",
       );
     }
